@@ -1,0 +1,34 @@
+# pmd-agent: the two Quick-start commands and their helpers.
+#
+#   make run    set up, then run the main job on the bundled cartridge
+#   make test   set up, then lint and run the whole test suite
+#
+# Each target installs what is missing first (scripts/setup.sh).
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+JOBS  ?= 2
+ARGS  ?= run --frames 20000
+
+.PHONY: setup run test lint bench cartridge
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(CARGO) run --release -j $(JOBS) -- $(ARGS)
+
+test: setup lint
+	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1 $(CARGO) test -j $(JOBS) --all-targets
+	$(CARGO) test -j $(JOBS) --doc
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
+
+bench: setup
+	$(CARGO) bench -j $(JOBS) --bench emulator
+
+cartridge: setup
+	$(MAKE) -C native/cartridge install

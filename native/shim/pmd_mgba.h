@@ -1,0 +1,56 @@
+/* pmd_mgba: a flat C interface over mGBA's mCore for the Rust FFI layer.
+ *
+ * Only plain integers, byte pointers and one opaque handle cross this
+ * boundary, so the Rust side never mirrors an mGBA struct: every struct
+ * layout is read by the C compiler from mGBA's own installed headers. */
+#ifndef PMD_MGBA_H
+#define PMD_MGBA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An mGBA GBA core with its software renderer attached. */
+typedef struct pmd_core pmd_core;
+
+/* Receives mGBA's log messages; `level` is an mGBA mLogLevel bit. */
+typedef void (*pmd_log_sink)(int level, const char *category, const char *message);
+
+/* Installs the process-wide mGBA logger. Call once, before any core is
+ * created (it sets mGBA's default logger, a plain global). A NULL sink drops
+ * every message. */
+void pmd_log_install(pmd_log_sink sink);
+/* Messages whose level is not in `level_mask` are dropped before they are
+ * formatted. Safe to call at any time from any thread. */
+void pmd_log_set_mask(int level_mask);
+
+/* Creates a core running `rom` (borrowed, must outlive the core), rendering
+ * into `framebuffer` (240*160 pixels, 32-bit, borrowed, must outlive the
+ * core). Returns NULL when mGBA rejects the ROM or cannot allocate. */
+pmd_core *pmd_core_new(const uint8_t *rom, size_t rom_len, uint32_t *framebuffer);
+void pmd_core_free(pmd_core *core);
+
+void pmd_core_reset(pmd_core *core);
+/* Runs until the next frame ends; the scanline renderer runs only when
+ * `render` is non-zero. */
+void pmd_core_run_frame(pmd_core *core, int render);
+void pmd_core_set_keys(pmd_core *core, uint32_t keys);
+uint32_t pmd_core_frame_counter(const pmd_core *core);
+
+/* Live pointers into emulated memory: region 0 is EWRAM, 1 is IWRAM.
+ * Writes the block size to *size. NULL for an unknown region. */
+uint8_t *pmd_core_memory(pmd_core *core, int region, size_t *size);
+
+size_t pmd_core_state_size(pmd_core *core);
+/* Both return 1 on success, 0 on failure (wrong length, rejected state). */
+int pmd_core_save_state(pmd_core *core, uint8_t *out, size_t len);
+int pmd_core_load_state(pmd_core *core, const uint8_t *state, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

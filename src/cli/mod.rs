@@ -1,0 +1,55 @@
+//! Command-line parsing, dispatch and the mapping of errors to one line on
+//! stderr plus an exit code (2: bad input, 1: anything else).
+
+mod failure;
+mod logging;
+mod progress;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+pub use failure::Failure;
+
+/// Plays and evaluates agents for Pokémon Mystery Dungeon: Red Rescue Team
+/// with mGBA in-process. With no subcommand, does what `run` does.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pmd-agent",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    run: run::RunArgs,
+
+    /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` overrides it.
+    #[arg(long, global = true, default_value = "warn", value_name = "FILTER")]
+    log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a ROM headless for a number of frames and report the speed.
+    Run(run::RunArgs),
+}
+
+/// Parses arguments, runs the command, prints any error; returns the
+/// process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    if let Err(failure) = logging::init(&cli.log_level) {
+        return failure.report();
+    }
+    let result = match cli.command {
+        Some(Command::Run(args)) => run::run(&args),
+        None => run::run(&cli.run),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,138 @@
+//! `pmd-agent run`: runs a ROM for a number of frames and reports speed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use pmd_agent::cartridge;
+use pmd_agent::emu::{Emulator, Rom, GBA_FPS};
+use serde::Serialize;
+
+use super::progress::DelayedProgress;
+use super::Failure;
+
+/// Frames run between two progress updates.
+const CHUNK: u32 = 256;
+
+/// Arguments of `run` (also accepted with no subcommand).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// GBA ROM to run; the bundled test cartridge when omitted.
+    #[arg(long, value_name = "PATH")]
+    rom: Option<PathBuf>,
+
+    /// Number of frames to run.
+    #[arg(long, default_value_t = 3600, value_name = "N")]
+    frames: u32,
+
+    /// Skip the scanline renderer (nobody looks at the frames).
+    #[arg(long)]
+    no_render: bool,
+
+    /// Print exactly one JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+
+    /// Write the last frame as a PNG file (it is rendered even with
+    /// `--no-render`).
+    #[arg(long, value_name = "PATH")]
+    screenshot: Option<PathBuf>,
+}
+
+/// The result of a frame run, as printed with `--json`.
+#[derive(Debug, Serialize)]
+struct RunReport {
+    rom_title: String,
+    game_code: String,
+    frames: u64,
+    seconds: f64,
+    fps: f64,
+    render: bool,
+}
+
+/// Loads the ROM named by `--rom`, or the bundled cartridge.
+pub fn load_rom(path: Option<&PathBuf>) -> Result<Rom, Failure> {
+    match path {
+        Some(path) => Ok(Rom::from_path(path)?),
+        None => cartridge::rom()
+            .map_err(|e| Failure::other(format!("the bundled cartridge is damaged: {e}"))),
+    }
+}
+
+/// Runs the frame job.
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let rom = load_rom(args.rom.as_ref())?;
+    let mut emu = Emulator::new(&rom)?;
+    emu.set_rendering(!args.no_render);
+    tracing::info!(
+        rom = rom.origin(),
+        title = rom.title(),
+        code = rom.game_code(),
+        "running"
+    );
+
+    let mut progress = DelayedProgress::new(u64::from(args.frames), "frames");
+    let started = Instant::now();
+    let mut done = 0u32;
+    while done < args.frames {
+        let n = CHUNK.min(args.frames - done);
+        let last_chunk = done + n == args.frames;
+        if last_chunk && args.screenshot.is_some() {
+            emu.run_frames(n - 1);
+            emu.set_rendering(true);
+            emu.run_frame();
+            emu.set_rendering(!args.no_render);
+        } else {
+            emu.run_frames(n);
+        }
+        done += n;
+        progress.set_position(u64::from(done));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    progress.finish();
+    if let Some(path) = &args.screenshot {
+        pmd_agent::screenshot::write_png(emu.frame(), path)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+    }
+
+    let report = RunReport {
+        rom_title: rom.title().to_string(),
+        game_code: rom.game_code().to_string(),
+        frames: u64::from(done),
+        seconds,
+        fps: if seconds > 0.0 {
+            f64::from(done) / seconds
+        } else {
+            0.0
+        },
+        render: emu.rendering(),
+    };
+    if args.json {
+        let line = serde_json::to_string(&report)
+            .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
+        println!("{line}");
+    } else {
+        print_summary(&rom, &report);
+    }
+    Ok(())
+}
+
+fn print_summary(rom: &Rom, r: &RunReport) {
+    println!(
+        "ROM      {} [{}] from {}",
+        r.rom_title,
+        r.game_code,
+        rom.origin()
+    );
+    println!(
+        "frames   {} ({})",
+        r.frames,
+        if r.render { "rendered" } else { "not rendered" }
+    );
+    println!("time     {:.3} s", r.seconds);
+    println!(
+        "speed    {:.0} frames/s, {:.0}x real time",
+        r.fps,
+        r.fps / GBA_FPS
+    );
+}

@@ -1,0 +1,261 @@
+//! [`Emulator`]: a safe handle on one in-process mGBA core.
+
+use super::ffi::{Block, Core};
+use super::memory::{self, MemoryError, EWRAM_SIZE, IWRAM_SIZE};
+use super::{EmuError, Keys, Rom, Snapshot, SnapshotError};
+
+/// One GBA running a [`Rom`], driven frame by frame from the calling thread.
+///
+/// * Memory is borrowed zero-copy: [`ewram`](Self::ewram) and
+///   [`iwram`](Self::iwram) are slices of emulated RAM itself.
+/// * [`frame`](Self::frame) borrows the framebuffer. Rendering can be
+///   switched off with [`set_rendering`](Self::set_rendering) for frames
+///   nobody looks at (several times faster on light games); the framebuffer
+///   then keeps the last rendered picture, see
+///   [`frame_rendered_at`](Self::frame_rendered_at).
+/// * Savestates live in memory ([`snapshot`](Self::snapshot),
+///   [`restore`](Self::restore)).
+///
+/// `Emulator` is `Send` (run many on many threads) but not `Sync`.
+pub struct Emulator {
+    core: Core,
+    rom: Rom,
+    keys: Keys,
+    rendering: bool,
+    rendered_at: Option<u32>,
+}
+
+impl Emulator {
+    /// Boots `rom` (already validated by [`Rom`]); the ROM's bytes are
+    /// shared, not copied.
+    pub fn new(rom: &Rom) -> Result<Emulator, EmuError> {
+        let core = Core::new(rom.shared_bytes()).ok_or_else(|| EmuError::CoreInit {
+            origin: rom.origin().to_string(),
+        })?;
+        let emu = Emulator {
+            core,
+            rom: rom.clone(),
+            keys: Keys::empty(),
+            rendering: true,
+            rendered_at: None,
+        };
+        for (region, block, expected) in [
+            ("EWRAM", Block::Ewram, EWRAM_SIZE),
+            ("IWRAM", Block::Iwram, IWRAM_SIZE),
+        ] {
+            let actual = emu.core.memory(block).len();
+            if actual != expected {
+                return Err(EmuError::MemoryLayout {
+                    region,
+                    expected,
+                    actual,
+                });
+            }
+        }
+        Ok(emu)
+    }
+
+    /// The ROM this emulator runs.
+    pub fn rom(&self) -> &Rom {
+        &self.rom
+    }
+
+    /// Resets the machine to power-on (BIOS skipped). Held keys and the
+    /// rendering setting are kept.
+    pub fn reset(&mut self) {
+        self.core.reset();
+        self.core.set_keys(self.keys.bits());
+        self.rendered_at = None;
+    }
+
+    /// Runs until the next frame ends (start of VBlank).
+    pub fn run_frame(&mut self) {
+        self.core.run_frame(self.rendering);
+        if self.rendering {
+            self.rendered_at = Some(self.core.frame_counter());
+        }
+    }
+
+    /// Runs `n` frames with the current keys and rendering setting.
+    pub fn run_frames(&mut self, n: u32) {
+        for _ in 0..n {
+            self.run_frame();
+        }
+    }
+
+    /// Holds `keys` from now on (until the next call).
+    pub fn set_keys(&mut self, keys: Keys) {
+        self.keys = keys;
+        self.core.set_keys(keys.bits());
+    }
+
+    /// The keys currently held.
+    pub fn keys(&self) -> Keys {
+        self.keys
+    }
+
+    /// Frames completed since reset (mGBA's counter; saved in snapshots).
+    pub fn frame_count(&self) -> u32 {
+        self.core.frame_counter()
+    }
+
+    /// Turns the scanline renderer on or off for the following frames.
+    pub fn set_rendering(&mut self, on: bool) {
+        self.rendering = on;
+    }
+
+    /// Whether frames are rendered.
+    pub fn rendering(&self) -> bool {
+        self.rendering
+    }
+
+    /// The framebuffer, 240x160 pixels row by row, each `0x00BBGGRR`
+    /// (8 bits per channel). Holds the last rendered frame.
+    pub fn frame(&self) -> &[u32] {
+        self.core.framebuffer()
+    }
+
+    /// The [`frame_count`](Self::frame_count) at which the framebuffer was
+    /// last completed; `None` if no frame was rendered since reset.
+    pub fn frame_rendered_at(&self) -> Option<u32> {
+        self.rendered_at
+    }
+
+    /// On-board work RAM (256 KiB at 0x02000000), borrowed in place.
+    pub fn ewram(&self) -> &[u8] {
+        self.core.memory(Block::Ewram)
+    }
+
+    /// In-chip work RAM (32 KiB at 0x03000000), borrowed in place.
+    pub fn iwram(&self) -> &[u8] {
+        self.core.memory(Block::Iwram)
+    }
+
+    /// EWRAM, writable (seeding tests, setting RNG state).
+    pub fn ewram_mut(&mut self) -> &mut [u8] {
+        self.core.memory_mut(Block::Ewram)
+    }
+
+    /// IWRAM, writable.
+    pub fn iwram_mut(&mut self) -> &mut [u8] {
+        self.core.memory_mut(Block::Iwram)
+    }
+
+    /// `len` bytes at bus address `addr`, borrowed in place.
+    pub fn read_bytes(&self, addr: u32, len: usize) -> Result<&[u8], MemoryError> {
+        memory::slice(self.ewram(), self.iwram(), addr, len)
+    }
+
+    /// The byte at bus address `addr`.
+    pub fn read_u8(&self, addr: u32) -> Result<u8, MemoryError> {
+        Ok(self.read_bytes(addr, 1)?[0])
+    }
+
+    /// The little-endian u16 at bus address `addr` (any alignment).
+    pub fn read_u16(&self, addr: u32) -> Result<u16, MemoryError> {
+        let b = self.read_bytes(addr, 2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// The little-endian u32 at bus address `addr` (any alignment).
+    pub fn read_u32(&self, addr: u32) -> Result<u32, MemoryError> {
+        let b = self.read_bytes(addr, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Writes `bytes` at bus address `addr`; nothing is written when any
+    /// byte would fall outside EWRAM/IWRAM.
+    pub fn write_bytes(&mut self, addr: u32, bytes: &[u8]) -> Result<(), MemoryError> {
+        let err = MemoryError {
+            addr,
+            len: bytes.len(),
+        };
+        let (region, offset) = super::Region::locate(addr, bytes.len()).ok_or(err)?;
+        let block = match region {
+            super::Region::Ewram => self.ewram_mut(),
+            super::Region::Iwram => self.iwram_mut(),
+        };
+        block
+            .get_mut(offset..offset + bytes.len())
+            .ok_or(err)?
+            .copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Writes a byte at bus address `addr`.
+    pub fn write_u8(&mut self, addr: u32, value: u8) -> Result<(), MemoryError> {
+        self.write_bytes(addr, &[value])
+    }
+
+    /// Writes a little-endian u16 at bus address `addr`.
+    pub fn write_u16(&mut self, addr: u32, value: u16) -> Result<(), MemoryError> {
+        self.write_bytes(addr, &value.to_le_bytes())
+    }
+
+    /// Writes a little-endian u32 at bus address `addr`.
+    pub fn write_u32(&mut self, addr: u32, value: u32) -> Result<(), MemoryError> {
+        self.write_bytes(addr, &value.to_le_bytes())
+    }
+
+    /// Size in bytes of this core's savestates.
+    pub fn state_size(&mut self) -> usize {
+        self.core.state_size()
+    }
+
+    /// Takes an in-memory savestate of the whole machine.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let mut snap = Snapshot::new(self.rom.crc32(), vec![0u8; self.state_size()].into());
+        self.snapshot_into(&mut snap);
+        snap
+    }
+
+    /// Takes a savestate into an existing [`Snapshot`], reusing its buffer
+    /// when the size matches (no allocation on the hot path of a search).
+    pub fn snapshot_into(&mut self, snap: &mut Snapshot) {
+        let size = self.state_size();
+        if snap.len() != size {
+            *snap = Snapshot::new(self.rom.crc32(), vec![0u8; size].into());
+        }
+        snap.set_rom_crc32(self.rom.crc32());
+        let saved = self.core.save_state(snap.state_mut());
+        // The buffer has exactly the state size, the only failure mode.
+        debug_assert!(saved, "saveState failed with a correctly sized buffer");
+    }
+
+    /// Restores a savestate taken on the same ROM. A state of the wrong
+    /// size or from another ROM is refused before mGBA sees it.
+    pub fn restore(&mut self, snap: &Snapshot) -> Result<(), EmuError> {
+        if snap.rom_crc32() != self.rom.crc32() {
+            return Err(SnapshotError::OtherRom {
+                expected: self.rom.crc32(),
+                actual: snap.rom_crc32(),
+            }
+            .into());
+        }
+        let expected = self.state_size();
+        if snap.len() != expected {
+            return Err(SnapshotError::WrongSize {
+                expected,
+                actual: snap.len(),
+            }
+            .into());
+        }
+        if !self.core.load_state(snap.state()) {
+            return Err(SnapshotError::Rejected.into());
+        }
+        self.core.set_keys(self.keys.bits());
+        self.rendered_at = None;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("rom", &self.rom)
+            .field("frame_count", &self.frame_count())
+            .field("keys", &self.keys)
+            .field("rendering", &self.rendering)
+            .finish()
+    }
+}

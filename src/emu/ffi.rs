@@ -1,0 +1,211 @@
+//! The FFI layer: the only module of the crate with `unsafe` code.
+//!
+//! It binds the flat C shim in `native/shim/pmd_mgba.{h,c}` (compiled by
+//! `build.rs` against mGBA's installed headers) and wraps it in [`Core`],
+//! whose methods are safe. Soundness rests on three invariants, all local to
+//! this file:
+//!
+//! 1. A `Core` owns its `pmd_core*` exclusively; it is freed once, in `Drop`.
+//! 2. The ROM bytes and the framebuffer that mGBA borrows are owned by the
+//!    same `Core` and dropped only after the core is freed (field order and
+//!    `Drop`), and neither moves (both are heap allocations).
+//! 3. Emulated memory is exposed as slices borrowed from `&self` (read) or
+//!    `&mut self` (write); every call that runs emulation takes `&mut self`,
+//!    so no slice is alive while mGBA writes to that memory.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, CStr};
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, Once};
+
+use super::{mgba_log, SCREEN_HEIGHT, SCREEN_WIDTH};
+
+mod sys {
+    use std::ffi::{c_char, c_int};
+
+    /// Opaque handle of the C shim.
+    #[repr(C)]
+    pub struct PmdCore {
+        _private: [u8; 0],
+    }
+
+    pub type LogSink = extern "C" fn(level: c_int, category: *const c_char, message: *const c_char);
+
+    extern "C" {
+        pub fn pmd_log_install(sink: Option<LogSink>);
+        pub fn pmd_log_set_mask(level_mask: c_int);
+        pub fn pmd_core_new(rom: *const u8, rom_len: usize, framebuffer: *mut u32) -> *mut PmdCore;
+        pub fn pmd_core_free(core: *mut PmdCore);
+        pub fn pmd_core_reset(core: *mut PmdCore);
+        pub fn pmd_core_run_frame(core: *mut PmdCore, render: c_int);
+        pub fn pmd_core_set_keys(core: *mut PmdCore, keys: u32);
+        pub fn pmd_core_frame_counter(core: *const PmdCore) -> u32;
+        pub fn pmd_core_memory(core: *mut PmdCore, region: c_int, size: *mut usize) -> *mut u8;
+        pub fn pmd_core_state_size(core: *mut PmdCore) -> usize;
+        pub fn pmd_core_save_state(core: *mut PmdCore, out: *mut u8, len: usize) -> c_int;
+        pub fn pmd_core_load_state(core: *mut PmdCore, state: *const u8, len: usize) -> c_int;
+    }
+}
+
+/// Serialises core creation and destruction: mGBA's set-up paths touch
+/// process-wide state (the default logger, configuration tables) that is
+/// not documented as thread-safe. Running cores in parallel is fine.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+static LOG_INSTALL: Once = Once::new();
+
+extern "C" fn log_sink(level: c_int, category: *const c_char, message: *const c_char) {
+    if category.is_null() || message.is_null() {
+        return;
+    }
+    // SAFETY: the shim passes NUL-terminated strings (mLogCategoryId's
+    // static names and its own vsnprintf buffer) that live for this call.
+    let (category, message) = unsafe { (CStr::from_ptr(category), CStr::from_ptr(message)) };
+    mgba_log::emit(
+        level,
+        &category.to_string_lossy(),
+        &message.to_string_lossy(),
+    );
+}
+
+fn install_logger() {
+    LOG_INSTALL.call_once(|| {
+        // SAFETY: `log_sink` is a plain function valid for the program's
+        // life. `call_once` runs this before any core exists (every core is
+        // created after it returns), as the shim requires.
+        unsafe { sys::pmd_log_install(Some(log_sink)) };
+    });
+    // Refresh the mask each time: a tracing subscriber may have been set
+    // since the last core was made.
+    // SAFETY: the shim stores the mask with an atomic store.
+    unsafe { sys::pmd_log_set_mask(mgba_log::level_mask()) };
+}
+
+/// Which block `pmd_core_memory` returns.
+#[derive(Clone, Copy)]
+pub(crate) enum Block {
+    Ewram = 0,
+    Iwram = 1,
+}
+
+/// One mGBA GBA core with its software renderer and the memory it borrows.
+pub(crate) struct Core {
+    // Field order matters only for clarity: `Drop` frees the core before
+    // any field (ROM bytes, framebuffer) is dropped.
+    ptr: NonNull<sys::PmdCore>,
+    _rom: Arc<[u8]>,
+    framebuffer: Box<[u32]>,
+}
+
+// SAFETY: an mGBA core has no thread affinity (no thread-local state is
+// attached to it and it spawns no threads when driven through runFrame);
+// `Core` owns it exclusively, so moving it to another thread is sound. It is
+// not `Sync`: the raw pointer keeps it so.
+unsafe impl Send for Core {}
+
+impl Core {
+    /// Creates a core for `rom`. `None` when mGBA refuses it.
+    pub(crate) fn new(rom: Arc<[u8]>) -> Option<Core> {
+        install_logger();
+        let mut framebuffer = vec![0u32; SCREEN_WIDTH * SCREEN_HEIGHT].into_boxed_slice();
+        let _guard = LIFECYCLE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // SAFETY: `rom` and `framebuffer` are valid for the lengths given
+        // and are moved into the returned `Core`, which frees the core
+        // before dropping them (invariant 2). The framebuffer has exactly
+        // the 240x160 pixels the shim's stride assumes.
+        let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_mut_ptr()) };
+        let ptr = NonNull::new(raw)?;
+        Some(Core {
+            ptr,
+            _rom: rom,
+            framebuffer,
+        })
+    }
+
+    pub(crate) fn reset(&mut self) {
+        // SAFETY: `ptr` is a live core (invariant 1); `&mut self` excludes
+        // borrowed memory slices (invariant 3).
+        unsafe { sys::pmd_core_reset(self.ptr.as_ptr()) }
+    }
+
+    pub(crate) fn run_frame(&mut self, render: bool) {
+        // SAFETY: as for `reset`.
+        unsafe { sys::pmd_core_run_frame(self.ptr.as_ptr(), c_int::from(render)) }
+    }
+
+    pub(crate) fn set_keys(&mut self, keys: u16) {
+        // SAFETY: live core; setting keys only updates a register copy.
+        unsafe { sys::pmd_core_set_keys(self.ptr.as_ptr(), u32::from(keys)) }
+    }
+
+    pub(crate) fn frame_counter(&self) -> u32 {
+        // SAFETY: live core; the call only reads a counter.
+        unsafe { sys::pmd_core_frame_counter(self.ptr.as_ptr()) }
+    }
+
+    fn block(&self, block: Block) -> (*mut u8, usize) {
+        let mut size = 0usize;
+        // SAFETY: live core; `size` is a valid out-pointer. The call only
+        // looks up a pointer, mutating nothing.
+        let ptr = unsafe { sys::pmd_core_memory(self.ptr.as_ptr(), block as c_int, &mut size) };
+        if ptr.is_null() {
+            (NonNull::dangling().as_ptr(), 0)
+        } else {
+            (ptr, size)
+        }
+    }
+
+    /// Emulated memory, borrowed in place.
+    pub(crate) fn memory(&self, block: Block) -> &[u8] {
+        let (ptr, len) = self.block(block);
+        // SAFETY: mGBA allocates the block at core init and frees it at
+        // deinit, and reports its size; it is non-null (or a dangling
+        // pointer with length 0). The slice borrows `self`, so no emulation
+        // call (`&mut self`) can write the block while it lives.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+
+    /// Emulated memory, borrowed mutably in place.
+    pub(crate) fn memory_mut(&mut self, block: Block) -> &mut [u8] {
+        let (ptr, len) = self.block(block);
+        // SAFETY: as for `memory`; `&mut self` makes this the only borrow of
+        // the block, and EWRAM and IWRAM are separate allocations in mGBA.
+        unsafe { std::slice::from_raw_parts_mut(ptr, len) }
+    }
+
+    pub(crate) fn framebuffer(&self) -> &[u32] {
+        &self.framebuffer
+    }
+
+    pub(crate) fn state_size(&mut self) -> usize {
+        // SAFETY: live core; pure size query.
+        unsafe { sys::pmd_core_state_size(self.ptr.as_ptr()) }
+    }
+
+    /// Writes the machine state into `out`; false when `out` has the wrong
+    /// length.
+    pub(crate) fn save_state(&mut self, out: &mut [u8]) -> bool {
+        // SAFETY: live core; `out` is valid for writes of its length, which
+        // the shim compares with the state size before writing.
+        unsafe { sys::pmd_core_save_state(self.ptr.as_ptr(), out.as_mut_ptr(), out.len()) == 1 }
+    }
+
+    /// Loads a machine state; false when mGBA rejects it.
+    pub(crate) fn load_state(&mut self, state: &[u8]) -> bool {
+        // SAFETY: live core; `state` is valid for reads of its length, which
+        // the shim compares with the state size before reading.
+        unsafe { sys::pmd_core_load_state(self.ptr.as_ptr(), state.as_ptr(), state.len()) == 1 }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let _guard = LIFECYCLE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // SAFETY: `ptr` came from `pmd_core_new` and is freed exactly once,
+        // here; the ROM and framebuffer it borrows are still alive.
+        unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
+    }
+}

@@ -1,0 +1,29 @@
+//! One in-process mGBA core behind a safe API.
+//!
+//! [`Rom`] validates and holds cartridge bytes (shared, never copied per
+//! emulator); [`Emulator`] runs them; [`Snapshot`] is an in-memory
+//! savestate; [`Keys`] is the button bitmask. All `unsafe` code of the crate
+//! lives in the private `ffi` submodule.
+
+mod emulator;
+mod error;
+mod ffi;
+mod keys;
+mod memory;
+mod mgba_log;
+mod rom;
+mod snapshot;
+
+pub use emulator::Emulator;
+pub use error::EmuError;
+pub use keys::{Keys, ParseKeysError};
+pub use memory::{MemoryError, Region, EWRAM_BASE, EWRAM_SIZE, IWRAM_BASE, IWRAM_SIZE};
+pub use rom::{Rom, RomError, RomHeader, MAX_ROM_LEN, MIN_ROM_LEN};
+pub use snapshot::{Snapshot, SnapshotError};
+
+/// Width of the GBA screen in pixels.
+pub const SCREEN_WIDTH: usize = 240;
+/// Height of the GBA screen in pixels.
+pub const SCREEN_HEIGHT: usize = 160;
+/// GBA frames per second of emulated time (16.78 MHz / 280,896 cycles).
+pub const GBA_FPS: f64 = 59.727_500_569_606;

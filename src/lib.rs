@@ -1,0 +1,30 @@
+//! pmd-agent: plays and evaluates agents for *Pokémon Mystery Dungeon: Red
+//! Rescue Team* at machine speed, with the mGBA core linked into this
+//! process.
+//!
+//! The library is usable without the command-line tool. Its base is
+//! [`emu::Emulator`], a safe handle on one in-process mGBA core: RAM and the
+//! framebuffer are borrowed straight from emulated memory and savestates
+//! live in memory.
+//!
+//! ```
+//! use pmd_agent::{cartridge, emu::{Emulator, Keys}};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let rom = cartridge::rom()?;
+//! let mut emu = Emulator::new(&rom)?;
+//! emu.set_rendering(false); // nobody looks at these frames
+//! emu.set_keys(Keys::A);
+//! emu.run_frames(10);
+//! let state = cartridge::CartState::read(&emu)?;
+//! assert_eq!(state.keys, Keys::A);
+//! # Ok(())
+//! # }
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod atomic_file;
+pub mod cartridge;
+pub mod emu;
+pub mod screenshot;
