@@ -1,10 +1,12 @@
-//! The bundled test cartridge: a small GBA program written in C
-//! (`native/cartridge/`), built into `tests/data/cartridge.gba` and embedded
-//! in the binary, so everything runs and is tested without the commercial
-//! ROM.
+//! The bundled test cartridge: a small turn-based dungeon crawler written
+//! in C (`native/cartridge/`), built into `tests/data/cartridge.gba` and
+//! embedded in the binary, so everything runs and is tested without the
+//! commercial ROM.
 //!
-//! Its state block sits at fixed EWRAM addresses (`native/cartridge/cart.h`
-//! is the C side of this contract):
+//! Its dungeon lives in the PMD-Red RAM layout ([`crate::game::ram_map`]),
+//! so [`crate::game::DungeonView`] decodes it exactly as it decodes the
+//! real game. Beside it, a private state block sits at fixed EWRAM
+//! addresses (`native/cartridge/cart.h` is the C side of this contract):
 //!
 //! | address      | type | field |
 //! |--------------|------|-------|
@@ -13,8 +15,30 @@
 //! | `0x02000008` | u16  | keys held this frame (mGBA bit order) |
 //! | `0x0200000A` | u16  | keys newly pressed this frame |
 //! | `0x0200000C` | u32  | input hash: `h = h * 1664525 + keys + 1013904223` each frame |
-//! | `0x02000010` | i16  | cursor x (cell), moved by d-pad presses |
-//! | `0x02000012` | i16  | cursor y (cell) |
+//! | `0x02000010` | i16  | leader x once playing |
+//! | `0x02000012` | i16  | leader y once playing |
+//! | `0x02000014` | u8   | phase: 0 boot, 1 seeding, 2 playing, 3 game over |
+//! | `0x02000015` | u8   | what the last input did ([`Event`]) |
+//! | `0x02000016` | u16  | turns taken on this floor |
+//! | `0x02000018` | u32  | turns taken in the run |
+//! | `0x0200001C` | u32  | `gDungeonRngState` when this floor was generated |
+//! | `0x02000020` | u8   | frames left in the seeding phase |
+//! | `0x02000021` | u8   | animation frames left in the running turn |
+//! | `0x02000022` | u8   | monsters defeated in the run |
+//!
+//! **Seeding.** The dungeon RNG is a 32-bit LCG (`s = s * 1566083941 + 1`)
+//! whose whole state is `gDungeonRngState` (0x0203B454). After reset the
+//! cartridge writes a default seed and enters the seeding phase; two VBlanks
+//! later it generates floor 1 from whatever `gDungeonRngState` then holds.
+//! A host seeds a run by writing that word while the phase is 1
+//! ([`boot_with_seed`] does this); later floors continue the same stream,
+//! so a run is reproducible from (seed, inputs).
+//!
+//! **Controls.** D-pad (two directions for diagonals): move, 8 frames per
+//! move; B + d-pad: turn without moving (no turn taken); A: attack the
+//! faced tile; L: wait a turn; Start: eat the first Oran Berry (+20 HP);
+//! Select: take the stairs when standing on them. While a turn animates the
+//! turn-ready flag (Dungeon +0x0F) is clear and input is ignored.
 
 use crate::emu::{Emulator, Keys, MemoryError, Rom, RomError};
 
@@ -36,10 +60,123 @@ pub mod addr {
     pub const PRESSED: u32 = 0x0200_000A;
     /// u32 hash of every frame's keys.
     pub const INPUT_HASH: u32 = 0x0200_000C;
-    /// i16 cursor column.
-    pub const CURSOR_X: u32 = 0x0200_0010;
-    /// i16 cursor row.
-    pub const CURSOR_Y: u32 = 0x0200_0012;
+    /// i16 leader x.
+    pub const LEADER_X: u32 = 0x0200_0010;
+    /// i16 leader y.
+    pub const LEADER_Y: u32 = 0x0200_0012;
+    /// u8 phase.
+    pub const PHASE: u32 = 0x0200_0014;
+    /// u8 last event.
+    pub const LAST_EVENT: u32 = 0x0200_0015;
+    /// u16 turns on this floor.
+    pub const FLOOR_TURNS: u32 = 0x0200_0016;
+    /// u32 turns in the run.
+    pub const TOTAL_TURNS: u32 = 0x0200_0018;
+    /// u32 RNG state the floor was generated from.
+    pub const FLOOR_SEED: u32 = 0x0200_001C;
+    /// u8 monsters defeated.
+    pub const KILLS: u32 = 0x0200_0022;
+}
+
+/// The cartridge's phase (`addr::PHASE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Initialising.
+    Boot,
+    /// Waiting for the host's seed.
+    Seeding,
+    /// In the dungeon.
+    Playing,
+    /// The leader fainted.
+    GameOver,
+    /// A value the cartridge never writes.
+    Unknown(u8),
+}
+
+impl From<u8> for Phase {
+    fn from(v: u8) -> Phase {
+        match v {
+            0 => Phase::Boot,
+            1 => Phase::Seeding,
+            2 => Phase::Playing,
+            3 => Phase::GameOver,
+            other => Phase::Unknown(other),
+        }
+    }
+}
+
+/// What the last accepted input did (`addr::LAST_EVENT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Nothing yet.
+    None,
+    /// Moved one tile.
+    Moved,
+    /// Walked into a wall or a monster: no turn taken.
+    Blocked,
+    /// Turned in place: no turn taken.
+    Turned,
+    /// Attacked the faced tile.
+    Attacked,
+    /// Waited a turn.
+    Waited,
+    /// Ate an Oran Berry.
+    Ate,
+    /// Tried to use an item without one: no turn taken.
+    NoItem,
+    /// Took the stairs.
+    Stairs,
+    /// Tried the stairs off the stairs: no turn taken.
+    NotOnStairs,
+    /// Fainted.
+    Fainted,
+    /// A value the cartridge never writes.
+    Unknown(u8),
+}
+
+impl From<u8> for Event {
+    fn from(v: u8) -> Event {
+        match v {
+            0 => Event::None,
+            1 => Event::Moved,
+            2 => Event::Blocked,
+            3 => Event::Turned,
+            4 => Event::Attacked,
+            5 => Event::Waited,
+            6 => Event::Ate,
+            7 => Event::NoItem,
+            8 => Event::Stairs,
+            9 => Event::NotOnStairs,
+            10 => Event::Fainted,
+            other => Event::Unknown(other),
+        }
+    }
+}
+
+/// Frames [`boot_with_seed`] waits for the seeding phase before giving up.
+pub const BOOT_FRAME_LIMIT: u32 = 60;
+
+/// The cartridge did not reach its seeding phase after a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the test cartridge did not reach its seeding phase within {BOOT_FRAME_LIMIT} frames")]
+pub struct BootError;
+
+/// Resets `emu` (running the cartridge) and seeds the run: waits for the
+/// seeding phase, writes `seed` into `gDungeonRngState`, and returns with
+/// floor 1 not yet generated (a few frames later it is).
+pub fn boot_with_seed(emu: &mut Emulator, seed: u32) -> Result<(), BootError> {
+    emu.reset();
+    for _ in 0..BOOT_FRAME_LIMIT {
+        emu.run_frame();
+        if emu.read_u32(addr::MAGIC) == Ok(MAGIC)
+            && emu.read_u8(addr::PHASE).map(Phase::from) == Ok(Phase::Seeding)
+        {
+            return emu
+                .write_u32(crate::game::ram_map::addr::G_DUNGEON_RNG_STATE, seed)
+                .map_err(|_| BootError);
+        }
+    }
+    Err(BootError)
 }
 
 /// Value of the magic word: `"PMDT"` read as a little-endian u32.
@@ -63,8 +200,20 @@ pub struct CartState {
     pub pressed: Keys,
     /// Hash over every frame's keys.
     pub input_hash: u32,
-    /// Cursor cell.
-    pub cursor: (i16, i16),
+    /// Leader position mirrored by the cartridge.
+    pub leader: (i16, i16),
+    /// Phase.
+    pub phase: Phase,
+    /// What the last input did.
+    pub last_event: Event,
+    /// Turns on this floor.
+    pub floor_turns: u16,
+    /// Turns in the run.
+    pub total_turns: u32,
+    /// RNG state this floor was generated from.
+    pub floor_seed: u32,
+    /// Monsters defeated in the run.
+    pub kills: u8,
 }
 
 impl CartState {
@@ -77,7 +226,13 @@ impl CartState {
             keys: Keys::from_bits_truncate(emu.read_u16(addr::KEYS)?),
             pressed: Keys::from_bits_truncate(emu.read_u16(addr::PRESSED)?),
             input_hash: emu.read_u32(addr::INPUT_HASH)?,
-            cursor: (i16_at(addr::CURSOR_X)?, i16_at(addr::CURSOR_Y)?),
+            leader: (i16_at(addr::LEADER_X)?, i16_at(addr::LEADER_Y)?),
+            phase: Phase::from(emu.read_u8(addr::PHASE)?),
+            last_event: Event::from(emu.read_u8(addr::LAST_EVENT)?),
+            floor_turns: emu.read_u16(addr::FLOOR_TURNS)?,
+            total_turns: emu.read_u32(addr::TOTAL_TURNS)?,
+            floor_seed: emu.read_u32(addr::FLOOR_SEED)?,
+            kills: emu.read_u8(addr::KILLS)?,
         })
     }
 }

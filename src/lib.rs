@@ -27,4 +27,6 @@
 pub mod atomic_file;
 pub mod cartridge;
 pub mod emu;
+pub mod env;
+pub mod game;
 pub mod screenshot;

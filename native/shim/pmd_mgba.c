@@ -4,6 +4,7 @@
 
 #include <mgba/core/core.h>
 #include <mgba/core/log.h>
+#include <mgba/core/serialize.h>
 #include <mgba/gba/core.h>
 #include <mgba/internal/gba/gba.h>
 #include <mgba/internal/gba/memory.h>
@@ -151,4 +152,55 @@ int pmd_core_load_state(pmd_core *handle, const uint8_t *state, size_t len) {
         return 0;
     }
     return handle->core->loadState(handle->core, state) ? 1 : 0;
+}
+
+int pmd_core_load_state_file(pmd_core *handle, const uint8_t *bytes, size_t len) {
+    struct VFile *vf = VFileFromConstMemory(bytes, len);
+    if (!vf) {
+        return 0;
+    }
+    bool ok = mCoreLoadStateNamed(handle->core, vf, SAVESTATE_RTC);
+    vf->close(vf);
+    return ok ? 1 : 0;
+}
+
+size_t pmd_core_export_state_file(pmd_core *handle, uint8_t **out) {
+    *out = NULL;
+    struct VFile *vf = VFileMemChunk(NULL, 0);
+    if (!vf) {
+        return 0;
+    }
+    size_t len = 0;
+    if (mCoreSaveStateNamed(handle->core, vf, SAVESTATE_SCREENSHOT | SAVESTATE_RTC)) {
+        ssize_t size = vf->size(vf);
+        uint8_t *buffer = size > 0 ? malloc((size_t)size) : NULL;
+        if (buffer) {
+            vf->seek(vf, 0, SEEK_SET);
+            if (vf->read(vf, buffer, (size_t)size) == size) {
+                *out = buffer;
+                len = (size_t)size;
+            } else {
+                free(buffer);
+            }
+        }
+    }
+    vf->close(vf);
+    return len;
+}
+
+int pmd_core_load_battery(pmd_core *handle, const uint8_t *bytes, size_t len) {
+    struct VFile *vf = VFileMemChunk(bytes, len);
+    if (!vf) {
+        return 0;
+    }
+    /* The core owns the VFile from here on, as with the ROM. */
+    if (!handle->core->loadSave(handle->core, vf)) {
+        return 0;
+    }
+    handle->core->reset(handle->core);
+    return 1;
+}
+
+void pmd_free(void *ptr) {
+    free(ptr);
 }

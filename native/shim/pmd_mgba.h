@@ -49,6 +49,19 @@ size_t pmd_core_state_size(pmd_core *core);
 int pmd_core_save_state(pmd_core *core, uint8_t *out, size_t len);
 int pmd_core_load_state(pmd_core *core, const uint8_t *state, size_t len);
 
+/* Loads a savestate file as mGBA's frontends write it (.ssN: a PNG with
+ * the state in a chunk, or the raw state). Returns 1 on success, 0 when
+ * mGBA rejects it (corrupt, or for another game). */
+int pmd_core_load_state_file(pmd_core *core, const uint8_t *bytes, size_t len);
+/* Writes a savestate file in mGBA's frontend format (PNG with the state
+ * and a screenshot) into a malloc'd buffer at *out (free with pmd_free).
+ * Returns its length, 0 on failure. */
+size_t pmd_core_export_state_file(pmd_core *core, uint8_t **out);
+/* Installs a battery save (copied) and resets so the game boots with it.
+ * Returns 1 on success. */
+int pmd_core_load_battery(pmd_core *core, const uint8_t *bytes, size_t len);
+void pmd_free(void *ptr);
+
 #ifdef __cplusplus
 }
 #endif

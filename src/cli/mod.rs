@@ -2,6 +2,8 @@
 //! stderr plus an exit code (2: bad input, 1: anything else).
 
 mod failure;
+mod input_file;
+mod inspect;
 mod logging;
 mod progress;
 mod run;
@@ -35,6 +37,9 @@ struct Cli {
 enum Command {
     /// Run a ROM headless for a number of frames and report the speed.
     Run(run::RunArgs),
+    /// Run a game for some frames with no input and print the decoded
+    /// dungeon state.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Parses arguments, runs the command, prints any error; returns the
@@ -46,6 +51,7 @@ pub fn main() -> i32 {
     }
     let result = match cli.command {
         Some(Command::Run(args)) => run::run(&args),
+        Some(Command::Inspect(args)) => inspect::inspect(&args),
         None => run::run(&cli.run),
     };
     match result {

@@ -249,6 +249,48 @@ impl Emulator {
     }
 }
 
+/// Sizes of GBA battery saves: EEPROM 512 B / 8 KiB, SRAM 32 KiB, flash
+/// 64 KiB / 128 KiB.
+pub const BATTERY_SAVE_SIZES: [usize; 5] = [512, 8192, 32768, 65536, 131072];
+
+impl Emulator {
+    /// Loads a savestate file as mGBA's desktop frontend writes it (`.ss1`
+    /// …: a PNG carrying the state, or the raw state). mGBA checks it
+    /// belongs to this game; on refusal the machine is left as it was.
+    pub fn load_mgba_state_file(&mut self, bytes: &[u8]) -> Result<(), EmuError> {
+        let size = self.state_size();
+        super::state_file::check(bytes, size).map_err(SnapshotError::StateFileDamaged)?;
+        if !self.core.load_state_file(bytes) {
+            return Err(SnapshotError::StateFileRejected.into());
+        }
+        self.core.set_keys(self.keys.bits());
+        self.rendered_at = None;
+        Ok(())
+    }
+
+    /// The machine state as an mGBA frontend savestate file (PNG with a
+    /// screenshot and the state), loadable by mGBA's desktop frontend.
+    pub fn export_mgba_state_file(&mut self) -> Result<Vec<u8>, EmuError> {
+        self.core
+            .export_state_file()
+            .ok_or(EmuError::Snapshot(SnapshotError::StateFileRejected))
+    }
+
+    /// Installs a battery save (`.sav`) and resets, so the game boots with
+    /// it.
+    pub fn load_battery_save(&mut self, bytes: &[u8]) -> Result<(), EmuError> {
+        if !BATTERY_SAVE_SIZES.contains(&bytes.len()) {
+            return Err(SnapshotError::BatterySize { len: bytes.len() }.into());
+        }
+        if !self.core.load_battery(bytes) {
+            return Err(SnapshotError::BatteryRejected.into());
+        }
+        self.core.set_keys(self.keys.bits());
+        self.rendered_at = None;
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")

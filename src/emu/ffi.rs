@@ -44,6 +44,10 @@ mod sys {
         pub fn pmd_core_state_size(core: *mut PmdCore) -> usize;
         pub fn pmd_core_save_state(core: *mut PmdCore, out: *mut u8, len: usize) -> c_int;
         pub fn pmd_core_load_state(core: *mut PmdCore, state: *const u8, len: usize) -> c_int;
+        pub fn pmd_core_load_state_file(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
+        pub fn pmd_core_export_state_file(core: *mut PmdCore, out: *mut *mut u8) -> usize;
+        pub fn pmd_core_load_battery(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
+        pub fn pmd_free(ptr: *mut std::ffi::c_void);
     }
 }
 
@@ -196,6 +200,42 @@ impl Core {
         // SAFETY: live core; `state` is valid for reads of its length, which
         // the shim compares with the state size before reading.
         unsafe { sys::pmd_core_load_state(self.ptr.as_ptr(), state.as_ptr(), state.len()) == 1 }
+    }
+}
+
+impl Core {
+    /// Loads a savestate file in mGBA's frontend format; false when mGBA
+    /// rejects it.
+    pub(crate) fn load_state_file(&mut self, bytes: &[u8]) -> bool {
+        // SAFETY: live core; `bytes` is valid for reads of its length for
+        // the whole call (the shim wraps it in a VFile it closes before
+        // returning).
+        unsafe {
+            sys::pmd_core_load_state_file(self.ptr.as_ptr(), bytes.as_ptr(), bytes.len()) == 1
+        }
+    }
+
+    /// The machine state as an mGBA frontend savestate file.
+    pub(crate) fn export_state_file(&mut self) -> Option<Vec<u8>> {
+        let mut out: *mut u8 = std::ptr::null_mut();
+        // SAFETY: live core; `out` is a valid out-pointer.
+        let len = unsafe { sys::pmd_core_export_state_file(self.ptr.as_ptr(), &mut out) };
+        if out.is_null() {
+            return None;
+        }
+        // SAFETY: on success the shim returns a malloc'd buffer of `len`
+        // initialised bytes, which we copy and then free exactly once.
+        let bytes = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
+        // SAFETY: `out` came from the shim's malloc and is not used again.
+        unsafe { sys::pmd_free(out.cast()) };
+        (len > 0).then_some(bytes)
+    }
+
+    /// Installs a battery save (copied by mGBA) and resets.
+    pub(crate) fn load_battery(&mut self, bytes: &[u8]) -> bool {
+        // SAFETY: live core; `bytes` is valid for reads of its length; the
+        // shim copies it into a memory VFile before returning.
+        unsafe { sys::pmd_core_load_battery(self.ptr.as_ptr(), bytes.as_ptr(), bytes.len()) == 1 }
     }
 }
 

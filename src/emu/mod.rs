@@ -13,8 +13,9 @@ mod memory;
 mod mgba_log;
 mod rom;
 mod snapshot;
+mod state_file;
 
-pub use emulator::Emulator;
+pub use emulator::{Emulator, BATTERY_SAVE_SIZES};
 pub use error::EmuError;
 pub use keys::{Keys, ParseKeysError};
 pub use memory::{MemoryError, Region, EWRAM_BASE, EWRAM_SIZE, IWRAM_BASE, IWRAM_SIZE};

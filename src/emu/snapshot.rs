@@ -29,6 +29,21 @@ pub enum SnapshotError {
     /// mGBA refused the state (inconsistent contents).
     #[error("mGBA rejected the savestate as inconsistent")]
     Rejected,
+    /// A frontend savestate file that is damaged or not a savestate.
+    #[error("not a usable mGBA savestate file: {0}")]
+    StateFileDamaged(&'static str),
+    /// mGBA refused a frontend savestate file.
+    #[error("mGBA rejected the savestate file (damaged, or taken on another game)")]
+    StateFileRejected,
+    /// A battery save whose size no GBA save chip has.
+    #[error("battery save is {len} bytes; GBA saves are 512, 8192, 32768, 65536 or 131072 bytes")]
+    BatterySize {
+        /// The size found.
+        len: usize,
+    },
+    /// mGBA refused the battery save.
+    #[error("mGBA rejected the battery save")]
+    BatteryRejected,
     /// The byte form is damaged or not a snapshot at all.
     #[error("not a pmd-agent snapshot: {0}")]
     Corrupt(&'static str),

@@ -1,0 +1,37 @@
+//! Reading the user's input files (savestates, battery saves) with one-line
+//! errors that name the file.
+
+use std::io;
+use std::path::Path;
+
+use super::Failure;
+
+/// Largest input file read (a PNG savestate is well under 1 MiB).
+const MAX_LEN: u64 = 64 * 1024 * 1024;
+
+/// Reads `path`, a `what` (e.g. "savestate"), refusing missing, empty,
+/// directory and oversized files with a bad-input failure.
+pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Failure::bad_input(format!("{shown}: no such {what} file")),
+        _ => Failure::bad_input(format!("{shown}: cannot read {what}: {e}")),
+    })?;
+    if meta.is_dir() {
+        return Err(Failure::bad_input(format!(
+            "{shown}: is a directory, not a {what}"
+        )));
+    }
+    if meta.len() == 0 {
+        return Err(Failure::bad_input(format!(
+            "{shown}: empty file, not a {what}"
+        )));
+    }
+    if meta.len() > MAX_LEN {
+        return Err(Failure::bad_input(format!(
+            "{shown}: {} bytes is too large for a {what}",
+            meta.len()
+        )));
+    }
+    std::fs::read(path).map_err(|e| Failure::bad_input(format!("{shown}: cannot read {what}: {e}")))
+}

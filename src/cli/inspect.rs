@@ -1,0 +1,230 @@
+//! `pmd-agent inspect`: runs a game for some frames with no input and
+//! prints the decoded dungeon state (ASCII map and team) or one JSON object.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use pmd_agent::cartridge;
+use pmd_agent::emu::Emulator;
+use pmd_agent::game::ram_map::{addr, MAP_HEIGHT, MAP_WIDTH};
+use pmd_agent::game::{DecodeError, DungeonState, DungeonView, Game, Monster};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::run::load_rom;
+use super::{input_file, Failure};
+
+/// Seed used when `--seed` is not given.
+pub const DEFAULT_SEED: u32 = 1;
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// GBA ROM (a game with a RAM map); the bundled test cartridge when
+    /// omitted.
+    #[arg(long, value_name = "PATH")]
+    rom: Option<PathBuf>,
+
+    /// Dungeon RNG seed (written into gDungeonRngState).
+    #[arg(long, value_name = "S")]
+    seed: Option<u32>,
+
+    /// Frames to run with no input before decoding.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    frames: u32,
+
+    /// Start from an mGBA frontend savestate file (.ss1 …).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
+    /// Boot with this battery save (.sav).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+
+    /// Also write the screen as a PNG file.
+    #[arg(long, value_name = "PATH")]
+    screenshot: Option<PathBuf>,
+
+    /// Also write the machine state as an mGBA frontend savestate file.
+    #[arg(long, value_name = "PATH")]
+    write_state: Option<PathBuf>,
+}
+
+/// Runs `inspect`.
+pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
+    let rom = load_rom(args.rom.as_ref())?;
+    let game = Game::from_code(rom.game_code())
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
+    let mut emu = Emulator::new(&rom)?;
+    emu.set_rendering(false);
+
+    if let Some(path) = &args.save {
+        let bytes = input_file::read(path, "battery save")?;
+        emu.load_battery_save(&bytes)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.state {
+        let bytes = input_file::read(path, "savestate")?;
+        emu.load_mgba_state_file(&bytes)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+        if let Some(seed) = args.seed {
+            emu.write_u32(addr::G_DUNGEON_RNG_STATE, seed)
+                .map_err(|e| Failure::other(e.to_string()))?;
+        }
+    } else if game == Game::TestCartridge {
+        cartridge::boot_with_seed(&mut emu, args.seed.unwrap_or(DEFAULT_SEED))
+            .map_err(|e| Failure::other(e.to_string()))?;
+    }
+
+    if args.frames > 0 {
+        emu.run_frames(args.frames - 1);
+    }
+    emu.set_rendering(true);
+    emu.run_frame();
+
+    let decoded = match DungeonView::of(&emu) {
+        Ok(view) => Some(
+            DungeonState::from_view(&view)
+                .map_err(|e| Failure::other(format!("cannot decode the dungeon: {e}")))?,
+        ),
+        Err(DecodeError::NotInDungeon) => None,
+        Err(e) => return Err(Failure::other(format!("cannot decode the dungeon: {e}"))),
+    };
+
+    if let Some(path) = &args.screenshot {
+        pmd_agent::screenshot::write_png(emu.frame(), path)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+    }
+    if let Some(path) = &args.write_state {
+        write_state(&mut emu, path)?;
+    }
+
+    if args.json {
+        let line = serde_json::to_string(&to_json(decoded.as_ref()))
+            .map_err(|e| Failure::other(format!("cannot encode the state: {e}")))?;
+        println!("{line}");
+    } else {
+        print_human(game, decoded.as_ref());
+    }
+    Ok(())
+}
+
+fn write_state(emu: &mut Emulator, path: &Path) -> Result<(), Failure> {
+    let bytes = emu
+        .export_mgba_state_file()
+        .map_err(|e| Failure::other(e.to_string()))?;
+    pmd_agent::atomic_file::write(path, &bytes)
+        .map_err(|e| Failure::bad_input(format!("{}: cannot write: {e}", path.display())))
+}
+
+#[derive(Serialize)]
+struct LeaderJson {
+    species: i16,
+    level: u8,
+    hp: i16,
+    max_hp: i16,
+    belly: i16,
+    x: u8,
+    y: u8,
+}
+
+impl From<&Monster> for LeaderJson {
+    fn from(m: &Monster) -> Self {
+        LeaderJson {
+            species: m.species,
+            level: m.level,
+            hp: m.hp,
+            max_hp: m.max_hp,
+            belly: m.belly,
+            x: m.x,
+            y: m.y,
+        }
+    }
+}
+
+/// The JSON object `inspect --json` prints.
+pub fn to_json(state: Option<&DungeonState>) -> Value {
+    let Some(s) = state else {
+        return json!({
+            "in_dungeon": false, "dungeon_id": null, "floor": null, "turn_ready": false,
+            "leader": null, "team": [], "monsters": [], "items": [], "traps": [],
+            "stairs": null, "map": null,
+        });
+    };
+    let monster = |m: &Monster| {
+        json!({"species": m.species, "level": m.level, "hp": m.hp, "max_hp": m.max_hp,
+               "x": m.x, "y": m.y, "facing": m.facing})
+    };
+    json!({
+        "in_dungeon": true,
+        "dungeon_id": s.dungeon_id,
+        "floor": s.floor,
+        "turn_ready": s.turn_ready,
+        "leader": s.leader().map(LeaderJson::from),
+        "team": s.team().iter().map(|m| json!({
+            "species": m.species, "level": m.level, "hp": m.hp, "max_hp": m.max_hp,
+            "belly": m.belly, "x": m.x, "y": m.y, "leader": m.is_leader,
+        })).collect::<Vec<_>>(),
+        "monsters": s.visible_wild().map(monster).collect::<Vec<_>>(),
+        "items": s.items().iter().filter(|o| o.visible).map(|o| json!({
+            "id": o.id, "quantity": o.quantity, "x": o.x, "y": o.y,
+        })).collect::<Vec<_>>(),
+        "traps": s.traps().iter().filter(|o| o.visible).map(|o| json!({"x": o.x, "y": o.y}))
+            .collect::<Vec<_>>(),
+        "stairs": s.stairs().map(|(x, y)| json!({"x": x, "y": y})),
+        "map": {"width": MAP_WIDTH, "height": MAP_HEIGHT, "rows": s.ascii_rows()},
+    })
+}
+
+fn print_human(game: Game, state: Option<&DungeonState>) {
+    println!("{}", game.name());
+    let Some(s) = state else {
+        println!("not in a dungeon (gDungeon is NULL: title screen, menus or overworld)");
+        return;
+    };
+    println!(
+        "dungeon {}  floor {}  {}",
+        s.dungeon_id,
+        s.floor,
+        if s.turn_ready {
+            "ready for input"
+        } else {
+            "busy"
+        }
+    );
+    let border = format!("+{}+", "-".repeat(MAP_WIDTH));
+    println!("{border}");
+    for row in s.ascii_rows() {
+        println!("|{row}|");
+    }
+    println!("{border}");
+    println!("@ leader  P partner  m monster  * item  ^ trap  > stairs  # wall  . floor");
+    for m in s.team() {
+        println!(
+            "{} species {:>3}  Lv {:>2}  HP {:>3}/{:<3}  belly {:>3}/{:<3}  at ({}, {})",
+            if m.is_leader { "leader " } else { "partner" },
+            m.species,
+            m.level,
+            m.hp,
+            m.max_hp,
+            m.belly,
+            m.max_belly,
+            m.x,
+            m.y
+        );
+    }
+    for m in s.visible_wild() {
+        println!(
+            "wild    species {:>3}  Lv {:>2}  HP {:>3}/{:<3}  at ({}, {})",
+            m.species, m.level, m.hp, m.max_hp, m.x, m.y
+        );
+    }
+    match s.stairs() {
+        Some((x, y)) => println!("stairs at ({x}, {y})"),
+        None => println!("stairs not found yet"),
+    }
+}

@@ -1,0 +1,88 @@
+//! Shortest paths on the dungeon map (breadth-first, 8 directions, no
+//! cutting wall corners, as PMD moves). Fixed-size buffers on the stack:
+//! no allocation.
+
+use super::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+
+const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
+const UNSEEN: u16 = u16::MAX;
+/// Unit steps in PMD direction order (down, down-right, right, …).
+pub const STEPS: [(i32, i32); 8] = [
+    (0, 1),
+    (1, 1),
+    (1, 0),
+    (1, -1),
+    (0, -1),
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+];
+
+fn index(x: i32, y: i32) -> Option<usize> {
+    ((0..MAP_WIDTH as i32).contains(&x) && (0..MAP_HEIGHT as i32).contains(&y))
+        .then(|| y as usize * MAP_WIDTH + x as usize)
+}
+
+/// Whether one step from (x, y) by (dx, dy) is allowed, where `passable`
+/// says which tiles may be entered.
+pub fn can_step(
+    passable: &impl Fn(usize, usize) -> bool,
+    x: i32,
+    y: i32,
+    dx: i32,
+    dy: i32,
+) -> bool {
+    let ok = |x: i32, y: i32| index(x, y).is_some() && passable(x as usize, y as usize);
+    ok(x + dx, y + dy) && (dx == 0 || dy == 0 || (ok(x + dx, y) && ok(x, y + dy)))
+}
+
+/// The first step (PMD direction index 0..8) of a shortest path from
+/// `from` to any tile where `goal(x, y)` holds, moving only through tiles
+/// where `passable(x, y)` holds; with the path length. `None` when no goal
+/// is reachable or `from` is already one.
+pub fn first_step(
+    from: (u8, u8),
+    passable: impl Fn(usize, usize) -> bool,
+    goal: impl Fn(usize, usize) -> bool,
+) -> Option<(u8, u32)> {
+    let start = index(i32::from(from.0), i32::from(from.1))?;
+    if goal(usize::from(from.0), usize::from(from.1)) {
+        return None;
+    }
+    // first[i]: direction of the first step on the path to cell i.
+    let mut first = [u8::MAX; CELLS];
+    let mut dist = [UNSEEN; CELLS];
+    let mut queue = [0u16; CELLS];
+    let (mut head, mut tail) = (0usize, 0usize);
+    dist[start] = 0;
+    queue[tail] = start as u16;
+    tail += 1;
+    while head < tail {
+        let cell = usize::from(queue[head]);
+        head += 1;
+        let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
+        for (dir, &(dx, dy)) in STEPS.iter().enumerate() {
+            if !can_step(&passable, x, y, dx, dy) {
+                continue;
+            }
+            let Some(next) = index(x + dx, y + dy) else {
+                continue;
+            };
+            if dist[next] != UNSEEN {
+                continue;
+            }
+            dist[next] = dist[cell] + 1;
+            first[next] = if cell == start {
+                dir as u8
+            } else {
+                first[cell]
+            };
+            if goal((x + dx) as usize, (y + dy) as usize) {
+                return Some((first[next], u32::from(dist[next])));
+            }
+            queue[tail] = next as u16;
+            tail += 1;
+        }
+    }
+    None
+}
