@@ -28,7 +28,7 @@ lint: setup
 	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
 
 bench: setup
-	$(CARGO) bench -j $(JOBS) --bench emulator
+	$(CARGO) bench -j $(JOBS)
 
 cartridge: setup
 	$(MAKE) -C native/cartridge install

@@ -153,3 +153,125 @@ fn bad_arguments_exit_2() {
     let out = pmd_agent(&["--frames", "lots"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn inspect_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["inspect", "--json"];
+    all.extend_from_slice(args);
+    let out = pmd_agent(&all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn inspect_prints_the_decoded_dungeon_as_one_json_object() {
+    let v = inspect_json(&["--seed", "5"]);
+    assert_eq!(v["in_dungeon"], true);
+    assert_eq!(v["floor"], 1);
+    assert_eq!(v["dungeon_id"], 1);
+    assert_eq!(v["turn_ready"], true);
+    let leader = &v["leader"];
+    for key in ["species", "level", "hp", "max_hp", "belly", "x", "y"] {
+        assert!(leader[key].is_number(), "leader.{key} missing: {leader}");
+    }
+    assert_eq!(leader["hp"], 40);
+    assert!(v["team"].is_array() && v["monsters"].is_array() && v["items"].is_array());
+    assert!(v["stairs"].is_null() || v["stairs"]["x"].is_number());
+    let map = &v["map"];
+    assert_eq!(map["width"], 56);
+    assert_eq!(map["height"], 32);
+    let rows = map["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 32);
+    assert!(rows
+        .iter()
+        .all(|r| r.as_str().unwrap().chars().count() == 56));
+    let (x, y) = (
+        leader["x"].as_u64().unwrap() as usize,
+        leader["y"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(rows[y].as_str().unwrap().chars().nth(x), Some('@'));
+}
+
+#[test]
+fn inspect_is_reproducible_from_the_seed() {
+    let a = inspect_json(&["--seed", "99"]);
+    let b = inspect_json(&["--seed", "99"]);
+    let c = inspect_json(&["--seed", "100"]);
+    assert_eq!(a, b);
+    assert_ne!(a["map"], c["map"]);
+}
+
+#[test]
+fn inspect_human_output_draws_the_map() {
+    let out = pmd_agent(&["inspect", "--seed", "3"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("+{}+", "-".repeat(56))), "{text}");
+    assert!(text.contains('@'));
+    assert!(text.contains("leader"));
+}
+
+#[test]
+fn inspect_refuses_a_rom_without_a_ram_map() {
+    let mut bytes = pmd_agent::cartridge::ROM_BYTES.to_vec();
+    bytes[0xAC..0xB0].copy_from_slice(b"B24P");
+    let sum = bytes[0xA0..0xBD]
+        .iter()
+        .fold(0u8, |a, b| a.wrapping_add(*b));
+    bytes[0xBD] = 0u8.wrapping_sub(sum.wrapping_add(0x19));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eu.gba");
+    std::fs::write(&path, bytes).unwrap();
+    let out = pmd_agent(&["inspect", "--rom", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("B24P"), "{err}");
+    // plain frame mode runs it
+    let out = pmd_agent(&["run", "--rom", path.to_str().unwrap(), "--frames", "10"]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn inspect_state_files_round_trip_and_bad_ones_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("cart.ss1");
+    let first = inspect_json(&["--seed", "8", "--write-state", state.to_str().unwrap()]);
+    let again = inspect_json(&["--state", state.to_str().unwrap(), "--frames", "1"]);
+    assert_eq!(first["map"], again["map"]);
+    assert_eq!(first["leader"], again["leader"]);
+
+    let garbage = dir.path().join("garbage.ss1");
+    std::fs::write(&garbage, [0x42u8; 5000]).unwrap();
+    let mut truncated = std::fs::read(&state).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    let half = dir.path().join("half.ss1");
+    std::fs::write(&half, truncated).unwrap();
+    for (path, needle) in [
+        (dir.path().join("absent.ss1"), "no such"),
+        (garbage, "savestate"),
+        (half, "savestate"),
+        (dir.path().to_path_buf(), "directory"),
+    ] {
+        let out = pmd_agent(&["inspect", "--state", path.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err:?}");
+        assert!(err.contains(needle), "{needle:?} not in {err:?}");
+        assert!(
+            !err.contains("panicked") && !err.contains("libpng"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn inspect_battery_save_of_wrong_size_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("game.sav");
+    std::fs::write(&save, [0u8; 1234]).unwrap();
+    let out = pmd_agent(&["inspect", "--save", save.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("1234 bytes"), "{}", stderr(&out));
+}

@@ -1,7 +1,7 @@
 //! The emulator layer driven on the bundled cartridge: boot, keys, memory,
 //! rendering, savestates and parallel determinism.
 
-use pmd_agent::cartridge::{self, addr, CartState};
+use pmd_agent::cartridge::{self, addr, CartState, Phase};
 use pmd_agent::emu::{
     EmuError, Emulator, Keys, Rom, Snapshot, SnapshotError, EWRAM_SIZE, IWRAM_SIZE, SCREEN_HEIGHT,
     SCREEN_WIDTH,
@@ -12,11 +12,18 @@ fn cart() -> Rom {
     cartridge::rom().expect("bundled cartridge is valid")
 }
 
+/// An emulator whose cartridge is in its dungeon (floor generated, one
+/// main-loop iteration per frame from then on).
 fn booted() -> Emulator {
     let mut emu = Emulator::new(&cart()).expect("emulator");
-    emu.run_frames(3);
+    emu.run_frames(BOOT_FRAMES);
+    assert_eq!(CartState::read(&emu).unwrap().phase, Phase::Playing);
     emu
 }
+
+/// Frames from reset until the cartridge plays (generating floor 1 takes a
+/// few frames).
+const BOOT_FRAMES: u32 = 20;
 
 /// The same cartridge with another title: a different ROM to the emulator.
 fn other_rom() -> Rom {

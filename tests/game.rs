@@ -567,3 +567,42 @@ fn cart_state_mirrors_the_dungeon() {
         "floor 1 generated from the seed"
     );
 }
+
+#[test]
+fn the_screen_shows_the_leader_where_the_decoder_puts_it() {
+    let mut env = Env::new(
+        &cartridge::rom().unwrap(),
+        EnvConfig {
+            render: true,
+            ..EnvConfig::default()
+        },
+    )
+    .unwrap();
+    env.reset(11).unwrap();
+    for d in [Direction::Up, Direction::Right, Direction::Up] {
+        env.step(Action::Move(d)).unwrap();
+    }
+    let (x, y) = leader(&env);
+    // The cartridge's camera: centred on the leader, clamped to the map.
+    let cam_x = (x as i32 * 8 + 4 - 120).clamp(0, 56 * 8 - 240);
+    let cam_y = (y as i32 * 8 + 4 - 88).clamp(-8, 32 * 8 - 160);
+    let (sx, sy) = (x as i32 * 8 - cam_x, y as i32 * 8 - cam_y);
+    let frame = env.emulator().frame();
+    let pixel = frame[((sy + 4) * 240 + sx + 3) as usize];
+    let [r, g, b, _] = pixel.to_le_bytes();
+    assert!(r > 200 && g > 180 && b < 80, "leader pixel is {pixel:08x}");
+    // and nowhere far from there
+    let yellow = |p: u32| {
+        let [r, g, b, _] = p.to_le_bytes();
+        r > 200 && g > 180 && b < 80
+    };
+    let far = frame
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            let (px, py) = ((i % 240) as i32, (i / 240) as i32);
+            yellow(**p) && ((px - sx).abs() > 10 || (py - sy).abs() > 10)
+        })
+        .count();
+    assert_eq!(far, 0, "leader-coloured pixels away from the leader");
+}

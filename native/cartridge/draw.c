@@ -163,7 +163,25 @@ static char *put_string(char *buf, const char *s) {
     return buf;
 }
 
+/* What the status line shows, to redraw it only when it changes. */
+static uint32_t hud_key(void) {
+    const struct Dungeon *d = G_DUNGEON;
+    if (!d) {
+        return 0xFFFFFFFFu;
+    }
+    const struct EntityInfo *info = &d->team[0];
+    return (uint32_t)d->floor ^ ((uint32_t)(uint16_t)info->hp << 8) ^
+           ((uint32_t)(uint16_t)info->max_hp << 16) ^ ((uint32_t)(uint16_t)info->belly << 22) ^
+           ((uint32_t)CART->phase << 30);
+}
+
 static void draw_hud(void) {
+    static uint32_t shown = 0x12345678u;
+    uint32_t key = hud_key();
+    if (key == shown) {
+        return;
+    }
+    shown = key;
     char line[31];
     for (unsigned i = 0; i < 30; i++) {
         line[i] = ' ';
@@ -217,6 +235,9 @@ static int clampi(int v, int lo, int hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* Screen y of the leader sprite before the bob. */
+static int leader_screen_y;
+
 static void put_sprite(unsigned slot, const struct Entity *e, unsigned tile, int cam_x, int cam_y) {
     int sx = e->x * 8 - cam_x, sy = e->y * 8 - cam_y;
     if (sx < -8 || sx >= 240 || sy < -8 || sy >= 160) {
@@ -228,12 +249,32 @@ static void put_sprite(unsigned slot, const struct Entity *e, unsigned tile, int
     OAM[slot * 4 + 2] = (uint16_t)tile;
 }
 
+/* Per-frame animation, as real games have (PMD animates its sprites and
+ * water every frame): the stairs and water colours shimmer and the leader
+ * bobs. It also keeps mGBA's renderer honest: a screen that never changes
+ * lets it skip redrawing unchanged scanlines. */
+static void animate(const struct Dungeon *d) {
+    unsigned phase = CART->frame & 31;
+    unsigned wave = phase < 16 ? phase : 31 - phase;
+    PALETTE_BG[1] = rgb15(16 + wave, 16 + wave, 16 + wave);
+    PALETTE_BG[5] = rgb15(4, 8 + (wave >> 1), 20 + (wave >> 2));
+    (void)d;
+    OAM[OAM_LEADER * 4] = (uint16_t)((OAM[OAM_LEADER * 4] & ~0xFFu) | ((leader_screen_y + ((CART->frame >> 3) & 1)) & 0xFF));
+}
+
 void draw_frame(void) {
     draw_hud();
     const struct Dungeon *d = G_DUNGEON;
     if (!d) {
         return;
     }
+    animate(d);
+    /* Terrain, visibility, positions and the camera change only when a
+     * turn ends or a floor starts, which is when the game sets the flag. */
+    if (!g_map_dirty) {
+        return;
+    }
+    g_map_dirty = 0;
     draw_map(d);
     const struct Entity *l = &d->team_storage[0];
     int cam_x = clampi(l->x * 8 + 4 - 120, 0, MAP_W * 8 - 240);
@@ -242,6 +283,7 @@ void draw_frame(void) {
     REG_BG0VOFS = (uint16_t)(cam_y & 0x1FF);
 
     put_sprite(OAM_LEADER, l, OBJ_LEADER, cam_x, cam_y);
+    leader_screen_y = l->y * 8 - cam_y;
     for (unsigned i = 0; i < MAX_WILD; i++) {
         const struct Entity *m = d->wild_ptrs[i];
         if (m && m->is_visible) {

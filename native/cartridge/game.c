@@ -22,6 +22,8 @@ struct Room {
     uint8_t x0, y0, x1, y1; /* inclusive */
 };
 
+uint8_t g_map_dirty;
+
 static struct Room rooms[GRID_COLS * GRID_ROWS];
 /* Whether monsters take their turn when the running animation ends. */
 static uint8_t monsters_pending;
@@ -170,6 +172,7 @@ static void update_visibility(void) {
             e->is_visible = (tile_at(e->x, e->y)->visibility & VIS_REVEALED) ? 1 : 0;
         }
     }
+    g_map_dirty = 1;
     G_LEADER_X = l->x;
     G_LEADER_Y = l->y;
     CART->cursor_x = l->x;

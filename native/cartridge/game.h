@@ -15,6 +15,9 @@
 extern const int8_t DIR_DX[8];
 extern const int8_t DIR_DY[8];
 
+/* Set when the map's terrain or visibility changed; the drawer clears it. */
+extern uint8_t g_map_dirty;
+
 void game_start_run(void);
 void game_generate_floor(void);
 /* Handles one frame of held keys while the game waits for input. */

@@ -64,61 +64,72 @@ pub struct FloorObject {
     pub visible: bool,
 }
 
-/// One map tile, as stored (terrain flags, visibility flags, room).
+/// One map tile: terrain flags, visibility flags and room, packed in one
+/// word (terrain in bits 0-15, visibility 16-23, room 24-31) so a full
+/// decode writes one word per tile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tile {
-    terrain: u16,
-    visibility: u8,
-    room: u8,
-}
+pub struct Tile(u32);
 
 impl Tile {
+    #[inline]
     pub(crate) fn from_raw(terrain: u16, visibility: u8, room: u8) -> Tile {
-        Tile {
-            terrain,
-            visibility,
-            room,
-        }
+        Tile(u32::from(terrain) | u32::from(visibility) << 16 | u32::from(room) << 24)
+    }
+
+    fn terrain(self) -> u16 {
+        self.0 as u16
+    }
+
+    fn visibility(self) -> u8 {
+        (self.0 >> 16) as u8
     }
 
     /// Wall (impassable).
     pub fn is_wall(self) -> bool {
-        self.terrain & tile::TERRAIN_MASK == tile::TERRAIN_WALL
+        self.terrain() & tile::TERRAIN_MASK == tile::TERRAIN_WALL
     }
 
     /// Plain walkable floor.
     pub fn is_floor(self) -> bool {
-        self.terrain & tile::TERRAIN_MASK == tile::TERRAIN_FLOOR
+        self.terrain() & tile::TERRAIN_MASK == tile::TERRAIN_FLOOR
     }
 
     /// Water or lava.
     pub fn is_water(self) -> bool {
-        self.terrain & tile::TERRAIN_MASK == tile::TERRAIN_WATER
+        self.terrain() & tile::TERRAIN_MASK == tile::TERRAIN_WATER
     }
 
     /// Stairs to the next floor.
     pub fn is_stairs(self) -> bool {
-        self.terrain & tile::FLAG_STAIRS != 0
+        self.terrain() & tile::FLAG_STAIRS != 0
     }
 
     /// Revealed on the player's map.
     pub fn revealed(self) -> bool {
-        self.visibility & tile::VIS_REVEALED != 0
+        self.visibility() & tile::VIS_REVEALED != 0
     }
 
     /// The leader has stood here.
     pub fn visited(self) -> bool {
-        self.visibility & tile::VIS_VISITED != 0
+        self.visibility() & tile::VIS_VISITED != 0
     }
 
     /// Room index; `None` in corridors.
     pub fn room(self) -> Option<u8> {
-        (self.room != tile::ROOM_CORRIDOR).then_some(self.room)
+        let room = (self.0 >> 24) as u8;
+        (room != tile::ROOM_CORRIDOR).then_some(room)
+    }
+
+    /// Revealed stairs: one mask test on the packed word.
+    #[inline]
+    pub(crate) fn is_revealed_stairs(self) -> bool {
+        let mask = u32::from(tile::FLAG_STAIRS) | u32::from(tile::VIS_REVEALED) << 16;
+        self.0 & mask == mask
     }
 
     /// Raw terrain flags.
     pub fn terrain_flags(self) -> u16 {
-        self.terrain
+        self.terrain()
     }
 }
 
@@ -216,11 +227,8 @@ impl DungeonState {
             }
         }
 
-        view.tiles_into(&mut self.tiles);
-        self.stairs = self
-            .tiles
-            .iter()
-            .position(|t| t.is_stairs() && t.revealed())
+        self.stairs = view
+            .tiles_into(&mut self.tiles)
             .map(|i| ((i % MAP_WIDTH) as u8, (i / MAP_WIDTH) as u8));
         Ok(())
     }

@@ -110,21 +110,31 @@ impl<'a> DungeonView<'a> {
         ))
     }
 
-    /// Decodes every tile in row-major order into `out` (1792 tiles).
-    pub(crate) fn tiles_into(&self, out: &mut [Tile]) {
+    /// Decodes every tile in row-major order into `out` (1792 tiles) and
+    /// returns the index of the first revealed stairs tile, in one pass.
+    pub(crate) fn tiles_into(&self, out: &mut [Tile]) -> Option<usize> {
         let start = dungeon::TILES;
-        let bytes = &self.d[start.min(self.d.len())..];
-        for (dst, t) in out
-            .iter_mut()
-            .zip(bytes.chunks_exact(tile::SIZE))
-            .take(MAP_WIDTH * MAP_HEIGHT)
-        {
+        let end = start + MAP_WIDTH * MAP_HEIGHT * tile::SIZE;
+        let bytes = self.d.get(start..end).unwrap_or(&[]);
+        let (records, _) = bytes.as_chunks::<{ tile::SIZE }>();
+        for (dst, t) in out.iter_mut().zip(records) {
             *dst = Tile::from_raw(
-                u16::from_le_bytes([t[0], t[1]]),
+                u16::from_le_bytes([t[tile::TERRAIN], t[tile::TERRAIN + 1]]),
                 t[tile::VISIBILITY],
                 t[tile::ROOM],
             );
         }
+        // Find the stairs 16 tiles at a time: the per-chunk test has no
+        // early exit, so it vectorises; only the hit chunk is searched.
+        let stairs = out.chunks(16).enumerate().find_map(|(c, chunk)| {
+            let any = chunk
+                .iter()
+                .fold(false, |acc, t| acc | t.is_revealed_stairs());
+            any.then(|| chunk.iter().position(|t| t.is_revealed_stairs()))
+                .flatten()
+                .map(|i| c * 16 + i)
+        });
+        stairs
     }
 
     /// The entity pointer in slot `index` of the table at `table`.
