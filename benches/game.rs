@@ -52,10 +52,10 @@ fn step(c: &mut Criterion) {
     c.bench_function("env/step_move_or_wait", |b| {
         b.iter(|| {
             i += 1;
-            if i % 64 == 0 {
+            if i.is_multiple_of(64) {
                 env.restore(&snap).expect("restore");
             }
-            let action = if i % 2 == 0 {
+            let action = if i.is_multiple_of(2) {
                 Action::Wait
             } else {
                 Action::Move(Direction::ALL[i % 8])

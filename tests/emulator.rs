@@ -276,7 +276,7 @@ fn scripted_keys(env: usize, frame: u32) -> Keys {
 
 fn run_script(rom: &Rom, env: usize) -> (Vec<u8>, Vec<u8>) {
     let mut emu = Emulator::new(rom).unwrap();
-    emu.set_rendering(env % 2 == 0);
+    emu.set_rendering(env.is_multiple_of(2));
     for frame in 0..300 {
         emu.set_keys(scripted_keys(env, frame));
         emu.run_frame();
