@@ -11,8 +11,8 @@ use pmd_agent::game::{DecodeError, DungeonState, DungeonView, Game, Monster};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::run::load_rom;
-use super::{input_file, Failure};
+use super::run::{load_rom, load_start};
+use super::Failure;
 
 /// Seed used when `--seed` is not given.
 pub const DEFAULT_SEED: u32 = 1;
@@ -62,15 +62,8 @@ pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
     let mut emu = Emulator::new(&rom)?;
     emu.set_rendering(false);
 
-    if let Some(path) = &args.save {
-        let bytes = input_file::read(path, "battery save")?;
-        emu.load_battery_save(&bytes)
-            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.state {
-        let bytes = input_file::read(path, "savestate")?;
-        emu.load_mgba_state_file(&bytes)
-            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    load_start(&mut emu, args.save.as_deref(), args.state.as_deref())?;
+    if args.state.is_some() {
         if let Some(seed) = args.seed {
             emu.write_u32(addr::G_DUNGEON_RNG_STATE, seed)
                 .map_err(|e| Failure::other(e.to_string()))?;

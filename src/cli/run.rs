@@ -1,6 +1,6 @@
 //! `pmd-agent run`: runs a ROM for a number of frames and reports speed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -9,7 +9,7 @@ use pmd_agent::emu::{Emulator, Rom, GBA_FPS};
 use serde::Serialize;
 
 use super::progress::DelayedProgress;
-use super::Failure;
+use super::{input_file, Failure};
 
 /// Frames run between two progress updates.
 const CHUNK: u32 = 256;
@@ -37,6 +37,14 @@ pub struct RunArgs {
     /// `--no-render`).
     #[arg(long, value_name = "PATH")]
     screenshot: Option<PathBuf>,
+
+    /// Start from an mGBA frontend savestate file (.ss1 …).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
+    /// Boot with this battery save (.sav).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
 }
 
 /// The result of a frame run, as printed with `--json`.
@@ -59,10 +67,31 @@ pub fn load_rom(path: Option<&PathBuf>) -> Result<Rom, Failure> {
     }
 }
 
+/// Installs a battery save and/or loads a frontend savestate, with
+/// bad-input failures that name the file.
+pub fn load_start(
+    emu: &mut Emulator,
+    save: Option<&Path>,
+    state: Option<&Path>,
+) -> Result<(), Failure> {
+    if let Some(path) = save {
+        let bytes = input_file::read(path, "battery save")?;
+        emu.load_battery_save(&bytes)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = state {
+        let bytes = input_file::read(path, "savestate")?;
+        emu.load_mgba_state_file(&bytes)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
 /// Runs the frame job.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
     let mut emu = Emulator::new(&rom)?;
+    load_start(&mut emu, args.save.as_deref(), args.state.as_deref())?;
     emu.set_rendering(!args.no_render);
     tracing::info!(
         rom = rom.origin(),
