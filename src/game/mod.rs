@@ -6,12 +6,14 @@
 //! EWRAM and never panics or reads out of bounds, whatever the bytes.
 
 mod decode;
+mod direction;
 pub mod path;
 pub mod ram_map;
 mod state;
 mod view;
 
 pub use decode::DecodeError;
+pub use direction::Direction;
 pub use state::{DungeonState, FloorObject, Monster, ObjectKind, Tile};
 pub use view::DungeonView;
 

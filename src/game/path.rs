@@ -3,6 +3,7 @@
 //! no allocation.
 
 use super::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+use super::Direction;
 
 const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
 const UNSEEN: u16 = u16::MAX;
@@ -61,7 +62,9 @@ pub fn first_step(
         let cell = usize::from(queue[head]);
         head += 1;
         let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
-        for (dir, &(dx, dy)) in STEPS.iter().enumerate() {
+        for dir in Direction::ALL {
+            let (dx, dy) = dir.delta();
+            let (dx, dy) = (i32::from(dx), i32::from(dy));
             if !can_step(&passable, x, y, dx, dy) {
                 continue;
             }
