@@ -29,4 +29,6 @@ pub mod cartridge;
 pub mod emu;
 pub mod env;
 pub mod game;
+pub mod policy;
+pub mod rollout;
 pub mod screenshot;

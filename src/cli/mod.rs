@@ -1,6 +1,7 @@
 //! Command-line parsing, dispatch and the mapping of errors to one line on
 //! stderr plus an exit code (2: bad input, 1: anything else).
 
+mod agent;
 mod failure;
 mod input_file;
 mod inspect;

@@ -18,7 +18,8 @@ impl DelayedProgress {
     /// A hidden bar counting up to `total` of `unit`.
     pub fn new(total: u64, unit: &str) -> DelayedProgress {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)");
+        let template =
+            format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left) {{msg}}");
         if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style);
         }
@@ -36,6 +37,11 @@ impl DelayedProgress {
             self.shown = true;
         }
         self.bar.set_position(position);
+    }
+
+    /// Sets the text shown after the bar.
+    pub fn set_message(&mut self, message: String) {
+        self.bar.set_message(message);
     }
 
     /// Removes the bar from the terminal.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use clap::Args;
 use pmd_agent::cartridge;
 use pmd_agent::emu::{Emulator, Rom, GBA_FPS};
+use pmd_agent::policy::PolicyKind;
 use serde::Serialize;
 
 use super::progress::DelayedProgress;
@@ -19,10 +20,10 @@ const CHUNK: u32 = 256;
 pub struct RunArgs {
     /// GBA ROM to run; the bundled test cartridge when omitted.
     #[arg(long, value_name = "PATH")]
-    rom: Option<PathBuf>,
+    pub rom: Option<PathBuf>,
 
-    /// Number of frames to run.
-    #[arg(long, default_value_t = 3600, value_name = "N")]
+    /// Frame mode: number of frames to run (any GBA ROM).
+    #[arg(long, default_value_t = 3600, value_name = "N", conflicts_with_all = ["policy", "steps", "envs"])]
     frames: u32,
 
     /// Skip the scanline renderer (nobody looks at the frames).
@@ -31,7 +32,24 @@ pub struct RunArgs {
 
     /// Print exactly one JSON object on stdout instead of a summary.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+
+    /// Agent mode: the policy choosing every action.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub policy: Option<PolicyKind>,
+
+    /// Agent mode: environments run in parallel (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub envs: Option<usize>,
+
+    /// Agent mode: total environment steps, rounded up to whole rounds
+    /// (default 5000).
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+
+    /// Agent mode: run seed; every episode's dungeon seed derives from it.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
 
     /// Write the last frame as a PNG file (it is rendered even with
     /// `--no-render`).
@@ -40,11 +58,11 @@ pub struct RunArgs {
 
     /// Start from an mGBA frontend savestate file (.ss1 …).
     #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
+    pub state: Option<PathBuf>,
 
     /// Boot with this battery save (.sav).
     #[arg(long, value_name = "FILE")]
-    save: Option<PathBuf>,
+    pub save: Option<PathBuf>,
 }
 
 /// The result of a frame run, as printed with `--json`.
@@ -87,8 +105,18 @@ pub fn load_start(
     Ok(())
 }
 
-/// Runs the frame job.
+/// Runs the agent job when a policy or agent option is given, else the
+/// frame job.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let agent_mode = args.policy.is_some() || args.envs.is_some() || args.steps.is_some();
+    if agent_mode {
+        return super::agent::run_agent(args, args.policy.unwrap_or(PolicyKind::Heuristic));
+    }
+    run_frames(args)
+}
+
+/// Runs the frame job.
+fn run_frames(args: &RunArgs) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
     let mut emu = Emulator::new(&rom)?;
     load_start(&mut emu, args.save.as_deref(), args.state.as_deref())?;

@@ -338,6 +338,20 @@ impl Env {
         }
     }
 
+    /// Takes a branch point into an existing snapshot, reusing its buffer.
+    pub fn snapshot_into(&mut self, snap: &mut EnvSnapshot) {
+        self.emu.snapshot_into(&mut snap.machine);
+        snap.done = self.done;
+        snap.floor_turns = self.floor_turns;
+        snap.last_floor = self.last_floor;
+        snap.basis = self.basis;
+    }
+
+    /// Turns taken on the current floor.
+    pub fn floor_turns(&self) -> u32 {
+        self.floor_turns
+    }
+
     /// Returns to a branch point taken on this environment.
     pub fn restore(&mut self, snap: &EnvSnapshot) -> Result<(), EnvError> {
         self.emu.restore(&snap.machine)?;

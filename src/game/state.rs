@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::ram_map::{tile, MAP_HEIGHT, MAP_WIDTH, MAX_FLOOR_ITEMS, MAX_TEAM, MAX_TRAPS, MAX_WILD};
+use super::ram_map::{
+    tile, MAP_HEIGHT, MAP_WIDTH, MAX_FLOOR_ITEMS, MAX_TEAM, MAX_TRAPS, MAX_WILD, TEAM_ITEMS,
+};
 use super::{DecodeError, DungeonView};
 
 /// A team member or wild monster.
@@ -153,6 +155,8 @@ pub struct DungeonState {
     traps_len: usize,
     tiles: Box<[Tile]>,
     stairs: Option<(u8, u8)>,
+    bag: [(u8, u8); TEAM_ITEMS],
+    bag_len: usize,
 }
 
 impl Default for DungeonState {
@@ -179,6 +183,8 @@ impl DungeonState {
             traps_len: 0,
             tiles: vec![Tile::default(); MAP_WIDTH * MAP_HEIGHT].into_boxed_slice(),
             stairs: None,
+            bag: [(0, 0); TEAM_ITEMS],
+            bag_len: 0,
         }
     }
 
@@ -227,6 +233,13 @@ impl DungeonState {
             }
         }
 
+        self.bag_len = 0;
+        for slot in 0..TEAM_ITEMS {
+            if let Some(entry) = view.bag_item(slot) {
+                self.bag[self.bag_len] = entry;
+                self.bag_len += 1;
+            }
+        }
         self.stairs = view
             .tiles_into(&mut self.tiles)
             .map(|i| ((i % MAP_WIDTH) as u8, (i / MAP_WIDTH) as u8));
@@ -278,6 +291,11 @@ impl DungeonState {
     /// The tile at (x, y).
     pub fn tile(&self, x: usize, y: usize) -> Option<Tile> {
         (x < MAP_WIDTH && y < MAP_HEIGHT).then(|| self.tiles[y * MAP_WIDTH + x])
+    }
+
+    /// The team's bag: (item id, quantity) per used slot.
+    pub fn bag(&self) -> &[(u8, u8)] {
+        &self.bag[..self.bag_len]
     }
 
     /// The stairs, once revealed.

@@ -218,6 +218,18 @@ impl<'a> DungeonView<'a> {
         Ok(first)
     }
 
+    /// Team inventory slot `index` (0..20) as (item id, quantity); `None`
+    /// for an empty slot. (`gTeamInventory` is at a fixed address, outside
+    /// the Dungeon struct.)
+    pub fn bag_item(&self, index: usize) -> Option<(u8, u8)> {
+        if index >= super::ram_map::TEAM_ITEMS {
+            return None;
+        }
+        let at = (addr::G_TEAM_INVENTORY - EWRAM_BASE) as usize + index * item::SIZE;
+        let rec = self.ewram.get(at..at + item::SIZE)?;
+        (rec[item::FLAGS] & 1 != 0).then(|| (rec[item::ID], rec[item::QUANTITY]))
+    }
+
     /// Floor item or trap in slot `index` of its table; `Ok(None)` for an
     /// empty slot.
     pub(crate) fn object(

@@ -1,0 +1,112 @@
+//! Rules over the decoded map, in priority order:
+//!
+//! 1. HP at or below `heal_below` of max and something in the bag: use it.
+//! 2. A visible wild monster next to the leader: attack it.
+//! 3. Standing on the stairs: take them.
+//! 4. Stairs known: walk the shortest path to them (around monsters).
+//! 5. A visible item and room in the bag: walk to the nearest one.
+//! 6. Otherwise explore: walk to the nearest revealed walkable tile next to
+//!    an unrevealed one (breadth-first search, `game::path`).
+//! 7. Nothing left to explore: wait.
+
+use super::{Policy, PolicyContext};
+use crate::env::{Action, Direction};
+use crate::game::path::first_step;
+use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH, TEAM_ITEMS};
+use crate::game::DungeonState;
+
+/// The rule-based policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Heuristic {
+    /// Heal when HP / max HP is at or below this.
+    pub heal_below: f32,
+}
+
+impl Default for Heuristic {
+    fn default() -> Self {
+        Heuristic { heal_below: 0.4 }
+    }
+}
+
+fn neighbour(x: u8, y: u8, d: Direction) -> Option<(usize, usize)> {
+    let (dx, dy) = d.delta();
+    let (nx, ny) = (i32::from(x) + i32::from(dx), i32::from(y) + i32::from(dy));
+    ((0..MAP_WIDTH as i32).contains(&nx) && (0..MAP_HEIGHT as i32).contains(&ny))
+        .then_some((nx as usize, ny as usize))
+}
+
+impl Heuristic {
+    /// The rule-based decision for a decoded state.
+    pub fn decide(&self, s: &DungeonState) -> Action {
+        let Some(leader) = s.leader() else {
+            return Action::Wait;
+        };
+        let (lx, ly) = (leader.x, leader.y);
+        if leader.max_hp > 0
+            && f32::from(leader.hp) <= self.heal_below * f32::from(leader.max_hp)
+            && !s.bag().is_empty()
+        {
+            return Action::UseItem;
+        }
+        for d in Direction::ALL {
+            if let Some((nx, ny)) = neighbour(lx, ly, d) {
+                if s.visible_wild()
+                    .any(|m| (usize::from(m.x), usize::from(m.y)) == (nx, ny))
+                {
+                    return Action::Attack(d);
+                }
+            }
+        }
+        if s.tile(lx.into(), ly.into()).is_some_and(|t| t.is_stairs()) {
+            return Action::TakeStairs;
+        }
+        let occupied = |x: usize, y: usize| {
+            s.wild()
+                .iter()
+                .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
+        };
+        let passable = |x: usize, y: usize| {
+            s.tile(x, y)
+                .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+                && !occupied(x, y)
+        };
+        let walk = |goal: &dyn Fn(usize, usize) -> bool| {
+            first_step((lx, ly), passable, goal)
+                .and_then(|(d, _)| Direction::from_index(d))
+                .map(Action::Move)
+        };
+        if let Some((sx, sy)) = s.stairs() {
+            if let Some(a) = walk(&|x, y| (x, y) == (usize::from(sx), usize::from(sy))) {
+                return a;
+            }
+        }
+        if s.bag().len() < TEAM_ITEMS {
+            let item_at = |x: usize, y: usize| {
+                s.items()
+                    .iter()
+                    .any(|o| o.visible && (usize::from(o.x), usize::from(o.y)) == (x, y))
+            };
+            if let Some(a) = walk(&item_at) {
+                return a;
+            }
+        }
+        let frontier = |x: usize, y: usize| {
+            Direction::ALL.into_iter().any(|d| {
+                neighbour(x as u8, y as u8, d)
+                    .and_then(|(nx, ny)| s.tile(nx, ny))
+                    .is_some_and(|t| !t.revealed())
+            })
+        };
+        walk(&frontier).unwrap_or(Action::Wait)
+    }
+}
+
+impl Policy for Heuristic {
+    fn name(&self) -> &'static str {
+        "heuristic"
+    }
+
+    fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
+        self.decide(ctx.env.state())
+    }
+}
