@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic_file;
+pub mod bench;
 pub mod cartridge;
 pub mod emu;
 pub mod env;

@@ -275,3 +275,76 @@ fn inspect_battery_save_of_wrong_size_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("1234 bytes"), "{}", stderr(&out));
 }
+
+#[test]
+fn agent_mode_prints_exactly_one_json_object() {
+    let out = pmd_agent(&[
+        "run",
+        "--policy",
+        "heuristic",
+        "--envs",
+        "2",
+        "--steps",
+        "200",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "policy",
+        "envs",
+        "steps",
+        "frames",
+        "episodes",
+        "seconds",
+        "steps_per_s",
+        "frames_per_s",
+        "mean_max_floor",
+        "failures",
+    ] {
+        assert!(!v[key].is_null(), "{key} missing in {v}");
+    }
+    assert_eq!(v["policy"], "heuristic");
+    assert_eq!(v["envs"], 2);
+    assert_eq!(v["steps"], 200);
+    assert_eq!(v["failures"], 0);
+    assert!(v["frames"].as_u64().unwrap() > 200 * 5);
+}
+
+#[test]
+fn agent_mode_refuses_frames_together_with_a_policy() {
+    let out = pmd_agent(&["run", "--policy", "random", "--frames", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = pmd_agent(&["run", "--policy", "telepathy"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = pmd_agent(&all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn bench_suites_print_their_json() {
+    let v = bench_json(&["overhead", "--steps", "40"]);
+    assert!(v["raw_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["agent_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    let v = bench_json(&["scaling", "--envs", "1,2", "--rounds", "10"]);
+    assert_eq!(v["envs"], serde_json::json!([1, 2]));
+    assert_eq!(v["steps_per_s"].as_array().unwrap().len(), 2);
+    assert_eq!(v["efficiency"][0], 1.0);
+    let v = bench_json(&["memory", "--soak-frames", "3000"]);
+    assert!(v["rss_64"].as_u64().unwrap() > v["rss_1"].as_u64().unwrap());
+    assert!(v["per_env_bytes"].as_u64().unwrap() > 0);
+    assert!(v["soak_frames"].as_u64().unwrap() >= 3000);
+    assert!(v["soak_growth_bytes"].is_i64());
+}

@@ -2,6 +2,7 @@
 //! stderr plus an exit code (2: bad input, 1: anything else).
 
 mod agent;
+mod bench;
 mod failure;
 mod input_file;
 mod inspect;
@@ -41,6 +42,8 @@ enum Command {
     /// Run a game for some frames with no input and print the decoded
     /// dungeon state.
     Inspect(inspect::InspectArgs),
+    /// Run a measurement suite: overhead, scaling or memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses arguments, runs the command, prints any error; returns the
@@ -53,6 +56,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
+        Some(Command::Bench(args)) => bench::bench(&args),
         None => run::run(&cli.run),
     };
     match result {

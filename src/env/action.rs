@@ -27,8 +27,9 @@ pub enum Action {
 /// Number of distinct actions (8 moves, 8 attacks, wait, use item, stairs).
 pub const ACTION_COUNT: usize = 19;
 
-/// Presses of at most three frames, each followed by nothing held.
-pub(crate) type Presses = [Keys; 3];
+/// The buttons of an action, one entry per frame (at most three frames;
+/// trailing empty entries are not pressed).
+pub type Presses = [Keys; 3];
 
 impl Action {
     /// Dense index in `0..ACTION_COUNT` (moves, attacks, then the rest).
@@ -65,7 +66,7 @@ impl Action {
     /// place, A to attack. Wait (L), items (Start) and stairs (Select) are
     /// the cartridge's shortcuts; the real game reaches them through menus,
     /// which this layer does not navigate.
-    pub(crate) fn presses(self) -> Presses {
+    pub fn presses(self) -> Presses {
         let none = Keys::empty();
         match self {
             Action::Move(d) => [d.keys(), none, none],

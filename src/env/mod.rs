@@ -9,7 +9,7 @@
 mod action;
 pub mod reward;
 
-pub use action::{Action, Direction, ParseActionError, ACTION_COUNT};
+pub use action::{Action, Direction, ParseActionError, Presses, ACTION_COUNT};
 
 use crate::cartridge::{self, Phase};
 use crate::emu::{EmuError, Emulator, Keys, Rom, Snapshot};

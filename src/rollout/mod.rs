@@ -8,4 +8,4 @@ mod seeds;
 mod vec_env;
 
 pub use seeds::episode_seed;
-pub use vec_env::{ObsBatch, RolloutStats, VecEnv, VecEnvConfig};
+pub use vec_env::{ObsBatch, RolloutStats, VecEnv, VecEnvConfig, VecEnvError};

@@ -1,0 +1,28 @@
+//! The `pmd-agent bench` suites: measurements made in one run, so their
+//! ratios compare like with like.
+//!
+//! - [`overhead`]: raw emulation versus the full agent loop over the very
+//!   same frames.
+//! - [`scaling`]: steps/s as the number of environments grows.
+//! - [`memory`]: resident memory per environment and over a long run.
+
+pub mod memory;
+pub mod overhead;
+pub mod scaling;
+
+use crate::env::EnvError;
+use crate::rollout::VecEnvError;
+
+/// Why a suite could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// An environment failed.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// A vectorised environment failed.
+    #[error(transparent)]
+    VecEnv(#[from] VecEnvError),
+    /// Resident memory cannot be read on this system.
+    #[error("resident memory is not readable here (/proc/self/status)")]
+    NoRss,
+}

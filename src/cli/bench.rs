@@ -1,0 +1,128 @@
+//! `pmd-agent bench <suite>`: the measurement suites of
+//! `pmd_agent::bench`, printed as a summary or one JSON object.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use pmd_agent::bench::{memory, overhead, scaling};
+use pmd_agent::game::Game;
+use serde::Serialize;
+
+use super::run::load_rom;
+use super::Failure;
+
+/// Which suite to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Suite {
+    /// Raw emulation versus the full agent loop over the same frames.
+    Overhead,
+    /// Steps/s for 1, 2, 4 and 8 environments.
+    Scaling,
+    /// RSS per environment and growth over a long run.
+    Memory,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The suite.
+    #[arg(value_enum)]
+    suite: Suite,
+
+    /// ROM with a RAM map; the bundled test cartridge when omitted.
+    #[arg(long, value_name = "PATH")]
+    rom: Option<PathBuf>,
+
+    /// overhead: agent steps.
+    #[arg(long, default_value_t = 3000, value_name = "N")]
+    steps: u64,
+
+    /// scaling: lockstep rounds per environment count.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    rounds: u32,
+
+    /// scaling: environment counts.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 4, 8], value_name = "N,N,..")]
+    envs: Vec<usize>,
+
+    /// memory: frames of the soak run.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    soak_frames: u64,
+
+    /// Seed of the dungeons.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u32,
+
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn emit<T: Serialize>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<(), Failure> {
+    if json {
+        let line = serde_json::to_string(report)
+            .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
+        println!("{line}");
+    } else {
+        human(report);
+    }
+    Ok(())
+}
+
+/// Runs `bench`.
+pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
+    let rom = load_rom(args.rom.as_ref())?;
+    Game::from_code(rom.game_code())
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
+    let fail = |e: pmd_agent::bench::BenchError| Failure::other(e.to_string());
+    match args.suite {
+        Suite::Overhead => {
+            if args.steps == 0 {
+                return Err(Failure::bad_input("--steps must be at least 1"));
+            }
+            let r = overhead::run(&rom, args.steps, args.seed).map_err(fail)?;
+            emit(args.json, &r, |r| {
+                println!(
+                    "overhead: {} steps, {} frames on one core",
+                    r.steps, r.frames
+                );
+                println!("  raw emulation  {:>10.0} frames/s", r.raw_fps);
+                println!("  agent loop     {:>10.0} frames/s", r.agent_fps);
+                println!("  ratio          {:>10.3} (goal >= 0.95)", r.ratio);
+            })
+        }
+        Suite::Scaling => {
+            if args.envs.is_empty() || args.envs.contains(&0) || args.rounds == 0 {
+                return Err(Failure::bad_input(
+                    "--envs must list counts of at least 1, and --rounds be at least 1",
+                ));
+            }
+            let r =
+                scaling::run(&rom, &args.envs, args.rounds, u64::from(args.seed)).map_err(fail)?;
+            emit(args.json, &r, |r| {
+                println!("scaling: heuristic agent, {} worker threads", r.threads);
+                for ((n, s), e) in r.envs.iter().zip(&r.steps_per_s).zip(&r.efficiency) {
+                    println!("  {n:>3} envs  {s:>9.0} steps/s  efficiency {e:.2}");
+                }
+            })
+        }
+        Suite::Memory => {
+            let r = memory::run(&rom, args.soak_frames, u64::from(args.seed)).map_err(fail)?;
+            emit(args.json, &r, |r| {
+                let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+                println!("memory:");
+                println!("  RSS, 1 env       {:>8.1} MiB", mib(r.rss_1));
+                println!("  RSS, 64 envs     {:>8.1} MiB", mib(r.rss_64));
+                println!(
+                    "  per extra env    {:>8.2} MiB (goal <= 4)",
+                    mib(r.per_env_bytes)
+                );
+                println!(
+                    "  soak growth      {:>8.2} MiB over {} frames (goal <= 1)",
+                    r.soak_growth_bytes as f64 / (1024.0 * 1024.0),
+                    r.soak_frames
+                );
+            })
+        }
+    }
+}
