@@ -20,7 +20,7 @@ run: setup
 	$(CARGO) run --release -j $(JOBS) -- $(ARGS)
 
 test: setup lint
-	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1 $(CARGO) test -j $(JOBS) --all-targets
+	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1 PMD_REQUIRE_PYARROW=1 PMD_PYTHON=$(CURDIR)/.venv/bin/python $(CARGO) test -j $(JOBS) --all-targets
 	$(CARGO) test -j $(JOBS) --doc
 
 lint: setup

@@ -30,3 +30,22 @@ if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     echo "setup: cargo not found; install Rust (rustup) first" >&2
     exit 1
 fi
+
+# Python with pyarrow for the trajectory-file tests, in a project venv
+# (.venv, ignored by git) so the system Python is never modified.
+venv=".venv"
+if ! "$venv/bin/python" -c 'import pyarrow' >/dev/null 2>&1; then
+    if [ ! -x "$venv/bin/python" ]; then
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            # Debian's python3 needs its venv package
+            sudo=""
+            [ "$(id -u)" -ne 0 ] && sudo="sudo"
+            $sudo apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >&2
+            rm -rf "$venv"
+            python3 -m venv "$venv"
+        fi
+    fi
+    echo "setup: installing pyarrow into $venv" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check pyarrow >&2
+fi

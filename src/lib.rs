@@ -31,5 +31,7 @@ pub mod emu;
 pub mod env;
 pub mod game;
 pub mod policy;
+pub mod record;
+pub mod replay;
 pub mod rollout;
 pub mod screenshot;

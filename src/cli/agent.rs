@@ -8,6 +8,11 @@ use pmd_agent::policy::PolicyKind;
 use pmd_agent::rollout::{VecEnv, VecEnvConfig};
 use serde::Serialize;
 
+use std::path::PathBuf;
+
+use pmd_agent::record::{RunMeta, TrajectoryWriter};
+use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo};
+
 use super::progress::DelayedProgress;
 use super::run::{load_rom, RunArgs};
 use super::{input_file, Failure};
@@ -50,10 +55,15 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     if envs == 0 {
         return Err(Failure::bad_input("--envs must be at least 1"));
     }
+    if args.max_episode_steps == 0 {
+        return Err(Failure::bad_input("--max-episode-steps must be at least 1"));
+    }
     let config = VecEnvConfig {
         envs,
         seed: args.seed,
         env: EnvConfig::default(),
+        frames: args.record_frames,
+        max_episode_steps: args.max_episode_steps,
         ..VecEnvConfig::default()
     };
     let policy = kind.build();
@@ -68,6 +78,29 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     })
     .map_err(|e| Failure::bad_input(e.to_string()))?;
 
+    let mut recorder = match &args.record {
+        Some(dir) => {
+            let meta = RunMeta {
+                run_id: run_id(args.seed),
+                rom_crc32: rom.crc32(),
+                rom_title: rom.title().to_string(),
+                game_code: rom.game_code().to_string(),
+                policy: policy.name().to_string(),
+                run_seed: args.seed,
+                start: match &state {
+                    Some(bytes) => format!("state:{:08x}", crc32fast::hash(bytes)),
+                    None => "boot".to_string(),
+                },
+            };
+            let writer =
+                TrajectoryWriter::create(dir, meta, args.record_frames, args.record_batch_rows)
+                    .map_err(|e| Failure::bad_input(e.to_string()))?;
+            tracing::info!(file = %writer.path().display(), "recording");
+            Some(Recorder::new(writer, envs, args.record_frames))
+        }
+        None => None,
+    };
+
     let total = args.steps.unwrap_or(DEFAULT_STEPS);
     let rounds = total.div_ceil(envs as u64);
     let mut actions = vec![Action::Wait; envs];
@@ -75,7 +108,13 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     let started = Instant::now();
     for _ in 0..rounds {
         vec_env.act(policy.as_ref(), &mut actions);
+        if let Some(rec) = recorder.as_mut() {
+            rec.keep(&vec_env.batch());
+        }
         vec_env.step(&actions);
+        if let Some(rec) = recorder.as_mut() {
+            rec.write(&actions, vec_env.infos())?;
+        }
         let stats = vec_env.stats();
         progress.set_position(stats.steps);
         progress.set_message(format!(
@@ -85,6 +124,10 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     }
     let seconds = started.elapsed().as_secs_f64();
     progress.finish();
+    let recorded = match recorder {
+        Some(rec) => Some(rec.finish()?),
+        None => None,
+    };
 
     let stats = vec_env.stats();
     let per_s = |n: u64| {
@@ -131,7 +174,69 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
             report.episodes, report.mean_max_floor, report.best_floor
         );
         println!("failures {}", report.failures);
+        if let Some((path, rows)) = &recorded {
+            println!("recorded {rows} rows to {}", path.display());
+        }
         println!("time     {:.3} s", report.seconds);
     }
     Ok(())
+}
+
+/// A run id unique enough for file names: seconds since the epoch, the
+/// process id and the run seed.
+fn run_id(seed: u64) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("run-{secs}-{}-{seed}", std::process::id())
+}
+
+/// Keeps the batch each round's actions were chosen on, then writes it
+/// with what the steps did.
+struct Recorder {
+    writer: TrajectoryWriter,
+    features: Vec<f32>,
+    frames: Option<Vec<u8>>,
+    rewards: Vec<f32>,
+    dones: Vec<bool>,
+}
+
+impl Recorder {
+    fn new(writer: TrajectoryWriter, envs: usize, with_frames: bool) -> Recorder {
+        Recorder {
+            writer,
+            features: vec![0.0; envs * obs::FEATURES],
+            frames: with_frames.then(|| vec![0; envs * frames::LEN]),
+            rewards: vec![0.0; envs],
+            dones: vec![false; envs],
+        }
+    }
+
+    fn keep(&mut self, batch: &ObsBatch<'_>) {
+        self.features.copy_from_slice(batch.features);
+        if let (Some(dst), Some(src)) = (self.frames.as_mut(), batch.frames) {
+            dst.copy_from_slice(src);
+        }
+    }
+
+    fn write(&mut self, actions: &[Action], infos: &[StepInfo]) -> Result<(), Failure> {
+        let before = ObsBatch {
+            features: &self.features,
+            frames: self.frames.as_deref(),
+            rewards: &self.rewards,
+            dones: &self.dones,
+        };
+        self.writer
+            .append(&before, actions, infos)
+            .map_err(|e| Failure::other(e.to_string()))
+    }
+
+    fn finish(self) -> Result<(PathBuf, u64), Failure> {
+        let path = self.writer.path().to_path_buf();
+        let rows = self
+            .writer
+            .finish()
+            .map_err(|e| Failure::other(e.to_string()))?;
+        Ok((path, rows))
+    }
 }

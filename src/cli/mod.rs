@@ -3,11 +3,13 @@
 
 mod agent;
 mod bench;
+mod export;
 mod failure;
 mod input_file;
 mod inspect;
 mod logging;
 mod progress;
+mod replay;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,10 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run a measurement suite: overhead, scaling or memory.
     Bench(bench::BenchArgs),
+    /// Convert a recorded trajectory file to Parquet.
+    Export(export::ExportArgs),
+    /// Re-simulate a recorded episode and write it as an animated GIF.
+    Replay(replay::ReplayArgs),
 }
 
 /// Parses arguments, runs the command, prints any error; returns the
@@ -57,6 +63,8 @@ pub fn main() -> i32 {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
+        Some(Command::Export(args)) => export::export(&args),
+        Some(Command::Replay(args)) => replay::replay(&args),
         None => run::run(&cli.run),
     };
     match result {

@@ -51,6 +51,23 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
 
+    /// Agent mode: steps after which an episode is cut short.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_episode_steps: u32,
+
+    /// Agent mode: record every step to an Arrow IPC stream file in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// Agent mode: also record the 120x80 grey frame each action was
+    /// chosen on.
+    #[arg(long, requires = "record")]
+    pub record_frames: bool,
+
+    /// Agent mode: rows per record batch; each batch is flushed whole.
+    #[arg(long, default_value_t = 2048, value_name = "N", requires = "record")]
+    pub record_batch_rows: usize,
+
     /// Write the last frame as a PNG file (it is rendered even with
     /// `--no-render`).
     #[arg(long, value_name = "PATH")]
@@ -108,7 +125,10 @@ pub fn load_start(
 /// Runs the agent job when a policy or agent option is given, else the
 /// frame job.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let agent_mode = args.policy.is_some() || args.envs.is_some() || args.steps.is_some();
+    let agent_mode = args.policy.is_some()
+        || args.envs.is_some()
+        || args.steps.is_some()
+        || args.record.is_some();
     if agent_mode {
         return super::agent::run_agent(args, args.policy.unwrap_or(PolicyKind::Heuristic));
     }

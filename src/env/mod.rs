@@ -286,7 +286,8 @@ impl Env {
         Ok(())
     }
 
-    fn step_state(&self) -> StepState {
+    /// The leader's situation now.
+    pub fn step_state(&self) -> StepState {
         let leader = self.state.leader().copied().unwrap_or_default();
         StepState {
             floor: self.state.floor,

@@ -8,4 +8,4 @@ mod seeds;
 mod vec_env;
 
 pub use seeds::episode_seed;
-pub use vec_env::{ObsBatch, RolloutStats, VecEnv, VecEnvConfig, VecEnvError};
+pub use vec_env::{ObsBatch, RolloutStats, StepInfo, VecEnv, VecEnvConfig, VecEnvError};

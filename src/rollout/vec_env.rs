@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
-use crate::env::{Action, Env, EnvConfig, EnvError, EnvSnapshot};
+use crate::env::{Action, Env, EnvConfig, EnvError, EnvSnapshot, StepState};
 use crate::policy::{Policy, PolicyContext};
 
 /// Settings of a [`VecEnv`].
@@ -105,6 +105,28 @@ struct Slot {
     stats: SlotStats,
 }
 
+/// What one environment's last step was, before any auto-reset: the
+/// record a trajectory file keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepInfo {
+    /// Episode the step belonged to.
+    pub episode: u64,
+    /// Step index within the episode (0-based).
+    pub step: u32,
+    /// The episode's dungeon seed.
+    pub seed: u32,
+    /// The leader after the step.
+    pub state: StepState,
+    /// Reward of the step.
+    pub reward: f32,
+    /// The step ended the episode.
+    pub done: bool,
+    /// Frames the step took.
+    pub frames: u32,
+    /// The step failed and the environment was restored.
+    pub failed: bool,
+}
+
 /// The batch handed to a learner: views of the contiguous buffers the
 /// environments wrote in place.
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +167,7 @@ pub struct VecEnv {
     frames: Option<Vec<u8>>,
     rewards: Vec<f32>,
     dones: Vec<bool>,
+    infos: Vec<StepInfo>,
     pool: rayon::ThreadPool,
     config: VecEnvConfig,
 }
@@ -229,6 +252,7 @@ impl VecEnv {
             frames: config.frames.then(|| vec![0u8; n * frames::LEN]),
             rewards: vec![0.0; n],
             dones: vec![false; n],
+            infos: vec![StepInfo::default(); n],
             pool,
             config,
         };
@@ -312,7 +336,11 @@ impl VecEnv {
         let config = self.config;
         let frames = self.frames.as_deref_mut();
         let rows = self.features.par_chunks_exact_mut(obs::FEATURES);
-        let outs = self.rewards.par_iter_mut().zip(self.dones.par_iter_mut());
+        let outs = self
+            .rewards
+            .par_iter_mut()
+            .zip(self.dones.par_iter_mut())
+            .zip(self.infos.par_iter_mut());
         match frames {
             Some(frames) => self.pool.install(|| {
                 self.slots
@@ -321,8 +349,9 @@ impl VecEnv {
                     .zip(rows)
                     .zip(outs)
                     .zip(frames.par_chunks_exact_mut(frames::LEN))
-                    .for_each(|((((slot, action), row), (reward, done)), frame)| {
-                        (*reward, *done) = step_slot(slot, *action, &config);
+                    .for_each(|((((slot, action), row), ((reward, done), info)), frame)| {
+                        *info = step_slot(slot, *action, &config);
+                        (*reward, *done) = (info.reward, info.done);
                         obs::encode(slot.env.state(), slot.env.floor_turns(), row);
                         frames::downsample(slot.env.emulator().frame(), frame);
                     })
@@ -333,13 +362,19 @@ impl VecEnv {
                     .zip(actions.par_iter())
                     .zip(rows)
                     .zip(outs)
-                    .for_each(|(((slot, action), row), (reward, done))| {
-                        (*reward, *done) = step_slot(slot, *action, &config);
+                    .for_each(|(((slot, action), row), ((reward, done), info))| {
+                        *info = step_slot(slot, *action, &config);
+                        (*reward, *done) = (info.reward, info.done);
                         obs::encode(slot.env.state(), slot.env.floor_turns(), row);
                     })
             }),
         }
         self.batch()
+    }
+
+    /// What each environment's last step was (before auto-reset).
+    pub fn infos(&self) -> &[StepInfo] {
+        &self.infos
     }
 
     /// Counters summed over every environment.
@@ -352,8 +387,14 @@ impl VecEnv {
     }
 }
 
-/// One environment step with recovery; returns (reward, episode ended).
-fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> (f32, bool) {
+/// One environment step with recovery.
+fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo {
+    let mut info = StepInfo {
+        episode: slot.episode,
+        step: slot.episode_steps,
+        seed: slot.seed,
+        ..StepInfo::default()
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| slot.env.step(action)));
     slot.stats.steps += 1;
     match outcome {
@@ -362,21 +403,26 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> (f32, bo
             slot.episode_steps += 1;
             slot.max_floor = slot.max_floor.max(result.state.floor);
             slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
+            info.state = result.state;
+            info.reward = result.reward;
+            info.frames = result.frames;
             let cut = slot.episode_steps >= config.max_episode_steps;
             if result.done || cut {
                 finish_episode(slot, config);
-                return (result.reward, true);
+                info.done = true;
+                return info;
             }
             slot.since_snapshot += 1;
             if slot.since_snapshot >= config.snapshot_every {
                 slot.env.snapshot_into(&mut slot.last_good);
                 slot.since_snapshot = 0;
             }
-            (result.reward, false)
+            info
         }
         failed => {
             if let Ok(Ok(result)) = &failed {
                 slot.stats.frames += u64::from(result.frames);
+                info.frames = result.frames;
             }
             let reason = match &failed {
                 Ok(Ok(_)) => "frame cap".to_string(),
@@ -385,11 +431,13 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> (f32, bo
             };
             tracing::warn!(env = slot.index, episode = slot.episode, %reason, "step failed; restoring the last good snapshot");
             slot.stats.failures += 1;
+            info.failed = true;
             if slot.env.restore(&slot.last_good).is_err() {
                 finish_episode(slot, config);
-                return (0.0, true);
+                info.done = true;
             }
-            (0.0, false)
+            info.state = slot.env.step_state();
+            info
         }
     }
 }

@@ -1,0 +1,31 @@
+//! `pmd-agent export FILE --parquet OUT`: a trajectory file to Parquet.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use pmd_agent::record::{export_parquet, RecordError};
+
+use super::Failure;
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Trajectory file written by `run --record`.
+    file: PathBuf,
+
+    /// The Parquet file to write (atomically).
+    #[arg(long, value_name = "OUT")]
+    parquet: PathBuf,
+}
+
+/// Runs `export`.
+pub fn export(args: &ExportArgs) -> Result<(), Failure> {
+    let rows = export_parquet(&args.file, &args.parquet).map_err(|e| match e {
+        RecordError::Io { .. } | RecordError::NotTrajectories { .. } => {
+            Failure::bad_input(e.to_string())
+        }
+        other => Failure::other(other.to_string()),
+    })?;
+    println!("wrote {rows} rows to {}", args.parquet.display());
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! [`TrajectoryWriter`]: rows accumulated in column buffers, written as a
+//! record batch and flushed every `batch_rows` rows.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int16Array, RecordBatch, StringArray,
+    UInt32Array, UInt64Array, UInt8Array,
+};
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{DataType, Field, Schema};
+
+use super::{schema, RecordError, RunMeta};
+use crate::env::Action;
+use crate::rollout::{frames, obs, ObsBatch, StepInfo};
+
+/// Default rows per record batch.
+pub const DEFAULT_BATCH_ROWS: usize = 2048;
+
+#[derive(Default)]
+struct Columns {
+    env: Vec<u32>,
+    episode: Vec<u64>,
+    step: Vec<u32>,
+    seed: Vec<u32>,
+    floor: Vec<u8>,
+    hp: Vec<i16>,
+    max_hp: Vec<i16>,
+    belly: Vec<i16>,
+    x: Vec<u8>,
+    y: Vec<u8>,
+    action: Vec<String>,
+    action_id: Vec<u8>,
+    reward: Vec<f32>,
+    done: Vec<bool>,
+    failed: Vec<bool>,
+    obs: Vec<f32>,
+    frame: Vec<u8>,
+}
+
+impl Columns {
+    fn len(&self) -> usize {
+        self.env.len()
+    }
+
+    fn clear(&mut self) {
+        *self = Columns {
+            obs: std::mem::take(&mut self.obs),
+            frame: std::mem::take(&mut self.frame),
+            ..Columns::default()
+        };
+        self.obs.clear();
+        self.frame.clear();
+    }
+}
+
+/// Writes one run's steps to an Arrow IPC stream file.
+pub struct TrajectoryWriter {
+    path: PathBuf,
+    schema: Arc<Schema>,
+    writer: Option<StreamWriter<BufWriter<File>>>,
+    meta: RunMeta,
+    with_frames: bool,
+    batch_rows: usize,
+    columns: Columns,
+    rows: u64,
+}
+
+impl std::fmt::Debug for TrajectoryWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrajectoryWriter")
+            .field("path", &self.path)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl TrajectoryWriter {
+    /// Creates `dir/<run_id>.arrows` (creating `dir` if needed).
+    pub fn create(
+        dir: &Path,
+        meta: RunMeta,
+        with_frames: bool,
+        batch_rows: usize,
+    ) -> Result<Self, RecordError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| RecordError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(format!("{}.arrows", meta.run_id));
+        let file = File::create_new(&path).map_err(io(&path))?;
+        let schema = Arc::new(schema(&meta, with_frames));
+        let writer = StreamWriter::try_new(BufWriter::new(file), &schema).map_err(|source| {
+            RecordError::Arrow {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        Ok(TrajectoryWriter {
+            path,
+            schema,
+            writer: Some(writer),
+            meta,
+            with_frames,
+            batch_rows: batch_rows.max(1),
+            columns: Columns::default(),
+            rows: 0,
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rows written or buffered so far.
+    pub fn rows(&self) -> u64 {
+        self.rows + self.columns.len() as u64
+    }
+
+    /// Appends one row per environment: the batch the actions were chosen
+    /// on (`before`), the actions, and what the steps did (`infos`).
+    pub fn append(
+        &mut self,
+        before: &ObsBatch<'_>,
+        actions: &[Action],
+        infos: &[StepInfo],
+    ) -> Result<(), RecordError> {
+        for (i, (action, info)) in actions.iter().zip(infos).enumerate() {
+            let c = &mut self.columns;
+            c.env.push(i as u32);
+            c.episode.push(info.episode);
+            c.step.push(info.step);
+            c.seed.push(info.seed);
+            c.floor.push(info.state.floor);
+            c.hp.push(info.state.hp);
+            c.max_hp.push(info.state.max_hp);
+            c.belly.push(info.state.belly);
+            c.x.push(info.state.x);
+            c.y.push(info.state.y);
+            c.action.push(action.to_string());
+            c.action_id.push(action.index() as u8);
+            c.reward.push(info.reward);
+            c.done.push(info.done);
+            c.failed.push(info.failed);
+            c.obs.extend_from_slice(before.row(i));
+            if self.with_frames {
+                match before.frames {
+                    Some(f) => c
+                        .frame
+                        .extend_from_slice(&f[i * frames::LEN..(i + 1) * frames::LEN]),
+                    None => c.frame.extend(std::iter::repeat_n(0, frames::LEN)),
+                }
+            }
+        }
+        if self.columns.len() >= self.batch_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn arrow_err(&self) -> impl Fn(arrow_schema::ArrowError) -> RecordError + '_ {
+        move |source| RecordError::Arrow {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Writes the buffered rows as one record batch and flushes the file.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        if self.columns.len() == 0 {
+            return Ok(());
+        }
+        let batch = self.batch().map_err(self.arrow_err())?;
+        let path = self.path.display().to_string();
+        let writer = self.writer.as_mut().ok_or_else(|| RecordError::Io {
+            path: path.clone(),
+            source: std::io::Error::other("writer already finished"),
+        })?;
+        writer.write(&batch).map_err(|source| RecordError::Arrow {
+            path: path.clone(),
+            source,
+        })?;
+        writer
+            .flush()
+            .map_err(|source| RecordError::Arrow { path, source })?;
+        self.rows += self.columns.len() as u64;
+        self.columns.clear();
+        Ok(())
+    }
+
+    fn batch(&self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let c = &self.columns;
+        let n = c.len();
+        let list = |values: ArrayRef, width: usize, inner: DataType| {
+            FixedSizeListArray::try_new(
+                Arc::new(Field::new("item", inner, false)),
+                width as i32,
+                values,
+                None,
+            )
+        };
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![self.meta.run_id.as_str(); n])),
+            Arc::new(UInt32Array::from(c.env.clone())),
+            Arc::new(UInt64Array::from(c.episode.clone())),
+            Arc::new(UInt32Array::from(c.step.clone())),
+            Arc::new(UInt32Array::from(c.seed.clone())),
+            Arc::new(UInt8Array::from(c.floor.clone())),
+            Arc::new(Int16Array::from(c.hp.clone())),
+            Arc::new(Int16Array::from(c.max_hp.clone())),
+            Arc::new(Int16Array::from(c.belly.clone())),
+            Arc::new(UInt8Array::from(c.x.clone())),
+            Arc::new(UInt8Array::from(c.y.clone())),
+            Arc::new(StringArray::from(c.action.clone())),
+            Arc::new(UInt8Array::from(c.action_id.clone())),
+            Arc::new(Float32Array::from(c.reward.clone())),
+            Arc::new(BooleanArray::from(c.done.clone())),
+            Arc::new(BooleanArray::from(c.failed.clone())),
+            Arc::new(list(
+                Arc::new(Float32Array::from(c.obs.clone())),
+                obs::FEATURES,
+                DataType::Float32,
+            )?),
+        ];
+        if self.with_frames {
+            columns.push(Arc::new(list(
+                Arc::new(UInt8Array::from(c.frame.clone())),
+                frames::LEN,
+                DataType::UInt8,
+            )?));
+        }
+        RecordBatch::try_new(Arc::clone(&self.schema), columns)
+    }
+
+    /// Writes what is buffered and closes the stream (end-of-stream mark).
+    pub fn finish(mut self) -> Result<u64, RecordError> {
+        self.flush()?;
+        if let Some(mut writer) = self.writer.take() {
+            let path = self.path.display().to_string();
+            writer
+                .finish()
+                .map_err(|source| RecordError::Arrow { path, source })?;
+        }
+        Ok(self.rows)
+    }
+}
+
+impl Drop for TrajectoryWriter {
+    fn drop(&mut self) {
+        // Best effort on an early exit: keep what is buffered.
+        if self.writer.is_some() {
+            if let Err(e) = self.flush() {
+                tracing::warn!(error = %e, "could not flush the trajectory file");
+            }
+            if let Some(mut writer) = self.writer.take() {
+                let _ = writer.finish();
+            }
+        }
+    }
+}
