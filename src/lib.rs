@@ -30,6 +30,7 @@ pub mod cartridge;
 pub mod emu;
 pub mod env;
 pub mod game;
+pub mod metrics;
 pub mod policy;
 pub mod record;
 pub mod replay;

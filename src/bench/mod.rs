@@ -5,9 +5,11 @@
 //!   same frames.
 //! - [`scaling`]: steps/s as the number of environments grows.
 //! - [`memory`]: resident memory per environment and over a long run.
+//! - [`policies`]: how deep each policy gets on the same seeds.
 
 pub mod memory;
 pub mod overhead;
+pub mod policies;
 pub mod scaling;
 
 use crate::env::EnvError;

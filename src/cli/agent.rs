@@ -15,6 +15,7 @@ use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo};
 
 use super::progress::DelayedProgress;
 use super::run::{load_rom, RunArgs};
+use super::serve::MetricsServer;
 use super::{input_file, Failure};
 
 /// Steps run when `--steps` is not given.
@@ -67,6 +68,10 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
         ..VecEnvConfig::default()
     };
     let policy = kind.build();
+    let _server = match args.metrics_addr {
+        Some(addr) => Some(MetricsServer::start(addr)?),
+        None => None,
+    };
     let mut vec_env = VecEnv::new(&rom, config, |env| {
         if let Some(bytes) = &save {
             env.use_battery_save(bytes)?;
@@ -78,6 +83,7 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     })
     .map_err(|e| Failure::bad_input(e.to_string()))?;
 
+    pmd_agent::metrics::metrics().set_ready(true);
     let mut recorder = match &args.record {
         Some(dir) => {
             let meta = RunMeta {

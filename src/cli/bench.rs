@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use pmd_agent::bench::{memory, overhead, scaling};
+use pmd_agent::bench::{memory, overhead, policies, scaling};
 use pmd_agent::game::Game;
+use pmd_agent::policy::PolicyKind;
 use serde::Serialize;
 
 use super::run::load_rom;
@@ -20,6 +21,8 @@ pub enum Suite {
     Scaling,
     /// RSS per environment and growth over a long run.
     Memory,
+    /// Mean max floor of random, heuristic and search on the same seeds.
+    Policies,
 }
 
 /// Arguments of `bench`.
@@ -48,6 +51,18 @@ pub struct BenchArgs {
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     soak_frames: u64,
+
+    /// policies: episodes per policy.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    episodes: usize,
+
+    /// policies: step cap per episode.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    max_steps: u32,
+
+    /// policies: which policies.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PolicyKind::Random, PolicyKind::Heuristic, PolicyKind::Search])]
+    policies: Vec<PolicyKind>,
 
     /// Seed of the dungeons.
     #[arg(long, default_value_t = 1, value_name = "S")]
@@ -103,6 +118,33 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 println!("scaling: heuristic agent, {} worker threads", r.threads);
                 for ((n, s), e) in r.envs.iter().zip(&r.steps_per_s).zip(&r.efficiency) {
                     println!("  {n:>3} envs  {s:>9.0} steps/s  efficiency {e:.2}");
+                }
+            })
+        }
+        Suite::Policies => {
+            if args.episodes == 0 || args.max_steps == 0 {
+                return Err(Failure::bad_input(
+                    "--episodes and --max-steps must be at least 1",
+                ));
+            }
+            let r = policies::run(
+                &rom,
+                &args.policies,
+                args.episodes,
+                args.max_steps,
+                u64::from(args.seed),
+            )
+            .map_err(fail)?;
+            emit(args.json, &r, |r| {
+                println!(
+                    "policies: {} episodes each, at most {} steps",
+                    r.episodes, r.max_steps
+                );
+                for p in &r.results {
+                    println!(
+                        "  {:<10} mean max floor {:>6.2}   fainted {:>3}",
+                        p.policy, p.mean_max_floor, p.fainted
+                    );
                 }
             })
         }

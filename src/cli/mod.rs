@@ -11,6 +11,7 @@ mod logging;
 mod progress;
 mod replay;
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -32,9 +33,8 @@ struct Cli {
     #[command(flatten)]
     run: run::RunArgs,
 
-    /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` overrides it.
-    #[arg(long, global = true, default_value = "warn", value_name = "FILTER")]
-    log_level: String,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,7 +56,7 @@ enum Command {
 /// process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    if let Err(failure) = logging::init(&cli.log_level) {
+    if let Err(failure) = logging::init(&cli.log) {
         return failure.report();
     }
     let result = match cli.command {

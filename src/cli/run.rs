@@ -64,6 +64,11 @@ pub struct RunArgs {
     #[arg(long, requires = "record")]
     pub record_frames: bool,
 
+    /// Agent mode: serve /metrics, /health and /ready on this address
+    /// while the run goes (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// Agent mode: rows per record batch; each batch is flushed whole.
     #[arg(long, default_value_t = 2048, value_name = "N", requires = "record")]
     pub record_batch_rows: usize,

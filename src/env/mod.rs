@@ -281,8 +281,10 @@ impl Env {
     }
 
     fn decode(&mut self) -> Result<(), EnvError> {
+        let started = std::time::Instant::now();
         let view = DungeonView::of(&self.emu)?;
         self.state.decode(&view)?;
+        crate::metrics::observe(&crate::metrics::metrics().decode_seconds, started.elapsed());
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
 use crate::env::{Action, Env, EnvConfig, EnvError, EnvSnapshot, StepState};
+use crate::metrics::{metrics, observe};
 use crate::policy::{Policy, PolicyContext};
 
 /// Settings of a [`VecEnv`].
@@ -172,6 +173,12 @@ pub struct VecEnv {
     config: VecEnvConfig,
 }
 
+impl Drop for VecEnv {
+    fn drop(&mut self) {
+        metrics().envs.dec_by(self.slots.len() as i64);
+    }
+}
+
 impl std::fmt::Debug for VecEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VecEnv")
@@ -257,6 +264,7 @@ impl VecEnv {
             config,
         };
         vec_env.observe_all();
+        metrics().envs.inc_by(n as i64);
         Ok(vec_env)
     }
 
@@ -395,11 +403,16 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo
         seed: slot.seed,
         ..StepInfo::default()
     };
+    let started = std::time::Instant::now();
     let outcome = catch_unwind(AssertUnwindSafe(|| slot.env.step(action)));
+    let m = metrics();
+    observe(&m.step_seconds, started.elapsed());
+    m.steps.inc();
     slot.stats.steps += 1;
     match outcome {
         Ok(Ok(result)) if !result.timed_out => {
             slot.stats.frames += u64::from(result.frames);
+            m.frames.inc_by(u64::from(result.frames));
             slot.episode_steps += 1;
             slot.max_floor = slot.max_floor.max(result.state.floor);
             slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
@@ -422,6 +435,7 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo
         failed => {
             if let Ok(Ok(result)) = &failed {
                 slot.stats.frames += u64::from(result.frames);
+                m.frames.inc_by(u64::from(result.frames));
                 info.frames = result.frames;
             }
             let reason = match &failed {
@@ -431,6 +445,7 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo
             };
             tracing::warn!(env = slot.index, episode = slot.episode, %reason, "step failed; restoring the last good snapshot");
             slot.stats.failures += 1;
+            m.env_failures.inc();
             info.failed = true;
             if slot.env.restore(&slot.last_good).is_err() {
                 finish_episode(slot, config);
@@ -444,6 +459,7 @@ fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo
 
 fn finish_episode(slot: &mut Slot, config: &VecEnvConfig) {
     slot.stats.episodes += 1;
+    metrics().episodes.inc();
     slot.stats.sum_max_floor += u64::from(slot.max_floor);
     // Reset until one works: a reset that fails is a failure too.
     for _ in 0..8 {

@@ -1,0 +1,128 @@
+//! Telemetry while a run goes: /metrics, /health and /ready over HTTP, and
+//! structured JSON logs in rotated files.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Some((status, body))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn metrics_health_and_ready_are_served_while_a_run_goes() {
+    let port = free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
+        .args([
+            "run",
+            "--policy",
+            "heuristic",
+            "--envs",
+            "2",
+            "--steps",
+            "100000000",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+            "--log-dir",
+            logs.path().to_str().unwrap(),
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let started = Instant::now();
+    let mut seen = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let (Some((200, _)), Some((200, _))) = (get(port, "/health"), get(port, "/ready")) {
+            if let Some((200, body)) = get(port, "/metrics") {
+                let steps = body
+                    .lines()
+                    .find(|l| l.starts_with("pmd_steps_total "))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
+                if steps.is_some_and(|s| s > 0.0) {
+                    seen = Some(body);
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let not_found = get(port, "/nothing-here");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let body = seen.expect("metrics with steps never appeared");
+    for name in [
+        "pmd_steps_total",
+        "pmd_frames_total",
+        "pmd_episodes_total",
+        "pmd_env_failures_total",
+        "pmd_step_seconds_bucket",
+        "pmd_decode_seconds_count",
+        "pmd_envs 2",
+    ] {
+        assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
+    }
+    assert_eq!(not_found.map(|(s, _)| s), Some(404));
+
+    // JSON lines in a rotated file
+    let files: Vec<_> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with("pmd-agent.") && name.ends_with(".log"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each log line is JSON"))
+        .collect();
+    assert!(lines.iter().any(|v| v["fields"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("serving"))));
+}
+
+#[test]
+fn a_busy_metrics_port_exits_2() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
+        .args([
+            "run",
+            "--policy",
+            "random",
+            "--steps",
+            "10",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen"), "{err}");
+}
