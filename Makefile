@@ -9,7 +9,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 JOBS  ?= 2
-ARGS  ?= run --frames 20000
+ARGS  ?= run --policy heuristic --steps 5000
 
 .PHONY: setup run test lint bench cartridge
 

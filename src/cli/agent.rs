@@ -1,17 +1,14 @@
 //! `pmd-agent run --policy …`: the main job — N environments in parallel,
 //! a policy choosing every action, a summary of what it reached.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use pmd_agent::env::{Action, EnvConfig, EnvError};
 use pmd_agent::policy::PolicyKind;
-use pmd_agent::rollout::{VecEnv, VecEnvConfig};
-use serde::Serialize;
-
-use std::path::PathBuf;
-
 use pmd_agent::record::{RunMeta, TrajectoryWriter};
-use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo};
+use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo, VecEnv, VecEnvConfig};
+use serde::Serialize;
 
 use super::progress::DelayedProgress;
 use super::run::{load_rom, RunArgs};
@@ -112,7 +109,7 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     let mut actions = vec![Action::Wait; envs];
     let mut progress = DelayedProgress::new(rounds * envs as u64, "steps");
     let started = Instant::now();
-    for _ in 0..rounds {
+    for round in 0..rounds {
         vec_env.act(policy.as_ref(), &mut actions);
         if let Some(rec) = recorder.as_mut() {
             rec.keep(&vec_env.batch());
@@ -121,12 +118,14 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
         if let Some(rec) = recorder.as_mut() {
             rec.write(&actions, vec_env.infos())?;
         }
-        let stats = vec_env.stats();
-        progress.set_position(stats.steps);
-        progress.set_message(format!(
-            "episodes {} best floor {}",
-            stats.episodes, stats.best_floor
-        ));
+        if round % 16 == 15 {
+            let stats = vec_env.stats();
+            progress.set_position(stats.steps);
+            progress.set_message(format!(
+                "episodes {} best floor {}",
+                stats.episodes, stats.best_floor
+            ));
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     progress.finish();

@@ -45,16 +45,6 @@ impl Columns {
     fn len(&self) -> usize {
         self.env.len()
     }
-
-    fn clear(&mut self) {
-        *self = Columns {
-            obs: std::mem::take(&mut self.obs),
-            frame: std::mem::take(&mut self.frame),
-            ..Columns::default()
-        };
-        self.obs.clear();
-        self.frame.clear();
-    }
 }
 
 /// Writes one run's steps to an Arrow IPC stream file.
@@ -175,7 +165,9 @@ impl TrajectoryWriter {
         if self.columns.len() == 0 {
             return Ok(());
         }
-        let batch = self.batch().map_err(self.arrow_err())?;
+        let columns = std::mem::take(&mut self.columns);
+        let rows = columns.len() as u64;
+        let batch = self.batch(columns).map_err(self.arrow_err())?;
         let path = self.path.display().to_string();
         let writer = self.writer.as_mut().ok_or_else(|| RecordError::Io {
             path: path.clone(),
@@ -188,13 +180,12 @@ impl TrajectoryWriter {
         writer
             .flush()
             .map_err(|source| RecordError::Arrow { path, source })?;
-        self.rows += self.columns.len() as u64;
-        self.columns.clear();
+        self.rows += rows;
         Ok(())
     }
 
-    fn batch(&self) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let c = &self.columns;
+    /// Moves the buffered columns into a record batch (no copies).
+    fn batch(&self, c: Columns) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let n = c.len();
         let list = |values: ArrayRef, width: usize, inner: DataType| {
             FixedSizeListArray::try_new(
@@ -206,30 +197,30 @@ impl TrajectoryWriter {
         };
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec![self.meta.run_id.as_str(); n])),
-            Arc::new(UInt32Array::from(c.env.clone())),
-            Arc::new(UInt64Array::from(c.episode.clone())),
-            Arc::new(UInt32Array::from(c.step.clone())),
-            Arc::new(UInt32Array::from(c.seed.clone())),
-            Arc::new(UInt8Array::from(c.floor.clone())),
-            Arc::new(Int16Array::from(c.hp.clone())),
-            Arc::new(Int16Array::from(c.max_hp.clone())),
-            Arc::new(Int16Array::from(c.belly.clone())),
-            Arc::new(UInt8Array::from(c.x.clone())),
-            Arc::new(UInt8Array::from(c.y.clone())),
-            Arc::new(StringArray::from(c.action.clone())),
-            Arc::new(UInt8Array::from(c.action_id.clone())),
-            Arc::new(Float32Array::from(c.reward.clone())),
-            Arc::new(BooleanArray::from(c.done.clone())),
-            Arc::new(BooleanArray::from(c.failed.clone())),
+            Arc::new(UInt32Array::from(c.env)),
+            Arc::new(UInt64Array::from(c.episode)),
+            Arc::new(UInt32Array::from(c.step)),
+            Arc::new(UInt32Array::from(c.seed)),
+            Arc::new(UInt8Array::from(c.floor)),
+            Arc::new(Int16Array::from(c.hp)),
+            Arc::new(Int16Array::from(c.max_hp)),
+            Arc::new(Int16Array::from(c.belly)),
+            Arc::new(UInt8Array::from(c.x)),
+            Arc::new(UInt8Array::from(c.y)),
+            Arc::new(StringArray::from(c.action)),
+            Arc::new(UInt8Array::from(c.action_id)),
+            Arc::new(Float32Array::from(c.reward)),
+            Arc::new(BooleanArray::from(c.done)),
+            Arc::new(BooleanArray::from(c.failed)),
             Arc::new(list(
-                Arc::new(Float32Array::from(c.obs.clone())),
+                Arc::new(Float32Array::from(c.obs)),
                 obs::FEATURES,
                 DataType::Float32,
             )?),
         ];
         if self.with_frames {
             columns.push(Arc::new(list(
-                Arc::new(UInt8Array::from(c.frame.clone())),
+                Arc::new(UInt8Array::from(c.frame)),
                 frames::LEN,
                 DataType::UInt8,
             )?));
