@@ -23,7 +23,8 @@ pub struct VecEnvConfig {
     pub frames: bool,
     /// Per-environment settings (frame cap).
     pub env: EnvConfig,
-    /// Worker threads; `None` uses every core.
+    /// Worker threads; `None` uses every core. `Some(1)` runs every
+    /// environment on the calling thread (the pool borrows it).
     pub threads: Option<usize>,
     /// Steps after which an episode is cut short (and counted as ended).
     pub max_episode_steps: u32,
@@ -219,8 +220,10 @@ impl VecEnv {
             return Err(VecEnvError::NoEnvs);
         }
         let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
-        if let Some(threads) = config.threads {
-            builder = builder.num_threads(threads);
+        match config.threads {
+            Some(1) => builder = builder.num_threads(1).use_current_thread(),
+            Some(threads) => builder = builder.num_threads(threads),
+            None => {}
         }
         let pool = builder.build()?;
         let env_config = EnvConfig {
