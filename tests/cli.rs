@@ -1,20 +1,11 @@
 //! The `pmd-agent` binary end to end: the frame job, its JSON, and one test
 //! per bad-input case (exit code 2, one line on stderr, no panic).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn pmd_agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{one_json_object, pmd_agent, stderr};
 
 /// Runs with `--rom path` and checks the bad-input contract; returns the
 /// error line.
@@ -157,11 +148,7 @@ fn bad_arguments_exit_2() {
 fn inspect_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["inspect", "--json"];
     all.extend_from_slice(args);
-    let out = pmd_agent(&all);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 1, "{text:?}");
-    serde_json::from_str(&text).unwrap()
+    one_json_object(&all)
 }
 
 #[test]
@@ -325,11 +312,7 @@ fn bench_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["bench"];
     all.extend_from_slice(args);
     all.push("--json");
-    let out = pmd_agent(&all);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 1, "{text:?}");
-    serde_json::from_str(&text).unwrap()
+    one_json_object(&all)
 }
 
 #[test]

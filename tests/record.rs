@@ -1,23 +1,14 @@
 //! Trajectory files: recorded by the binary, read by pyarrow, exported to
 //! Parquet, readable after SIGKILL, replayed into a GIF.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{pmd_agent, stderr};
 use pmd_agent::record::read_trajectories;
-
-fn pmd_agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn the_file(dir: &Path) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use pmd_agent::env::{Action, EnvConfig, EnvError};
+use pmd_agent::game::DecodeError;
 use pmd_agent::policy::PolicyKind;
 use pmd_agent::record::{RunMeta, TrajectoryWriter};
-use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo, VecEnv, VecEnvConfig};
+use pmd_agent::rollout::{frames, obs, ObsBatch, StepInfo, VecEnv, VecEnvConfig, VecEnvError};
 use serde::Serialize;
 
 use super::progress::DelayedProgress;
@@ -78,7 +79,16 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
         }
         Ok::<(), EnvError>(())
     })
-    .map_err(|e| Failure::bad_input(e.to_string()))?;
+    .map_err(|e| match e {
+        VecEnvError::Env {
+            source: EnvError::Decode(DecodeError::NotInDungeon),
+            ..
+        } => Failure::bad_input(format!(
+            "{}: the game is not in a dungeon after reset; agents play from a savestate taken inside one (--state FILE)",
+            rom.origin()
+        )),
+        other => Failure::bad_input(other.to_string()),
+    })?;
 
     pmd_agent::metrics::metrics().set_ready(true);
     let mut recorder = match &args.record {

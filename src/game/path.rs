@@ -7,17 +7,6 @@ use super::Direction;
 
 const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
 const UNSEEN: u16 = u16::MAX;
-/// Unit steps in PMD direction order (down, down-right, right, …).
-pub const STEPS: [(i32, i32); 8] = [
-    (0, 1),
-    (1, 1),
-    (1, 0),
-    (1, -1),
-    (0, -1),
-    (-1, -1),
-    (-1, 0),
-    (-1, 1),
-];
 
 fn index(x: i32, y: i32) -> Option<usize> {
     ((0..MAP_WIDTH as i32).contains(&x) && (0..MAP_HEIGHT as i32).contains(&y))
