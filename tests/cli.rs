@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{one_json_object, pmd_agent, stderr};
+use common::{heuristic_run, one_json_object, pmd_agent, stderr};
 
 /// Runs with `--rom path` and checks the bad-input contract; returns the
 /// error line.
@@ -265,16 +265,7 @@ fn inspect_battery_save_of_wrong_size_exits_2() {
 
 #[test]
 fn agent_mode_prints_exactly_one_json_object() {
-    let out = pmd_agent(&[
-        "run",
-        "--policy",
-        "heuristic",
-        "--envs",
-        "2",
-        "--steps",
-        "200",
-        "--json",
-    ]);
+    let out = pmd_agent(&heuristic_run("200", &["--json"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "{text:?}");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{pmd_agent, stderr};
+use common::{heuristic_run, pmd_agent, spawn_endless_run, stderr};
 use pmd_agent::record::read_trajectories;
 
 fn the_file(dir: &Path) -> PathBuf {
@@ -21,19 +21,8 @@ fn the_file(dir: &Path) -> PathBuf {
 }
 
 fn record(dir: &Path, steps: &str, extra: &[&str]) -> PathBuf {
-    let mut args = vec![
-        "run",
-        "--policy",
-        "heuristic",
-        "--envs",
-        "2",
-        "--steps",
-        steps,
-        "--max-episode-steps",
-        "60",
-        "--record",
-        dir.to_str().unwrap(),
-    ];
+    let dir_arg = dir.to_str().unwrap();
+    let mut args = heuristic_run(steps, &["--max-episode-steps", "60", "--record", dir_arg]);
     args.extend_from_slice(extra);
     let out = pmd_agent(&args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -114,24 +103,12 @@ fn frames_can_be_recorded_too() {
 #[test]
 fn a_run_killed_with_sigkill_leaves_a_readable_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
-        .args([
-            "run",
-            "--policy",
-            "heuristic",
-            "--envs",
-            "2",
-            "--steps",
-            "100000000",
-            "--record",
-            dir.path().to_str().unwrap(),
-            "--record-batch-rows",
-            "64",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_endless_run(&[
+        "--record",
+        dir.path().to_str().unwrap(),
+        "--record-batch-rows",
+        "64",
+    ]);
     // wait for a few batches to be flushed
     let started = Instant::now();
     loop {

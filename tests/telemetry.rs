@@ -1,10 +1,14 @@
 //! Telemetry while a run goes: /metrics, /health and /ready over HTTP, and
 //! structured JSON logs in rotated files.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::spawn_endless_run;
 
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -29,26 +33,14 @@ fn free_port() -> u16 {
 fn metrics_health_and_ready_are_served_while_a_run_goes() {
     let port = free_port();
     let logs = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
-        .args([
-            "run",
-            "--policy",
-            "heuristic",
-            "--envs",
-            "2",
-            "--steps",
-            "100000000",
-            "--metrics-addr",
-            &format!("127.0.0.1:{port}"),
-            "--log-dir",
-            logs.path().to_str().unwrap(),
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_endless_run(&[
+        "--metrics-addr",
+        &format!("127.0.0.1:{port}"),
+        "--log-dir",
+        logs.path().to_str().unwrap(),
+        "--log-format",
+        "json",
+    ]);
 
     let started = Instant::now();
     let mut seen = None;

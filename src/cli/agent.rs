@@ -40,14 +40,8 @@ pub fn run_agent(args: &RunArgs, kind: PolicyKind) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
     pmd_agent::game::Game::from_code(rom.game_code())
         .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
-    let state = match &args.state {
-        Some(path) => Some(input_file::read(path, "savestate")?),
-        None => None,
-    };
-    let save = match &args.save {
-        Some(path) => Some(input_file::read(path, "battery save")?),
-        None => None,
-    };
+    let state = input_file::read_opt(args.state.as_deref(), "savestate")?;
+    let save = input_file::read_opt(args.save.as_deref(), "battery save")?;
     let envs = args
         .envs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -35,3 +35,8 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
     }
     std::fs::read(path).map_err(|e| Failure::bad_input(format!("{shown}: cannot read {what}: {e}")))
 }
+
+/// Reads `path` when one is given (see [`read`]).
+pub fn read_opt(path: Option<&Path>, what: &str) -> Result<Option<Vec<u8>>, Failure> {
+    path.map(|p| read(p, what)).transpose()
+}

@@ -55,10 +55,7 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
             rom.crc32()
         )));
     }
-    let state = match &args.state {
-        Some(path) => Some(input_file::read(path, "savestate")?),
-        None => None,
-    };
+    let state = input_file::read_opt(args.state.as_deref(), "savestate")?;
     match (&state, t.meta.start.as_str()) {
         (None, start) if start != "boot" => {
             return Err(Failure::bad_input(format!(

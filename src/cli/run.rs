@@ -114,13 +114,11 @@ pub fn load_start(
     save: Option<&Path>,
     state: Option<&Path>,
 ) -> Result<(), Failure> {
-    if let Some(path) = save {
-        let bytes = input_file::read(path, "battery save")?;
+    if let (Some(path), Some(bytes)) = (save, input_file::read_opt(save, "battery save")?) {
         emu.load_battery_save(&bytes)
             .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
     }
-    if let Some(path) = state {
-        let bytes = input_file::read(path, "savestate")?;
+    if let (Some(path), Some(bytes)) = (state, input_file::read_opt(state, "savestate")?) {
         emu.load_mgba_state_file(&bytes)
             .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
     }

@@ -1,7 +1,7 @@
 //! Helpers shared by the tests that run the `pmd-agent` binary.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Runs the binary with `args` (no `RUST_LOG` from the environment).
 pub fn pmd_agent(args: &[&str]) -> Output {
@@ -24,4 +24,31 @@ pub fn one_json_object(args: &[&str]) -> serde_json::Value {
     let text = String::from_utf8(out.stdout).expect("UTF-8 output");
     assert_eq!(text.lines().count(), 1, "not one line: {text:?}");
     serde_json::from_str(&text).expect("a JSON object")
+}
+
+/// `run --policy heuristic --envs 2 --steps STEPS` followed by `extra`.
+pub fn heuristic_run<'a>(steps: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--policy",
+        "heuristic",
+        "--envs",
+        "2",
+        "--steps",
+        steps,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Starts a heuristic run that goes on until killed, its output discarded
+/// (an unread pipe could stall it).
+pub fn spawn_endless_run(extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
+        .args(heuristic_run("100000000", extra))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
 }
