@@ -34,5 +34,7 @@ pub mod metrics;
 pub mod policy;
 pub mod record;
 pub mod replay;
+pub mod rng;
 pub mod rollout;
+pub mod runner;
 pub mod screenshot;

@@ -1,9 +1,11 @@
 //! The `pmd-agent bench` suites: measurements made in one run, so their
 //! ratios compare like with like.
 //!
-//! - [`overhead`]: raw emulation versus the full agent loop over the very
-//!   same frames.
-//! - [`scaling`]: steps/s as the number of environments grows.
+//! - [`overhead`]: the agent path users run (the runner on its pool)
+//!   versus bare emulation of the very same frames and keys on as many
+//!   threads.
+//! - [`scaling`]: steps/s, frames/s and memory as the number of
+//!   environments grows, relative to one environment in the same run.
 //! - [`memory`]: resident memory per environment and over a long run.
 //! - [`policies`]: how deep each policy gets on the same seeds.
 
@@ -13,7 +15,9 @@ pub mod policies;
 pub mod scaling;
 
 use crate::env::EnvError;
+use crate::policy::PolicyError;
 use crate::rollout::VecEnvError;
+use crate::runner::RunError;
 
 /// Why a suite could not run.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +28,15 @@ pub enum BenchError {
     /// A vectorised environment failed.
     #[error(transparent)]
     VecEnv(#[from] VecEnvError),
+    /// A policy failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A run failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A file could not be written.
+    #[error("{0}")]
+    Io(String),
     /// Resident memory cannot be read on this system.
     #[error("resident memory is not readable here (/proc/self/status)")]
     NoRss,

@@ -7,8 +7,12 @@
 //!
 //! 1. A `Core` owns its `pmd_core*` exclusively; it is freed once, in `Drop`.
 //! 2. The ROM bytes and the framebuffer that mGBA borrows are owned by the
-//!    same `Core` and dropped only after the core is freed (field order and
-//!    `Drop`), and neither moves (both are heap allocations).
+//!    same `Core` and released only after the core is freed (`Drop`), and
+//!    neither moves (both are heap allocations). The framebuffer is held as
+//!    a raw allocation (`Box::into_raw`), not as a `Box`: mGBA writes it
+//!    through its own pointer, so no Rust reference to it may be alive
+//!    while it does (Stacked Borrows); Rust reads it only through slices
+//!    made from that same pointer, borrowed from `&self`.
 //! 3. Emulated memory is exposed as slices borrowed from `&self` (read) or
 //!    `&mut self` (write); every call that runs emulation takes `&mut self`,
 //!    so no slice is alive while mGBA writes to that memory.
@@ -47,6 +51,12 @@ mod sys {
         pub fn pmd_core_load_state_file(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
         pub fn pmd_core_export_state_file(core: *mut PmdCore, out: *mut *mut u8) -> usize;
         pub fn pmd_core_load_battery(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
+        pub fn pmd_core_check_state_file(
+            core: *mut PmdCore,
+            bytes: *const u8,
+            len: usize,
+            state_crc32: *mut u32,
+        ) -> c_int;
         pub fn pmd_free(ptr: *mut std::ffi::c_void);
     }
 }
@@ -91,13 +101,34 @@ pub(crate) enum Block {
     Iwram = 1,
 }
 
+/// What the header of a frontend savestate file says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateFileCheck {
+    /// Same format, same game, this very ROM.
+    Ok,
+    /// mGBA cannot extract a state from it.
+    Unreadable,
+    /// Another save-state format version.
+    OtherFormat,
+    /// Another game (title or game code).
+    OtherGame,
+    /// The same game, another ROM image (another version or a hack).
+    OtherRom {
+        /// The ROM CRC-32 the state names.
+        state_crc32: u32,
+    },
+}
+
+const FRAMEBUFFER_PIXELS: usize = SCREEN_WIDTH * SCREEN_HEIGHT;
+
 /// One mGBA GBA core with its software renderer and the memory it borrows.
 pub(crate) struct Core {
-    // Field order matters only for clarity: `Drop` frees the core before
-    // any field (ROM bytes, framebuffer) is dropped.
+    // `Drop` frees the core before the ROM bytes and the framebuffer.
     ptr: NonNull<sys::PmdCore>,
     _rom: Arc<[u8]>,
-    framebuffer: Box<[u32]>,
+    /// `FRAMEBUFFER_PIXELS` pixels from `Box::<[u32]>::into_raw`, written
+    /// by mGBA through this pointer; reclaimed in `Drop`.
+    framebuffer: NonNull<u32>,
 }
 
 // SAFETY: an mGBA core has no thread affinity (no thread-local state is
@@ -110,16 +141,23 @@ impl Core {
     /// Creates a core for `rom`. `None` when mGBA refuses it.
     pub(crate) fn new(rom: Arc<[u8]>) -> Option<Core> {
         install_logger();
-        let mut framebuffer = vec![0u32; SCREEN_WIDTH * SCREEN_HEIGHT].into_boxed_slice();
+        let pixels: Box<[u32]> = vec![0u32; FRAMEBUFFER_PIXELS].into_boxed_slice();
+        let framebuffer = NonNull::from(Box::leak(pixels)).cast::<u32>();
         let _guard = LIFECYCLE
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: `rom` and `framebuffer` are valid for the lengths given
-        // and are moved into the returned `Core`, which frees the core
-        // before dropping them (invariant 2). The framebuffer has exactly
-        // the 240x160 pixels the shim's stride assumes.
-        let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_mut_ptr()) };
-        let ptr = NonNull::new(raw)?;
+        // SAFETY: `rom` is valid for reads of its length and `framebuffer`
+        // for writes of FRAMEBUFFER_PIXELS pixels (the 240x160 the shim's
+        // stride assumes); both are owned by the returned `Core`, which
+        // frees the core before releasing them (invariant 2). No reference
+        // to the framebuffer exists while mGBA holds its pointer.
+        let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_ptr()) };
+        let Some(ptr) = NonNull::new(raw) else {
+            // SAFETY: the core was not created, so nothing else holds the
+            // pointer; it came from `Box::leak` of a slice of this length.
+            drop(unsafe { reclaim_framebuffer(framebuffer) });
+            return None;
+        };
         Some(Core {
             ptr,
             _rom: rom,
@@ -179,7 +217,11 @@ impl Core {
     }
 
     pub(crate) fn framebuffer(&self) -> &[u32] {
-        &self.framebuffer
+        // SAFETY: the allocation holds FRAMEBUFFER_PIXELS initialised
+        // pixels and lives as long as `self`; mGBA writes it only inside
+        // calls that take `&mut self`, so it is not written while this
+        // shared slice is alive (invariant 3).
+        unsafe { std::slice::from_raw_parts(self.framebuffer.as_ptr(), FRAMEBUFFER_PIXELS) }
     }
 
     pub(crate) fn state_size(&mut self) -> usize {
@@ -231,6 +273,30 @@ impl Core {
         (len > 0).then_some(bytes)
     }
 
+    /// Reads the header of a frontend savestate file through mGBA's own
+    /// state struct and compares it with the running ROM.
+    pub(crate) fn check_state_file(&mut self, bytes: &[u8]) -> StateFileCheck {
+        let mut state_crc32 = 0u32;
+        // SAFETY: live core; `bytes` is valid for reads of its length for
+        // the whole call (the shim wraps it in a VFile it closes before
+        // returning); `state_crc32` is a valid out-pointer.
+        let code = unsafe {
+            sys::pmd_core_check_state_file(
+                self.ptr.as_ptr(),
+                bytes.as_ptr(),
+                bytes.len(),
+                &mut state_crc32,
+            )
+        };
+        match code {
+            0 => StateFileCheck::Ok,
+            2 => StateFileCheck::OtherFormat,
+            3 => StateFileCheck::OtherGame,
+            4 => StateFileCheck::OtherRom { state_crc32 },
+            _ => StateFileCheck::Unreadable,
+        }
+    }
+
     /// Installs a battery save (copied by mGBA) and resets.
     pub(crate) fn load_battery(&mut self, bytes: &[u8]) -> bool {
         // SAFETY: live core; `bytes` is valid for reads of its length; the
@@ -239,13 +305,30 @@ impl Core {
     }
 }
 
+/// Turns the framebuffer pointer back into the box it came from.
+///
+/// # Safety
+/// `framebuffer` must come from `Box::leak` of a `[u32]` of
+/// `FRAMEBUFFER_PIXELS` pixels, and nothing may use it afterwards.
+unsafe fn reclaim_framebuffer(framebuffer: NonNull<u32>) -> Box<[u32]> {
+    let slice = std::ptr::slice_from_raw_parts_mut(framebuffer.as_ptr(), FRAMEBUFFER_PIXELS);
+    // SAFETY: guaranteed by the caller.
+    unsafe { Box::from_raw(slice) }
+}
+
 impl Drop for Core {
     fn drop(&mut self) {
-        let _guard = LIFECYCLE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: `ptr` came from `pmd_core_new` and is freed exactly once,
-        // here; the ROM and framebuffer it borrows are still alive.
-        unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
+        {
+            let _guard = LIFECYCLE
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // SAFETY: `ptr` came from `pmd_core_new` and is freed exactly
+            // once, here; the ROM and framebuffer it borrows are still
+            // alive.
+            unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
+        }
+        // SAFETY: the core that wrote the framebuffer is gone; the pointer
+        // came from `Box::leak` in `new` and is not used again.
+        drop(unsafe { reclaim_framebuffer(self.framebuffer) });
     }
 }

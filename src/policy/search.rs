@@ -12,8 +12,8 @@
 //! unexplored edge. The distance terms keep a short horizon from
 //! preferring to stand still over a path that costs a little HP.
 
-use super::{Heuristic, Policy, PolicyContext};
-use crate::env::{Action, Direction};
+use super::{legal_or_fallback, Heuristic, Policy, PolicyContext};
+use crate::env::{Action, ActionMask, Direction};
 use crate::game::path::first_step;
 use crate::game::DungeonState;
 
@@ -88,8 +88,9 @@ fn value(s: &DungeonState, fainted: bool) -> f32 {
     v
 }
 
-/// The first actions worth trying in `s`; `first` (the heuristic's) leads.
-fn candidates(s: &DungeonState, first: Action, out: &mut Vec<Action>) {
+/// The first actions worth trying in `s` among the legal ones; `first`
+/// (the heuristic's) leads.
+fn candidates(s: &DungeonState, mask: ActionMask, first: Action, out: &mut Vec<Action>) {
     out.clear();
     out.push(first);
     let Some(leader) = s.leader() else {
@@ -127,7 +128,7 @@ fn candidates(s: &DungeonState, first: Action, out: &mut Vec<Action>) {
         let bit = 1usize << a.index();
         let new = seen & bit == 0;
         seen |= bit;
-        new
+        new && mask.contains(*a)
     });
 }
 
@@ -137,22 +138,25 @@ impl Policy for Search {
     }
 
     fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
+        let mask = ctx.mask;
         let env = &mut *ctx.env;
-        let first = self.heuristic.decide(env.state());
+        let first = legal_or_fallback(mask, self.heuristic.decide(env.state()));
         let mut tries = Vec::with_capacity(crate::env::ACTION_COUNT);
-        candidates(env.state(), first, &mut tries);
-        if tries.len() == 1 {
+        candidates(env.state(), mask, first, &mut tries);
+        if tries.len() <= 1 {
             return first;
         }
-        let root = env.snapshot();
+        let Ok(root) = env.snapshot() else {
+            return first;
+        };
         let mut best = (f32::NEG_INFINITY, first);
         for (i, &candidate) in tries.iter().enumerate() {
             let mut action = candidate;
             let mut fainted = false;
             for _ in 0..=self.depth {
                 match env.step(action) {
-                    Ok(r) if r.done || r.timed_out => {
-                        fainted = r.state.hp <= 0;
+                    Ok(r) if r.done() => {
+                        fainted = r.reason == Some(crate::env::EndReason::Fainted);
                         break;
                     }
                     Ok(_) => {}
@@ -161,7 +165,7 @@ impl Policy for Search {
                         break;
                     }
                 }
-                action = self.heuristic.decide(env.state());
+                action = legal_or_fallback(env.action_mask(), self.heuristic.decide(env.state()));
             }
             // The heuristic's branch (the first) sets the bar.
             let score = value(env.state(), fainted) - if i == 0 { 0.0 } else { self.margin };
