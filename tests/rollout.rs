@@ -10,10 +10,7 @@ use pmd_agent::env::{
     Action, ActionMask, Direction, EndReason, Env, EnvConfig, EnvError, ACTION_COUNT,
 };
 use pmd_agent::game::ram_map::addr;
-use pmd_agent::policy::{
-    BatchPolicy, Heuristic, PerEnv, Policy, PolicyContext, PolicySpec, Search,
-};
-use pmd_agent::rng::Rng;
+use pmd_agent::policy::{BatchPolicy, Heuristic, PerEnv, PolicySpec};
 use pmd_agent::rollout::obs::{self, channel, FEATURES, WINDOW};
 use pmd_agent::rollout::{
     frames, EnvHook, RolloutStats, VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions,
@@ -502,34 +499,73 @@ fn the_batch_seam_reads_the_rollout_buffers_in_place() {
 }
 
 #[test]
-fn search_leaves_its_environment_as_it_found_it() {
-    let mut env = Env::new(&cartridge::rom().unwrap(), EnvConfig::default()).unwrap();
-    env.reset(31).unwrap();
-    for _ in 0..5 {
-        let a = Heuristic::default().decide(env.state());
-        env.step(a).unwrap();
+fn search_plans_without_disturbing_its_environments() {
+    // Search plays branches on the environments themselves; what it hands
+    // back must be what an untouched environment would show.
+    let mut searched = vec_env(config(2, 2, 31));
+    let mut twin = vec_env(config(2, 2, 31));
+    let mut search = PolicySpec::Search(pmd_agent::policy::SearchParams::default())
+        .build()
+        .unwrap();
+    let mut heuristic = PerEnv(Heuristic::default());
+    let mut actions = [Action::Wait; 2];
+    for _ in 0..15 {
+        heuristic
+            .act(searched.policy_input(), &mut actions)
+            .unwrap();
+        searched.step(&actions).unwrap();
+        twin.step(&actions).unwrap();
     }
-    let before = (
-        env.state().ascii_rows(),
-        *env.state().leader().unwrap(),
-        env.emulator().ewram().to_vec(),
-        env.episode_steps(),
-    );
-    let mut rng = Rng::new(0, 0);
-    let mut ctx = PolicyContext {
-        index: 0,
-        mask: env.action_mask(),
-        env: &mut env,
-        features: &[],
-        rng: &mut rng,
+    let snapshot = |v: &VecEnv| -> Vec<(Vec<u8>, u32)> {
+        (0..2)
+            .map(|i| {
+                (
+                    v.env(i).emulator().ewram().to_vec(),
+                    v.env(i).episode_steps(),
+                )
+            })
+            .collect()
     };
-    let action = Search::default().act(&mut ctx);
-    let after = (
-        env.state().ascii_rows(),
-        *env.state().leader().unwrap(),
-        env.emulator().ewram().to_vec(),
-        env.episode_steps(),
+    let before = snapshot(&searched);
+    search.act(searched.policy_input(), &mut actions).unwrap();
+    assert!(
+        snapshot(&searched) == before,
+        "search changed an environment"
     );
-    assert!(before == after, "search changed the environment");
-    env.step(action).unwrap();
+    for (i, a) in actions.iter().enumerate() {
+        assert!(searched.batch().mask(i).contains(*a), "{a} is not legal");
+    }
+    // and it keeps playing legally for a while
+    for _ in 0..30 {
+        search.act(searched.policy_input(), &mut actions).unwrap();
+        let masks: Vec<ActionMask> = (0..2).map(|i| searched.batch().mask(i)).collect();
+        for (a, m) in actions.iter().zip(&masks) {
+            assert!(m.contains(*a));
+        }
+        searched.step(&actions).unwrap();
+    }
+    assert_eq!(searched.stats().failures, 0);
+}
+
+#[test]
+fn search_descends_faster_than_the_heuristic_on_fixed_seeds() {
+    // Deterministic: the same seeds give the same floors every run.
+    let floors = |spec: PolicySpec| {
+        let mut v = vec_env(with_step_limit(config(4, 2, 5), 120));
+        let mut policy = spec.build().unwrap();
+        let mut actions = [Action::Wait; 4];
+        for _ in 0..120 {
+            policy.act(v.policy_input(), &mut actions).unwrap();
+            v.step(&actions).unwrap();
+        }
+        v.stats().sum_max_floor
+    };
+    let heuristic = floors(PolicySpec::Heuristic);
+    let search = floors(PolicySpec::Search(
+        pmd_agent::policy::SearchParams::default(),
+    ));
+    assert!(
+        search > heuristic,
+        "search {search} vs heuristic {heuristic}"
+    );
 }

@@ -121,14 +121,55 @@ pub(crate) enum StateFileCheck {
 
 const FRAMEBUFFER_PIXELS: usize = SCREEN_WIDTH * SCREEN_HEIGHT;
 
+/// The pixels mGBA renders into: a heap allocation owned through a raw
+/// pointer (from `Box::leak`), never through a `Box` or a reference, so
+/// handing the pointer to C and moving the owner around keeps that
+/// pointer valid under Stacked Borrows (a moved `Box` would be retagged
+/// and invalidate it). Reclaimed in `Drop`.
+struct Framebuffer(NonNull<u32>);
+
+impl Framebuffer {
+    fn new() -> Framebuffer {
+        let pixels: Box<[u32]> = vec![0u32; FRAMEBUFFER_PIXELS].into_boxed_slice();
+        Framebuffer(NonNull::from(Box::leak(pixels)).cast::<u32>())
+    }
+
+    /// The pointer C writes through.
+    fn as_mut_ptr(&self) -> *mut u32 {
+        self.0.as_ptr()
+    }
+
+    /// The pixels, read through the same pointer.
+    fn pixels(&self) -> &[u32] {
+        // SAFETY: the allocation holds FRAMEBUFFER_PIXELS initialised
+        // pixels for as long as `self` lives; the only writer (mGBA) writes
+        // inside calls that take the owning `Core` by `&mut`, so nothing
+        // writes while this shared slice is alive (invariant 3).
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), FRAMEBUFFER_PIXELS) }
+    }
+}
+
+// SAFETY: the allocation is owned exclusively by this value (like a
+// `Box<[u32]>`); moving it to another thread moves that ownership.
+unsafe impl Send for Framebuffer {}
+
+impl Drop for Framebuffer {
+    fn drop(&mut self) {
+        let slice = std::ptr::slice_from_raw_parts_mut(self.0.as_ptr(), FRAMEBUFFER_PIXELS);
+        // SAFETY: the pointer came from `Box::leak` of a slice of this
+        // length in `new`; whoever wrote through it (the core) is gone by
+        // now (`Core` frees the core first) and nothing uses it again.
+        drop(unsafe { Box::from_raw(slice) });
+    }
+}
+
 /// One mGBA GBA core with its software renderer and the memory it borrows.
 pub(crate) struct Core {
-    // `Drop` frees the core before the ROM bytes and the framebuffer.
+    // `Drop` frees the core; then the fields (ROM bytes, framebuffer)
+    // drop, after it.
     ptr: NonNull<sys::PmdCore>,
     _rom: Arc<[u8]>,
-    /// `FRAMEBUFFER_PIXELS` pixels from `Box::<[u32]>::into_raw`, written
-    /// by mGBA through this pointer; reclaimed in `Drop`.
-    framebuffer: NonNull<u32>,
+    framebuffer: Framebuffer,
 }
 
 // SAFETY: an mGBA core has no thread affinity (no thread-local state is
@@ -141,23 +182,16 @@ impl Core {
     /// Creates a core for `rom`. `None` when mGBA refuses it.
     pub(crate) fn new(rom: Arc<[u8]>) -> Option<Core> {
         install_logger();
-        let pixels: Box<[u32]> = vec![0u32; FRAMEBUFFER_PIXELS].into_boxed_slice();
-        let framebuffer = NonNull::from(Box::leak(pixels)).cast::<u32>();
+        let framebuffer = Framebuffer::new();
         let _guard = LIFECYCLE
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: `rom` is valid for reads of its length and `framebuffer`
-        // for writes of FRAMEBUFFER_PIXELS pixels (the 240x160 the shim's
-        // stride assumes); both are owned by the returned `Core`, which
-        // frees the core before releasing them (invariant 2). No reference
-        // to the framebuffer exists while mGBA holds its pointer.
-        let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_ptr()) };
-        let Some(ptr) = NonNull::new(raw) else {
-            // SAFETY: the core was not created, so nothing else holds the
-            // pointer; it came from `Box::leak` of a slice of this length.
-            drop(unsafe { reclaim_framebuffer(framebuffer) });
-            return None;
-        };
+        // SAFETY: `rom` is valid for reads of its length and the
+        // framebuffer for writes of FRAMEBUFFER_PIXELS pixels (the 240x160
+        // the shim's stride assumes); both are owned by the returned
+        // `Core`, which frees the core before releasing them (invariant 2).
+        let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_mut_ptr()) };
+        let ptr = NonNull::new(raw)?;
         Some(Core {
             ptr,
             _rom: rom,
@@ -217,11 +251,7 @@ impl Core {
     }
 
     pub(crate) fn framebuffer(&self) -> &[u32] {
-        // SAFETY: the allocation holds FRAMEBUFFER_PIXELS initialised
-        // pixels and lives as long as `self`; mGBA writes it only inside
-        // calls that take `&mut self`, so it is not written while this
-        // shared slice is alive (invariant 3).
-        unsafe { std::slice::from_raw_parts(self.framebuffer.as_ptr(), FRAMEBUFFER_PIXELS) }
+        self.framebuffer.pixels()
     }
 
     pub(crate) fn state_size(&mut self) -> usize {
@@ -305,17 +335,6 @@ impl Core {
     }
 }
 
-/// Turns the framebuffer pointer back into the box it came from.
-///
-/// # Safety
-/// `framebuffer` must come from `Box::leak` of a `[u32]` of
-/// `FRAMEBUFFER_PIXELS` pixels, and nothing may use it afterwards.
-unsafe fn reclaim_framebuffer(framebuffer: NonNull<u32>) -> Box<[u32]> {
-    let slice = std::ptr::slice_from_raw_parts_mut(framebuffer.as_ptr(), FRAMEBUFFER_PIXELS);
-    // SAFETY: guaranteed by the caller.
-    unsafe { Box::from_raw(slice) }
-}
-
 impl Drop for Core {
     fn drop(&mut self) {
         {
@@ -327,8 +346,34 @@ impl Drop for Core {
             // alive.
             unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
         }
-        // SAFETY: the core that wrote the framebuffer is gone; the pointer
-        // came from `Box::leak` in `new` and is not used again.
-        drop(unsafe { reclaim_framebuffer(self.framebuffer) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The framebuffer's ownership pattern, with a Rust writer standing in
+    /// for mGBA: the pointer is handed out, the owner moves (as a `Core`
+    /// moves into a `Vec` or to another thread), then the pointer is
+    /// written and the pixels read. Run under Miri (`cargo +nightly miri
+    /// test --lib ffi`), which would report the writes as undefined
+    /// behaviour if the owner were a `Box` retagged by the move.
+    #[test]
+    fn the_framebuffer_pointer_survives_moves_of_its_owner() {
+        let framebuffer = Framebuffer::new();
+        let c_side = framebuffer.as_mut_ptr();
+        let mut owners = Vec::new();
+        owners.push(framebuffer);
+        let moved = owners.pop().unwrap();
+        let moved = std::thread::spawn(move || moved).join().unwrap();
+        for (i, value) in [(0usize, 0x00FF_00FFu32), (FRAMEBUFFER_PIXELS - 1, 7)] {
+            // SAFETY: in bounds of the allocation, which `moved` owns and
+            // keeps alive; no reference to the pixels is alive.
+            unsafe { c_side.add(i).write(value) };
+        }
+        assert_eq!(moved.pixels()[0], 0x00FF_00FF);
+        assert_eq!(moved.pixels()[FRAMEBUFFER_PIXELS - 1], 7);
+        assert_eq!(moved.pixels().len(), FRAMEBUFFER_PIXELS);
     }
 }

@@ -24,7 +24,7 @@ mod spec;
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use search::Search;
-pub use spec::{PolicySpec, PolicySpecError};
+pub use spec::{PolicySpec, PolicySpecError, SearchParams};
 
 use crate::env::{Action, ActionMask};
 pub use crate::rollout::EnvContext as PolicyContext;

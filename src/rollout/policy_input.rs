@@ -91,13 +91,28 @@ impl<'a> EnvSlots<'a> {
         actions: &mut [Action],
         decide: impl Fn(&mut EnvContext<'_>) -> Action + Sync,
     ) {
+        // One zero-sized state per environment: no allocation.
+        let mut units = vec![(); self.slots.len()];
+        self.par_decide_with(actions, &mut units, |ctx, _| decide(ctx));
+    }
+
+    /// Like [`par_decide`](Self::par_decide), with a state of the policy's
+    /// own per environment (`states[i]` goes with environment `i`; it must
+    /// have one entry per environment).
+    pub fn par_decide_with<S: Send>(
+        &mut self,
+        actions: &mut [Action],
+        states: &mut [S],
+        decide: impl Fn(&mut EnvContext<'_>, &mut S) -> Action + Sync,
+    ) {
         let features = self.features;
         let slots = &mut *self.slots;
         self.pool.install(|| {
             slots
                 .par_iter_mut()
                 .zip(actions.par_iter_mut())
-                .for_each(|(slot, action)| {
+                .zip(states.par_iter_mut())
+                .for_each(|((slot, action), state)| {
                     if slot.quarantined {
                         *action = Action::Wait;
                         return;
@@ -110,7 +125,7 @@ impl<'a> EnvSlots<'a> {
                         features: &features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
                         rng: &mut slot.rng,
                     };
-                    *action = decide(&mut ctx);
+                    *action = decide(&mut ctx, state);
                 })
         });
     }
