@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::emu::Rom;
 use crate::env::{Action, EndReason, EnvError};
+use crate::memory::{EpisodicMemory, IndexError, MemoryReport};
 use crate::policy::{BatchPolicy, PolicyError};
 use crate::record::{RecordError, RunMeta, TrajectoryWriter, DEFAULT_BATCH_ROWS};
 use crate::rollout::{RolloutStats, VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions};
@@ -79,6 +80,9 @@ pub enum RunError {
     /// The recorder failed.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The vector memory failed.
+    #[error("vector memory: {0}")]
+    Memory(#[from] IndexError),
     /// Every environment is quarantined: nothing can be stepped.
     #[error("every environment ({envs}) is quarantined: their resets kept failing (see the log)")]
     AllQuarantined {
@@ -139,6 +143,8 @@ pub struct RunReport {
     pub record_file: Option<PathBuf>,
     /// Rows written to it.
     pub record_rows: Option<u64>,
+    /// The vector memory, when the run has one.
+    pub memory: Option<MemoryReport>,
 }
 
 /// Runs a policy on a vector of environments.
@@ -146,6 +152,7 @@ pub struct Runner {
     vec_env: VecEnv,
     policy: Box<dyn BatchPolicy>,
     recorder: Option<TrajectoryWriter>,
+    memory: Option<EpisodicMemory>,
     actions: Vec<Action>,
     seconds: f64,
 }
@@ -220,9 +227,18 @@ impl Runner {
             vec_env,
             policy,
             recorder,
+            memory: None,
             actions: vec![Action::Wait; n],
             seconds: 0.0,
         })
+    }
+
+    /// Gives the run a vector memory: every round, the states reached are
+    /// remembered and each step's reward gets the memory's novelty bonus
+    /// (see [`crate::memory::EpisodicMemory`]).
+    pub fn with_memory(mut self, memory: EpisodicMemory) -> Runner {
+        self.memory = Some(memory);
+        self
     }
 
     /// The environments.
@@ -251,6 +267,10 @@ impl Runner {
         }
         let batch = self.vec_env.step(&self.actions)?;
         let all_quarantined = !batch.active.iter().any(|a| *a);
+        if let Some(memory) = self.memory.as_mut() {
+            let bonus = memory.observe(&self.vec_env.batch(), self.vec_env.infos())?;
+            self.vec_env.add_rewards(bonus);
+        }
         if let Some(recorder) = self.recorder.as_mut() {
             recorder.end_round(&self.actions, self.vec_env.infos())?;
         }
@@ -296,7 +316,9 @@ impl Runner {
             }
             None => None,
         };
+        let memory = self.memory.take().map(EpisodicMemory::finish).transpose()?;
         let mut report = self.report();
+        report.memory = memory;
         if let Some((path, rows)) = recorded {
             report.record_file = Some(path);
             report.record_rows = Some(rows);
@@ -336,6 +358,7 @@ impl Runner {
             seed_scope: self.vec_env.seed_scope().name(),
             record_file: self.recorder.as_ref().map(|w| w.path().to_path_buf()),
             record_rows: self.recorder.as_ref().map(TrajectoryWriter::rows),
+            memory: self.memory.as_ref().map(EpisodicMemory::report),
         }
     }
 }

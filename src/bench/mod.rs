@@ -8,7 +8,10 @@
 //!   environments grows, relative to one environment in the same run.
 //! - [`memory`]: resident memory per environment and over a long run.
 //! - [`policies`]: how deep each policy gets on the same seeds.
+//! - [`keys`]: the agent's exact input for other frontends to replay, and
+//!   our own speed on that very run.
 
+pub mod keys;
 pub mod memory;
 pub mod overhead;
 pub mod policies;

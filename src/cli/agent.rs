@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use pmd_agent::env::{EnvConfig, EnvError, SeedScope};
 use pmd_agent::game::{profile_for, DecodeError};
+use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
 use pmd_agent::metrics::Metrics;
 use pmd_agent::policy::PolicySpec;
 use pmd_agent::rollout::{NoTelemetry, Telemetry, VecEnvConfig, VecEnvError, VecEnvOptions};
-use pmd_agent::runner::{RecordConfig, RunError, RunReport, Runner, StartPoint};
+use pmd_agent::runner::{default_run_id, RecordConfig, RunError, RunReport, Runner, StartPoint};
 
 use super::input_file::{battery_save, load_rom, read_opt};
 use super::progress::DelayedProgress;
@@ -87,18 +88,42 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
         },
         ..VecEnvConfig::default()
     };
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| default_run_id(args.seed));
     let record = args.record.as_ref().map(|dir| RecordConfig {
         dir: dir.clone(),
         frames: args.record_frames,
         batch_rows: args.record_batch_rows,
-        run_id: args.run_id.clone(),
+        run_id: Some(run_id.clone()),
     });
+    if !(args.novelty_beta.is_finite() && args.novelty_beta >= 0.0) {
+        return Err(Failure::bad_input("--novelty-beta must be a number >= 0"));
+    }
+    let memory = match &args.memory {
+        Some(dir) => Some(
+            EpisodicMemory::open(
+                dir,
+                &run_id,
+                MemoryConfig {
+                    beta: args.novelty_beta,
+                    ..MemoryConfig::default()
+                },
+            )
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
     let options = VecEnvOptions {
         telemetry,
         hook: None,
     };
     let mut runner = Runner::new(&rom, config, &start, policy, record.as_ref(), options)
         .map_err(|e| failure(rom.origin(), e))?;
+    if let Some(memory) = memory {
+        runner = runner.with_memory(memory);
+    }
     if let Some(m) = &metrics {
         m.set_ready(true);
     }
@@ -158,6 +183,12 @@ fn print_report(r: &RunReport, title: &str) {
     println!("failures   {} (rolled back)", r.failures);
     if !r.quarantined_envs.is_empty() {
         println!("quarantined envs {:?}", r.quarantined_envs);
+    }
+    if let Some(m) = &r.memory {
+        println!(
+            "memory     {} states at start ({} mapped), {} at end, mean novelty bonus {:.4}",
+            m.points_at_start, m.mapped_at_start, m.points_at_end, m.mean_bonus
+        );
     }
     if let (Some(path), Some(rows)) = (&r.record_file, r.record_rows) {
         println!("recorded   {rows} rows to {}", path.display());

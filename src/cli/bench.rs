@@ -24,6 +24,11 @@ pub enum Suite {
     Memory,
     /// Mean max floor of policies on the same seeds.
     Policies,
+    /// The vector memory's index: build, recall, queries/s, open time, RSS.
+    Index,
+    /// The heuristic agent's exact input (keys.npy, steps.npy) for other
+    /// frontends, and our agent path's speed on that very run.
+    Keys,
 }
 
 /// Arguments of `bench`.
@@ -62,7 +67,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     episodes: usize,
 
-    /// policies: step cap per episode.
+    /// policies: step cap per episode; keys: steps recorded.
     #[arg(long, default_value_t = 300, value_name = "N")]
     max_steps: u32,
 
@@ -70,6 +75,46 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_policy,
           default_values = ["random", "heuristic", "search"])]
     policies: Vec<PolicySpec>,
+
+    /// index: synthetic points (dim 128, 1,000 clusters).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    points: usize,
+
+    /// index: synthetic queries.
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    queries_count: usize,
+
+    /// index: base vectors from a .npy float32 [N, D] file (L2-normalised
+    /// by the caller) instead of synthetic ones; with --queries.
+    #[arg(long, value_name = "FILE", requires = "queries")]
+    vectors: Option<PathBuf>,
+
+    /// index: query vectors, .npy float32 [Q, D].
+    #[arg(long, value_name = "FILE", requires = "vectors")]
+    queries: Option<PathBuf>,
+
+    /// index: real state embeddings from recorded rollouts in DIR (every
+    /// tenth state is a query, the rest the index).
+    #[arg(long, value_name = "DIR", conflicts_with = "vectors")]
+    trajectories: Option<PathBuf>,
+
+    /// index: also write the vectors and queries as .npy files into DIR
+    /// (for the FAISS script); keys: where to write keys.npy, steps.npy and
+    /// meta.json.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+
+    /// index: where to build the index (replaced).
+    #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
+    index_dir: PathBuf,
+
+    /// index: also measure a cold open (drops the page cache; needs root).
+    #[arg(long)]
+    cold: bool,
+
+    /// index: seconds per throughput figure.
+    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    min_time: f64,
 
     /// Run seed (for policies: the seed range judged on).
     #[arg(long, default_value_t = 1, value_name = "S")]
@@ -196,6 +241,33 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 }
             })
         }
+        Suite::Index => bench_index(args),
+        Suite::Keys => {
+            let steps = args.max_steps.max(1);
+            let r = pmd_agent::bench::keys::run(
+                &rom,
+                u64::from(steps),
+                args.seed,
+                args.export.as_deref(),
+            )
+            .map_err(fail)?;
+            emit(args.json, &r, |r| {
+                println!(
+                    "keys: {} steps, {} frames (seed {} written after {} frames)",
+                    r.steps, r.frames, r.seed, r.seed_after
+                );
+                println!(
+                    "  our agent path, one thread: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
+                    r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
+                );
+                println!(
+                    "  fingerprint: frame counter {}, input hash {:#010x}, EWRAM CRC-32 {:#010x}",
+                    r.fingerprint.frame_counter,
+                    r.fingerprint.input_hash,
+                    r.fingerprint.ewram_crc32
+                );
+            })
+        }
         Suite::Memory => {
             let r = memory::run(&rom, args.soak_frames, args.seed).map_err(fail)?;
             emit(args.json, &r, |r| {
@@ -215,4 +287,95 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
     }
+}
+
+/// `bench index`: the vector memory's measurement on synthetic, given or
+/// recorded vectors.
+fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
+    use pmd_agent::memory::bench::{self as ibench, BenchOptions, Synthetic};
+    use pmd_agent::memory::{npy, IndexConfig, Metric};
+    let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
+    if !(args.min_time > 0.0 && args.min_time.is_finite()) {
+        return Err(Failure::bad_input("--min-time must be positive"));
+    }
+    let (vectors, queries, dim) = match (&args.vectors, &args.queries, &args.trajectories) {
+        (Some(v), Some(q), _) => {
+            let v = npy::read(v).map_err(bad)?;
+            let q = npy::read(q).map_err(bad)?;
+            if v.cols != q.cols || v.cols == 0 {
+                return Err(Failure::bad_input(format!(
+                    "vectors have {} columns, queries {}",
+                    v.cols, q.cols
+                )));
+            }
+            (v.data, q.data, v.cols)
+        }
+        (_, _, Some(dir)) => {
+            let files = pmd_agent::memory::trajectories::trajectory_files(dir)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+            let steps = pmd_agent::memory::trajectories::embed_trajectories(&files)
+                .map_err(|e| Failure::bad_input(e.to_string()))?;
+            let dim = pmd_agent::memory::embed::EMBED_DIM;
+            let (mut base, mut query) = (Vec::new(), Vec::new());
+            for (i, row) in steps.vectors.chunks_exact(dim).enumerate() {
+                if i % 10 == 9 {
+                    query.extend_from_slice(row);
+                } else {
+                    base.extend_from_slice(row);
+                }
+            }
+            if query.is_empty() {
+                return Err(Failure::bad_input(format!(
+                    "{}: too few recorded states",
+                    dir.display()
+                )));
+            }
+            (base, query, dim)
+        }
+        _ => {
+            if args.points == 0 || args.queries_count == 0 {
+                return Err(Failure::bad_input(
+                    "--points and --queries-count must be at least 1",
+                ));
+            }
+            let syn = Synthetic::default();
+            (
+                syn.points(args.points, 0),
+                syn.points(args.queries_count, 1),
+                syn.dim,
+            )
+        }
+    };
+    if let Some(dir) = &args.export {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+        npy::write(&dir.join("vectors.npy"), vectors.len() / dim, dim, &vectors).map_err(bad)?;
+        npy::write(&dir.join("queries.npy"), queries.len() / dim, dim, &queries).map_err(bad)?;
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::other(format!("cannot find this program: {e}")))?;
+    let opts = BenchOptions {
+        vectors,
+        queries,
+        dim,
+        metric: Metric::InnerProduct,
+        config: IndexConfig::new(dim, Metric::InnerProduct),
+        dir: args.index_dir.clone(),
+        quantized: true,
+        probe_command: Some(vec![
+            exe.to_string_lossy().into_owned(),
+            "index".into(),
+            "probe".into(),
+        ]),
+        cold: args.cold,
+        min_time: std::time::Duration::from_secs_f64(args.min_time),
+    };
+    let r = ibench::run(&opts).map_err(|e| Failure::other(e.to_string()))?;
+    emit(args.json, &r, |r| {
+        println!(
+            "index: {} points of dim {}, built in {:.2} s; recall@10 {:.3} at ef {}; {:.0} q/s on 1 thread, {:.0} q/s on all; open → first query {:.2} ms; RSS after open {:.1} MB",
+            r.points, r.dim, r.build_s, r.recall_at_10, r.ef, r.qps_1, r.qps_all,
+            r.open_to_first_query_ms, r.rss_after_open_mb
+        );
+    })
 }

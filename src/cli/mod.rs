@@ -6,6 +6,7 @@ mod bench;
 mod export;
 mod failure;
 mod frames;
+mod index;
 mod input_file;
 mod inspect;
 mod logging;
@@ -49,6 +50,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run a measurement suite: overhead, scaling, memory or policies.
     Bench(bench::BenchArgs),
+    /// The vector memory: build, query, inspect and compact indexes of
+    /// game states.
+    Index(index::IndexArgs),
     /// Convert a recorded trajectory file to Parquet.
     Export(export::ExportArgs),
     /// Re-simulate a recorded episode and write it as an animated GIF.
@@ -77,6 +81,7 @@ pub fn main() -> i32 {
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Export(args)) => export::export(&args),
+        Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
         None => run(&cli.run),
     };

@@ -16,7 +16,7 @@ pub struct RunArgs {
 
     /// Frame mode: number of frames to run (any GBA ROM).
     #[arg(long, default_value_t = 3600, value_name = "N",
-          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads"])]
+          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory"])]
     pub frames: u32,
 
     /// Frame mode: skip the scanline renderer (nobody looks at the frames).
@@ -66,10 +66,20 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2048, value_name = "N", requires = "record")]
     pub record_batch_rows: usize,
 
-    /// Agent mode: the run id naming the trajectory file (default: time,
-    /// process id and seed).
-    #[arg(long, value_name = "ID", requires = "record")]
+    /// Agent mode: the run id naming the trajectory file and tagging the
+    /// memory's states (default: time, process id and seed).
+    #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+
+    /// Agent mode: a vector memory of game states in DIR (mapped if an
+    /// earlier run left one there, saved at the end): each step's reward
+    /// gets a novelty bonus.
+    #[arg(long, value_name = "DIR")]
+    pub memory: Option<PathBuf>,
+
+    /// Agent mode, with --memory: weight of the novelty bonus.
+    #[arg(long, default_value_t = 0.05, value_name = "B", requires = "memory")]
+    pub novelty_beta: f32,
 
     /// Agent mode: serve /metrics, /health and /ready on this address
     /// while the run goes (e.g. 127.0.0.1:9100).
@@ -105,6 +115,7 @@ impl RunArgs {
             || self.threads.is_some()
             || self.steps.is_some()
             || self.record.is_some()
+            || self.memory.is_some()
             || self.metrics_addr.is_some()
     }
 }

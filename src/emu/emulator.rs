@@ -23,6 +23,8 @@ pub struct Emulator {
     keys: Keys,
     rendering: bool,
     rendered_at: Option<u32>,
+    /// The keys of every frame run, while input logging is on.
+    input_log: Option<Vec<Keys>>,
 }
 
 impl Emulator {
@@ -38,6 +40,7 @@ impl Emulator {
             keys: Keys::empty(),
             rendering: true,
             rendered_at: None,
+            input_log: None,
         };
         for (region, block, expected) in [
             ("EWRAM", Block::Ewram, EWRAM_SIZE),
@@ -70,6 +73,9 @@ impl Emulator {
 
     /// Runs until the next frame ends (start of VBlank).
     pub fn run_frame(&mut self) {
+        if let Some(log) = &mut self.input_log {
+            log.push(self.keys);
+        }
         self.core.run_frame(self.rendering);
         if self.rendering {
             self.rendered_at = Some(self.core.frame_counter());
@@ -92,6 +98,18 @@ impl Emulator {
     /// The keys currently held.
     pub fn keys(&self) -> Keys {
         self.keys
+    }
+
+    /// Starts (or stops) logging the keys of every frame run, to replay the
+    /// very same input elsewhere (another emulator, another frontend).
+    /// Starting clears the log.
+    pub fn log_inputs(&mut self, on: bool) {
+        self.input_log = on.then(Vec::new);
+    }
+
+    /// The keys of every frame run since logging started.
+    pub fn input_log(&self) -> &[Keys] {
+        self.input_log.as_deref().unwrap_or(&[])
     }
 
     /// Frames completed since reset (mGBA's counter; saved in snapshots).

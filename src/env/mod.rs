@@ -173,8 +173,9 @@ pub struct Env {
     config: EnvConfig,
     start: Start,
     /// Power-on, menus passed, ready for the seed: taken on the first
-    /// reset from `Start::Boot`, restored by every later one.
-    boot_point: Option<(Box<Snapshot>, SeedScope)>,
+    /// reset from `Start::Boot`, restored by every later one; with the
+    /// frames from power-on to it.
+    boot_point: Option<(Box<Snapshot>, SeedScope, u32)>,
     seed_scope: SeedScope,
     state: DungeonState,
     basis: RewardBasis,
@@ -261,6 +262,12 @@ impl Env {
         self.seed_scope
     }
 
+    /// Frames from power-on to the point where the seed is written, once a
+    /// reset from power-on has booted the game.
+    pub fn boot_frames(&self) -> Option<u32> {
+        self.boot_point.as_ref().map(|(_, _, frames)| *frames)
+    }
+
     /// Starts an episode with `seed` and returns once the game accepts
     /// input. Returns [`DecodeError::NotInDungeon`] (as `EnvError::Decode`)
     /// when the start point is outside a dungeon.
@@ -277,9 +284,10 @@ impl Env {
                 if self.boot_point.is_none() {
                     self.emu.reset();
                     let scope = self.profile.boot(&mut self.emu)?;
-                    self.boot_point = Some((Box::new(self.emu.snapshot()?), scope));
+                    let frames = self.emu.frame_count();
+                    self.boot_point = Some((Box::new(self.emu.snapshot()?), scope, frames));
                 }
-                if let Some((snap, scope)) = &self.boot_point {
+                if let Some((snap, scope, _)) = &self.boot_point {
                     // Every reset, the first included, goes on from the
                     // restored point, so all episodes start alike.
                     self.emu.restore(snap)?;

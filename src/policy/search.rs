@@ -49,7 +49,7 @@ pub struct Search {
 
 impl Default for Search {
     fn default() -> Self {
-        Search::new(40, 5, 20)
+        Search::new(60, 4, 20)
     }
 }
 

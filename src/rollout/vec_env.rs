@@ -424,6 +424,16 @@ impl VecEnv {
         Ok(self.batch())
     }
 
+    /// Adds `bonus[i]` to environment `i`'s reward of the last step (in
+    /// the reward buffer and its `StepInfo`): reward shaping such as the
+    /// vector memory's novelty bonus. Extra entries are ignored.
+    pub fn add_rewards(&mut self, bonus: &[f32]) {
+        for ((reward, info), b) in self.rewards.iter_mut().zip(&mut self.infos).zip(bonus) {
+            *reward += b;
+            info.reward += b;
+        }
+    }
+
     /// What each environment's last step was (before any auto-reset).
     pub fn infos(&self) -> &[StepInfo] {
         &self.infos
