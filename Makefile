@@ -28,6 +28,8 @@ lint: setup
 	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
 	# the library alone, without the command line's dependencies
 	$(CARGO) clippy -j $(JOBS) --lib --no-default-features -- -D warnings
+	# the command line without the torch feature (no libtorch needed)
+	$(CARGO) clippy -j $(JOBS) --no-default-features --features cli --all-targets -- -D warnings
 	scripts/check-lib-deps.sh
 
 bench: setup

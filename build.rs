@@ -4,6 +4,10 @@
 //!
 //! `MGBA_INCLUDE_DIR` and `MGBA_LIB_DIR` override the default search in
 //! `/usr/include` and the usual library directories.
+//!
+//! With the `torch` feature it also gives every binary, test, bench and
+//! example a run-time search path to libtorch, so they start without
+//! `LD_LIBRARY_PATH` (see `libtorch_rpath`).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -47,6 +51,49 @@ fn main() {
 
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-lib=dylib=mgba");
+
+    if env::var_os("CARGO_FEATURE_TORCH").is_some() {
+        libtorch_rpath();
+    }
+}
+
+/// torch-sys links against `$LIBTORCH/lib` but records no path in the
+/// final binaries; this adds `-Wl,-rpath,<that directory>`. `LIBTORCH`
+/// comes from `.cargo/config.toml` (the `.libtorch` link that
+/// `scripts/libtorch.sh` makes) or from the environment; torch-sys prefers
+/// `LIBTORCH_LIB` for the libraries, and so does this.
+fn libtorch_rpath() {
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_LIB");
+    let lib_dir = match (env::var_os("LIBTORCH_LIB"), env::var_os("LIBTORCH")) {
+        (Some(lib), _) => PathBuf::from(lib).join("lib"),
+        (None, Some(root)) => PathBuf::from(root).join("lib"),
+        // torch-sys stops the build with its own message.
+        (None, None) => return,
+    };
+    if !lib_dir.join("libtorch_cpu.so").exists() {
+        println!(
+            "cargo:warning=libtorch not found in {} (run scripts/libtorch.sh)",
+            lib_dir.display()
+        );
+        return;
+    }
+    // The path as configured, not canonicalised: `.libtorch` is a link
+    // into the per-machine cache, and re-running the install script
+    // re-points it without relinking anything.
+    let lib_dir = if lib_dir.is_absolute() {
+        lib_dir
+    } else {
+        env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(lib_dir)
+    };
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        lib_dir.join("libtorch_cpu.so").display()
+    );
 }
 
 fn find_library_dir() -> Option<PathBuf> {

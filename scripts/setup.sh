@@ -5,9 +5,12 @@
 #   libmgba-dev        mGBA 0.10 core, linked in-process
 #   gcc-arm-none-eabi  rebuilds the test cartridge (reproducibility test)
 #   pkg-config, gcc, make, python3: build helpers
+#   fonts-dejavu-core  the font plots label their axes with
+# and libtorch 2.11.0 for the `torch` feature (scripts/libtorch.sh: a
+# per-machine cache, linked to ./.libtorch).
 set -euo pipefail
 
-packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3)
+packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3 fonts-dejavu-core)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -49,3 +52,8 @@ if ! "$venv/bin/python" -c 'import pyarrow' >/dev/null 2>&1; then
     echo "setup: installing pyarrow into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check pyarrow >&2
 fi
+
+# libtorch for the torch feature (on by default in the command line): the
+# first run on a machine downloads ~0.5 GB into ~/.cache/pmd-agent, later
+# runs only check the stamp and the ./.libtorch link (well under a second).
+"$(dirname "$0")/libtorch.sh"

@@ -24,12 +24,15 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod async_runner;
 pub mod atomic_file;
 pub mod bench;
 pub mod cartridge;
 pub mod emu;
 pub mod env;
 pub mod game;
+#[cfg(feature = "torch")]
+pub mod infer;
 pub mod memory;
 pub mod metrics;
 pub mod policy;
@@ -40,3 +43,5 @@ pub mod rollout;
 pub mod runner;
 pub mod screenshot;
 mod sys;
+#[cfg(feature = "torch")]
+pub mod train;

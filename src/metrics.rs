@@ -1,7 +1,9 @@
 //! A Prometheus / OpenMetrics registry of rollout metrics — counters of
 //! steps, frames, episodes (by end reason) and environment failures, the
-//! environment and quarantine gauges, and a histogram of step latency —
-//! that a run uses as its [`Telemetry`] sink. Nothing here is global: a
+//! environment and quarantine gauges, a histogram of step latency, and the
+//! batched inference histograms (batch size, forward time, per-environment
+//! wait) — that a run uses as its [`Telemetry`] and [`InferenceMetrics`]
+//! sink. Nothing here is global: a
 //! program that wants metrics creates a [`Metrics`], passes it to its
 //! rollouts and serves [`Metrics::render`]; a library user who does not
 //! pays nothing. Updating a counter is one atomic add; a histogram
@@ -18,6 +20,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::env::EndReason;
+use crate::policy::InferenceMetrics;
 use crate::rollout::{FailureKind, Telemetry};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +50,12 @@ pub struct Metrics {
     pub envs: Gauge<i64, AtomicI64>,
     /// Seconds per environment step.
     pub step_seconds: Histogram,
+    /// Rows per inference batch (forward pass).
+    pub inference_batch_size: Histogram,
+    /// Seconds per inference batch (forward pass and action selection).
+    pub inference_seconds: Histogram,
+    /// Seconds an environment waited for its action in asynchronous mode.
+    pub inference_wait_seconds: Histogram,
     ready: AtomicBool,
 }
 
@@ -105,6 +114,26 @@ impl Metrics {
             "Seconds per environment step",
             step_seconds.clone(),
         );
+        // 1 .. 4096 rows
+        let inference_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 13));
+        // 5 µs .. ~0.6 s
+        let inference_seconds = Histogram::new(exponential_buckets(5e-6, 2.0, 18));
+        let inference_wait_seconds = Histogram::new(exponential_buckets(5e-6, 2.0, 18));
+        registry.register(
+            "inference_batch_size",
+            "Rows per neural-policy inference batch",
+            inference_batch_size.clone(),
+        );
+        registry.register(
+            "inference_seconds",
+            "Seconds per inference batch (forward pass and action selection)",
+            inference_seconds.clone(),
+        );
+        registry.register(
+            "inference_wait_seconds",
+            "Seconds from an environment's observation to its action (asynchronous mode)",
+            inference_wait_seconds.clone(),
+        );
         Metrics {
             registry,
             steps,
@@ -114,6 +143,9 @@ impl Metrics {
             quarantined,
             envs,
             step_seconds,
+            inference_batch_size,
+            inference_seconds,
+            inference_wait_seconds,
             ready: AtomicBool::new(false),
         }
     }
@@ -182,6 +214,17 @@ impl Telemetry for Metrics {
     }
 }
 
+impl InferenceMetrics for Metrics {
+    fn observe_batch(&self, rows: usize, forward: std::time::Duration) {
+        self.inference_batch_size.observe(rows as f64);
+        self.inference_seconds.observe(forward.as_secs_f64());
+    }
+
+    fn observe_request(&self, latency: std::time::Duration) {
+        self.inference_wait_seconds.observe(latency.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +254,19 @@ mod tests {
         );
         assert!(text.contains("pmd_quarantined_envs 1"), "{text}");
         assert!(text.contains("pmd_envs 2"), "{text}");
+        m.observe_batch(64, std::time::Duration::from_micros(300));
+        m.observe_request(std::time::Duration::from_micros(500));
+        let text = m.render();
+        assert!(text.contains("pmd_inference_batch_size_count 1"), "{text}");
+        assert!(
+            text.contains(r#"pmd_inference_batch_size_bucket{le="64.0"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"pmd_inference_batch_size_bucket{le="32.0"} 0"#),
+            "{text}"
+        );
+        assert!(text.contains("pmd_inference_seconds_count 1"), "{text}");
+        assert!(text.contains("pmd_inference_wait_seconds_count 1"), "{text}");
     }
 }

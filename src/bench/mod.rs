@@ -10,7 +10,10 @@
 //! - [`policies`]: how deep each policy gets on the same seeds.
 //! - [`keys`]: the agent's exact input for other frontends to replay, and
 //!   our own speed on that very run.
+//! - [`e2e`]: a policy's steps/s in lockstep and asynchronously next to a
+//!   baseline's (`bench e2e`; `bench inference` is in `infer::bench`).
 
+pub mod e2e;
 pub mod keys;
 pub mod memory;
 pub mod overhead;
@@ -37,6 +40,9 @@ pub enum BenchError {
     /// A run failed.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// An asynchronous run failed.
+    #[error(transparent)]
+    Async(#[from] crate::async_runner::AsyncError),
     /// A file could not be written.
     #[error("{0}")]
     Io(String),

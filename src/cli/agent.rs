@@ -9,7 +9,7 @@ use pmd_agent::env::{EnvConfig, EnvError, SeedScope};
 use pmd_agent::game::{profile_for, DecodeError};
 use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
 use pmd_agent::metrics::Metrics;
-use pmd_agent::policy::PolicySpec;
+use pmd_agent::policy::{BuildOptions, InferenceMetrics, PolicySpec};
 use pmd_agent::rollout::{NoTelemetry, Telemetry, VecEnvConfig, VecEnvError, VecEnvOptions};
 use pmd_agent::runner::{default_run_id, RecordConfig, RunError, RunReport, Runner, StartPoint};
 
@@ -22,12 +22,12 @@ use super::Failure;
 /// Steps run when `--steps` is not given.
 const DEFAULT_STEPS: u64 = 5000;
 
-fn cores() -> usize {
+pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// One line for a run that could not start or go on.
-fn failure(origin: &str, e: RunError) -> Failure {
+pub(super) fn failure(origin: &str, e: RunError) -> Failure {
     match e {
         RunError::VecEnv(VecEnvError::Env {
             source: EnvError::Decode(DecodeError::NotInDungeon),
@@ -64,11 +64,24 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
         return Err(Failure::bad_input("--max-episode-steps must be at least 1"));
     }
     let spec = args.policy.clone().unwrap_or(PolicySpec::Heuristic);
-    let policy = spec
-        .build()
-        .map_err(|e| Failure::bad_input(e.to_string()))?;
-
     let metrics = args.metrics_addr.map(|_| Arc::new(Metrics::new()));
+    let pool_threads = args.threads.unwrap_or_else(cores);
+    let workers = pool_threads.min(envs);
+    let build = BuildOptions {
+        device: args.device,
+        // Lockstep: the forward pass and the environments' pool take turns,
+        // so libtorch may use as many threads as the pool; asynchronous:
+        // they run at once, so it gets what the workers leave.
+        intra_op_threads: Some(if args.async_mode {
+            cores().saturating_sub(workers).max(1)
+        } else {
+            pool_threads
+        }),
+        greedy: args.greedy,
+        metrics: metrics
+            .as_ref()
+            .map(|m| Arc::clone(m) as Arc<dyn InferenceMetrics>),
+    };
     let _server = match (args.metrics_addr, &metrics) {
         (Some(addr), Some(m)) => Some(MetricsServer::start(addr, Arc::clone(m))?),
         _ => None,
@@ -88,6 +101,24 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
         },
         ..VecEnvConfig::default()
     };
+    if args.async_mode {
+        let options = VecEnvOptions {
+            telemetry,
+            hook: None,
+        };
+        let run = super::agent_async::AsyncRun {
+            rom: &rom,
+            start: &start,
+            config,
+            options,
+            workers,
+            metrics,
+        };
+        return super::agent_async::run_async(args, &spec, &build, run);
+    }
+    let policy = spec
+        .build_with(&build)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
     let run_id = args
         .run_id
         .clone()
@@ -163,7 +194,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_report(r: &RunReport, title: &str) {
+pub(super) fn print_report(r: &RunReport, title: &str) {
     println!("policy     {} on {} envs ({title})", r.policy, r.envs);
     println!("steps      {} ({:.0} steps/s)", r.steps, r.steps_per_s);
     println!("frames     {} ({:.0} frames/s)", r.frames, r.frames_per_s);

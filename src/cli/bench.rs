@@ -12,6 +12,8 @@ use serde::Serialize;
 use super::input_file::load_rom;
 use super::Failure;
 
+mod torch_suites;
+
 /// Which suite to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Suite {
@@ -29,6 +31,12 @@ pub enum Suite {
     /// The heuristic agent's exact input (keys.npy, steps.npy) for other
     /// frontends, and our agent path's speed on that very run.
     Keys,
+    /// µs per batch and per sample of a model's inference at several batch
+    /// sizes, on real observations (torch feature).
+    Inference,
+    /// A torch policy's rollout steps/s in lockstep and asynchronously,
+    /// next to the heuristic's (torch feature).
+    E2e,
 }
 
 /// Arguments of `bench`.
@@ -100,7 +108,8 @@ pub struct BenchArgs {
 
     /// index: also write the vectors and queries as .npy files into DIR
     /// (for the FAISS script); keys: where to write keys.npy, steps.npy and
-    /// meta.json.
+    /// meta.json; inference: obs.npy and mask.npy, the rows it times (for
+    /// benches/torch/eager_bench.py).
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
 
@@ -119,6 +128,31 @@ pub struct BenchArgs {
     /// Run seed (for policies: the seed range judged on).
     #[arg(long, default_value_t = 1, value_name = "S")]
     seed: u64,
+
+    /// inference, e2e: the model file.
+    #[arg(long, default_value = "models/default.pt", value_name = "FILE")]
+    model: PathBuf,
+
+    /// inference: batch sizes.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64, 256, 1024], value_name = "N[,N..]")]
+    batches: Vec<usize>,
+
+    /// inference: the dense first layer instead of the sparse one.
+    #[arg(long)]
+    dense: bool,
+
+    /// e2e: asynchronous mode's largest batch.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_batch: usize,
+
+    /// e2e: asynchronous mode's wait for more ready environments, µs.
+    #[arg(long, default_value_t = 200, value_name = "US")]
+    max_wait_us: u64,
+
+    /// e2e: sleep up to this many µs before each step (pseudo-random, the
+    /// same in every mode): step times that vary more.
+    #[arg(long, default_value_t = 0, value_name = "US")]
+    jitter_us: u64,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
@@ -242,6 +276,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
         Suite::Index => bench_index(args),
+        Suite::Inference => torch_suites::inference(args, &rom),
+        Suite::E2e => torch_suites::e2e(args, &rom, threads),
         Suite::Keys => {
             let steps = args.max_steps.max(1);
             let r = pmd_agent::bench::keys::run(

@@ -2,6 +2,7 @@
 //! stderr plus an exit code (2: bad input, 1: anything else).
 
 mod agent;
+mod agent_async;
 mod bench;
 mod export;
 mod failure;
@@ -14,6 +15,7 @@ mod progress;
 mod replay;
 mod run;
 mod serve;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +59,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Re-simulate a recorded episode and write it as an animated GIF.
     Replay(replay::ReplayArgs),
+    /// Train a neural policy: behaviour cloning from recordings, or PPO
+    /// (needs the torch feature).
+    Train(train::TrainArgs),
 }
 
 /// `run`: agent mode when a policy or an agent option is given, else
@@ -83,6 +88,7 @@ pub fn main() -> i32 {
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
+        Some(Command::Train(args)) => train::train(&args),
         None => run(&cli.run),
     };
     match result {

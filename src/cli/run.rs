@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use pmd_agent::policy::PolicySpec;
+use pmd_agent::policy::{DeviceChoice, PolicySpec};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -16,7 +16,7 @@ pub struct RunArgs {
 
     /// Frame mode: number of frames to run (any GBA ROM).
     #[arg(long, default_value_t = 3600, value_name = "N",
-          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory"])]
+          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory", "async_mode"])]
     pub frames: u32,
 
     /// Frame mode: skip the scanline renderer (nobody looks at the frames).
@@ -81,6 +81,30 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.05, value_name = "B", requires = "memory")]
     pub novelty_beta: f32,
 
+    /// Agent mode: where a torch policy's network runs (cpu, cuda, cuda:N).
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: DeviceChoice,
+
+    /// Agent mode: a torch policy takes its most probable legal action
+    /// instead of sampling.
+    #[arg(long)]
+    pub greedy: bool,
+
+    /// Agent mode: step environments asynchronously on worker threads
+    /// while one inference loop batches whichever are ready (random and
+    /// torch policies; no recording).
+    #[arg(long = "async", conflicts_with_all = ["record", "memory"])]
+    pub async_mode: bool,
+
+    /// Asynchronous mode: largest batch of one inference.
+    #[arg(long, default_value_t = 64, value_name = "N", requires = "async_mode")]
+    pub max_batch: usize,
+
+    /// Asynchronous mode: µs to wait for more ready environments after the
+    /// first one of a batch.
+    #[arg(long, default_value_t = 200, value_name = "US", requires = "async_mode")]
+    pub max_wait_us: u64,
+
     /// Agent mode: serve /metrics, /health and /ready on this address
     /// while the run goes (e.g. 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR")]
@@ -101,6 +125,11 @@ pub struct RunArgs {
     pub save: Option<PathBuf>,
 }
 
+fn parse_device(text: &str) -> Result<DeviceChoice, String> {
+    text.parse()
+        .map_err(|e: pmd_agent::policy::DeviceError| e.to_string())
+}
+
 fn parse_policy(text: &str) -> Result<PolicySpec, String> {
     text.parse()
         .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
@@ -117,5 +146,6 @@ impl RunArgs {
             || self.record.is_some()
             || self.memory.is_some()
             || self.metrics_addr.is_some()
+            || self.async_mode
     }
 }

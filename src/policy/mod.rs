@@ -15,16 +15,23 @@
 //!
 //! Policies are chosen by a parsed [`PolicySpec`] (`random`, `heuristic`,
 //! `search`, `torch:PATH`). Every built-in policy honours the action mask.
+//! Policies that decide from observation rows alone implement
+//! [`RowPolicy`] (random, torch) and run in lockstep ([`Lockstep`]) or
+//! asynchronously ([`crate::async_runner`]).
 
+mod device;
 mod heuristic;
 mod random;
+mod rows;
 mod search;
 mod spec;
 
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use search::Search;
-pub use spec::{PolicySpec, PolicySpecError, SearchParams};
+pub use device::{DeviceChoice, DeviceError};
+pub use rows::{below_of, unit_of, InferenceMetrics, Lockstep, RowBatch, RowPolicy};
+pub use spec::{BuildOptions, PolicySpec, PolicySpecError, SearchParams, TORCH_FEATURE_NEEDED};
 
 use crate::env::{Action, ActionMask};
 pub use crate::rollout::EnvContext as PolicyContext;

@@ -4,8 +4,12 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use super::{BatchPolicy, Heuristic, PerEnv, PolicyError, RandomPolicy, Search};
+use super::{
+    BatchPolicy, DeviceChoice, Heuristic, InferenceMetrics, Lockstep, PerEnv, PolicyError,
+    RandomPolicy, RowPolicy, Search,
+};
 
 /// Which policy to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,17 +110,79 @@ impl fmt::Display for PolicySpec {
     }
 }
 
+/// What building a neural policy needs beyond its spec (the others ignore
+/// it).
+#[derive(Clone, Default)]
+pub struct BuildOptions {
+    /// Where the network runs.
+    pub device: DeviceChoice,
+    /// libtorch's intra-op threads (process-wide); `None` leaves them.
+    pub intra_op_threads: Option<usize>,
+    /// Take the most probable legal action instead of sampling.
+    pub greedy: bool,
+    /// Where lockstep inference reports batch sizes and forward times.
+    pub metrics: Option<Arc<dyn InferenceMetrics>>,
+}
+
+impl fmt::Debug for BuildOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildOptions")
+            .field("device", &self.device)
+            .field("intra_op_threads", &self.intra_op_threads)
+            .field("greedy", &self.greedy)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
+}
+
+/// What a build without the `torch` feature says about `torch:PATH`.
+pub const TORCH_FEATURE_NEEDED: &str =
+    "torch policies need pmd-agent built with the `torch` feature (on by default in the command line: cargo build --release)";
+
 impl PolicySpec {
-    /// Builds the policy.
+    /// Builds the policy with the default options (CPU, sampling).
     pub fn build(&self) -> Result<Box<dyn BatchPolicy>, PolicyError> {
+        self.build_with(&BuildOptions::default())
+    }
+
+    /// Builds the policy for lockstep runs.
+    pub fn build_with(&self, options: &BuildOptions) -> Result<Box<dyn BatchPolicy>, PolicyError> {
         match self {
             PolicySpec::Random => Ok(Box::new(PerEnv(RandomPolicy))),
             PolicySpec::Heuristic => Ok(Box::new(PerEnv(Heuristic::default()))),
             PolicySpec::Search(p) => Ok(Box::new(Search::new(p.horizon, p.branches, p.commit))),
-            PolicySpec::Torch(_) => Err(PolicyError::Unavailable {
+            PolicySpec::Torch(_) => {
+                let mut lockstep = Lockstep::new(self.build_rows(options)?);
+                if let Some(m) = &options.metrics {
+                    lockstep = lockstep.with_metrics(Arc::clone(m));
+                }
+                Ok(Box::new(lockstep))
+            }
+        }
+    }
+
+    /// Builds the policy as a [`RowPolicy`] (deciding from observation
+    /// rows alone), for asynchronous runs: `random` and `torch:PATH`; the
+    /// heuristic and search read the environments themselves.
+    pub fn build_rows(&self, options: &BuildOptions) -> Result<Box<dyn RowPolicy>, PolicyError> {
+        match self {
+            PolicySpec::Random => Ok(Box::new(RandomPolicy)),
+            PolicySpec::Heuristic | PolicySpec::Search(_) => Err(PolicyError::Unavailable {
                 policy: self.to_string(),
-                reason: "torch policies need pmd-agent built with the `torch` feature".into(),
+                reason: "it reads the environments, not just observations: asynchronous runs take random or torch:PATH".into(),
             }),
+            #[cfg(feature = "torch")]
+            PolicySpec::Torch(path) => Ok(Box::new(crate::infer::TorchPolicy::load(
+                path, options,
+            )?)),
+            #[cfg(not(feature = "torch"))]
+            PolicySpec::Torch(_) => {
+                let _ = options;
+                Err(PolicyError::Unavailable {
+                    policy: self.to_string(),
+                    reason: TORCH_FEATURE_NEEDED.into(),
+                })
+            }
         }
     }
 }

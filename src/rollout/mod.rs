@@ -13,6 +13,7 @@ pub mod obs;
 mod policy_input;
 mod seeds;
 mod telemetry;
+mod unit;
 mod vec_env;
 
 pub use batch::{ObsBatch, RolloutStats, StepInfo};
@@ -20,4 +21,5 @@ pub use hook::EnvHook;
 pub use policy_input::{EnvContext, EnvSlots, PolicyInput};
 pub use seeds::episode_seed;
 pub use telemetry::{FailureKind, NoTelemetry, Telemetry};
+pub use unit::EnvUnit;
 pub use vec_env::{VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions};

@@ -82,6 +82,12 @@ impl<'a> EnvSlots<'a> {
         &self.slots[i].env
     }
 
+    /// Environment `i`'s own random stream (what per-environment
+    /// policies draw from), for batch policies that sample.
+    pub fn rng(&mut self, i: usize) -> &mut Rng {
+        &mut self.slots[i].rng
+    }
+
     /// Runs `decide` for every active environment, in parallel on the
     /// rollout's pool, writing its action into `actions[i]`
     /// (a quarantined environment gets [`Action::Wait`], which is never

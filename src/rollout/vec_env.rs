@@ -24,6 +24,7 @@ use super::batch::{ObsBatch, RolloutStats, StepInfo};
 use super::hook::EnvHook;
 use super::policy_input::{EnvSlots, PolicyInput};
 use super::telemetry::{FailureKind, NoTelemetry, Telemetry};
+use super::unit::EnvUnit;
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
 use crate::env::{
@@ -434,6 +435,56 @@ impl VecEnv {
         }
     }
 
+    /// Lends every environment out as an [`EnvUnit`] for `f`'s duration:
+    /// each unit steps on its own, with the same fault isolation and
+    /// auto-reset as [`VecEnv::step`], writing its own rows of the batch
+    /// buffers, in whatever order and on whatever threads `f` chooses (the
+    /// asynchronous runner's workers). When `f` returns, the
+    /// per-environment buffers (rewards, episode ends, active) are brought
+    /// up to date from each environment's last step.
+    pub fn with_units<R>(&mut self, f: impl FnOnce(Vec<EnvUnit<'_>>) -> R) -> R {
+        let frame_len = self.frame_len();
+        let with_frames = self.config.frames;
+        let ctx = StepContext {
+            config: &self.config,
+            hook: self.options.hook.as_deref(),
+            telemetry: &*self.options.telemetry,
+        };
+        let units = self
+            .slots
+            .iter_mut()
+            .zip(self.features.chunks_exact_mut(obs::FEATURES))
+            .zip(self.masks.chunks_exact_mut(ACTION_COUNT))
+            .zip(self.final_features.chunks_exact_mut(obs::FEATURES))
+            .zip(
+                self.frames
+                    .chunks_exact_mut(frame_len)
+                    .zip(self.final_frames.chunks_exact_mut(frame_len)),
+            )
+            .zip(self.infos.iter_mut())
+            .map(
+                |(((((slot, row), mask), final_row), (frame, final_frame)), info)| {
+                    let rows = Rows {
+                        row,
+                        mask,
+                        final_row,
+                        frame: with_frames.then_some(frame),
+                        final_frame: with_frames.then_some(final_frame),
+                    };
+                    EnvUnit::new(slot, rows, info, &ctx)
+                },
+            )
+            .collect();
+        let out = f(units);
+        for (i, info) in self.infos.iter().enumerate() {
+            self.rewards[i] = info.reward;
+            self.terminated[i] = info.terminated;
+            self.truncated[i] = info.truncated;
+            self.active[i] = !self.slots[i].quarantined;
+        }
+        out
+    }
+
     /// What each environment's last step was (before any auto-reset).
     pub fn infos(&self) -> &[StepInfo] {
         &self.infos
@@ -450,19 +501,19 @@ impl VecEnv {
 }
 
 /// What every environment's step shares.
-struct StepContext<'a> {
+pub(super) struct StepContext<'a> {
     config: &'a VecEnvConfig,
     hook: Option<&'a dyn EnvHook>,
     telemetry: &'a dyn Telemetry,
 }
 
 /// One environment's rows of the batch buffers.
-struct Rows<'a> {
-    row: &'a mut [f32],
-    mask: &'a mut [bool],
-    final_row: &'a mut [f32],
-    frame: Option<&'a mut [u8]>,
-    final_frame: Option<&'a mut [u8]>,
+pub(super) struct Rows<'a> {
+    pub(super) row: &'a mut [f32],
+    pub(super) mask: &'a mut [bool],
+    pub(super) final_row: &'a mut [f32],
+    pub(super) frame: Option<&'a mut [u8]>,
+    pub(super) final_frame: Option<&'a mut [u8]>,
 }
 
 /// Writes what environment `slot` looks like now into its rows.
@@ -483,7 +534,12 @@ fn observe(slot: &Slot, row: &mut [f32], mask: &mut [bool], frame: Option<&mut [
 }
 
 /// One environment step with recovery; writes the environment's rows.
-fn step_slot(slot: &mut Slot, action: Action, out: Rows<'_>, ctx: &StepContext<'_>) -> StepInfo {
+pub(super) fn step_slot(
+    slot: &mut Slot,
+    action: Action,
+    out: Rows<'_>,
+    ctx: &StepContext<'_>,
+) -> StepInfo {
     let mut info = StepInfo {
         episode: slot.episode,
         step: slot.env.episode_steps(),

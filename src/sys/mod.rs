@@ -1,5 +1,8 @@
-//! Operating-system interfaces outside mGBA: read-only memory maps of
-//! files (the vector memory's index segments). Like `emu::ffi`, the only
-//! place besides it with `unsafe`.
+//! Operating-system and foreign-library interfaces outside mGBA: read-only
+//! memory maps of files (the vector memory's index segments) and, with the
+//! `torch` feature, libtorch tensors viewing Rust memory. Like `emu::ffi`,
+//! the only place besides it with `unsafe`.
 
 pub(crate) mod mmap;
+#[cfg(feature = "torch")]
+pub(crate) mod tensor_view;

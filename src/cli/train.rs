@@ -1,0 +1,510 @@
+//! `pmd-agent train bc|ppo`: training neural policies in Rust (the
+//! `torch` feature). Parsing, progress and printing only; the work is the
+//! library's `train` module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Failure;
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(subcommand)]
+    command: TrainCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TrainCommand {
+    /// Behaviour cloning: imitate recorded trajectories (`run --record`),
+    /// masked cross-entropy on each step's observation and action.
+    Bc(BcArgs),
+    /// Proximal policy optimisation on the environments.
+    Ppo(PpoArgs),
+}
+
+/// `train bc`.
+#[derive(Debug, Args)]
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+struct BcArgs {
+    /// Directory (or file) of trajectory files (`*.arrows`); repeatable.
+    #[arg(long, required = true, value_name = "DIR")]
+    data: Vec<PathBuf>,
+
+    /// Where to write the model (a TorchScript file).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Start from this model file's network instead of a fresh one.
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+
+    /// Hidden layer widths of a fresh network.
+    #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
+    hidden: Vec<usize>,
+
+    /// Passes over the training rows.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    epochs: usize,
+
+    /// Rows per minibatch.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    batch_size: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    lr: f64,
+
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-2, value_name = "WD")]
+    weight_decay: f64,
+
+    /// Fraction of rows held out to report validation loss and accuracy.
+    #[arg(long, default_value_t = 0.1, value_name = "F")]
+    val_fraction: f64,
+
+    /// Use at most this many rows.
+    #[arg(long, value_name = "N")]
+    max_rows: Option<usize>,
+
+    /// Discount of the returns-to-go the value head learns.
+    #[arg(long, default_value_t = 0.99, value_name = "G")]
+    gamma: f32,
+
+    /// Weight of the value head's loss (0: leave it untrained).
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    value_coef: f64,
+
+    /// Seed of the initial weights, the split and the shuffles.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+
+    /// libtorch threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `train ppo`.
+#[derive(Debug, Args)]
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+struct PpoArgs {
+    /// Start from this model file's network (e.g. a behaviour-cloned one).
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+
+    /// Where to write the model (also after every `--save-every` updates).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Environments stepped in lockstep.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    envs: usize,
+
+    /// Environment steps in all (rounded up to whole rollouts).
+    #[arg(long, value_name = "N")]
+    steps: u64,
+
+    /// Run seed of the training episodes (keep it away from the seeds
+    /// policies are judged on).
+    #[arg(long, default_value_t = 1000, value_name = "S")]
+    seed: u64,
+
+    /// Steps after which an episode is truncated (and bootstrapped).
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    max_episode_steps: u32,
+
+    /// Hidden layer widths of a fresh network.
+    #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
+    hidden: Vec<usize>,
+
+    /// Steps per environment per rollout.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    n_steps: usize,
+
+    /// Adam learning rate (annealed linearly to a tenth).
+    #[arg(long, default_value_t = 2.5e-4, value_name = "LR")]
+    lr: f64,
+
+    /// Passes over each rollout.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    epochs: usize,
+
+    /// Rows per minibatch.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    minibatch: usize,
+
+    /// Discount.
+    #[arg(long, default_value_t = 0.99, value_name = "G")]
+    gamma: f32,
+
+    /// GAE λ.
+    #[arg(long, default_value_t = 0.95, value_name = "L")]
+    gae_lambda: f32,
+
+    /// Clip range of the probability ratio.
+    #[arg(long, default_value_t = 0.2, value_name = "E")]
+    clip: f64,
+
+    /// Weight of the entropy bonus.
+    #[arg(long, default_value_t = 0.01, value_name = "C")]
+    ent_coef: f64,
+
+    /// Weight of the value loss.
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    vf_coef: f64,
+
+    /// Stop an update's epochs once their mean approximate KL exceeds this.
+    #[arg(long, value_name = "KL")]
+    target_kl: Option<f64>,
+
+    /// The CSV training log (default: the model's path with `.csv`).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+
+    /// The PNG of the training curves (default: the model's path with
+    /// `.png`).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+
+    /// Write the model every N updates as well as at the end.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    save_every: usize,
+
+    /// Worker threads for the environments; libtorch gets as many.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `train`.
+pub fn train(args: &TrainArgs) -> Result<(), Failure> {
+    #[cfg(feature = "torch")]
+    {
+        match &args.command {
+            TrainCommand::Bc(a) => torch::bc(a),
+            TrainCommand::Ppo(a) => torch::ppo(a),
+        }
+    }
+    #[cfg(not(feature = "torch"))]
+    {
+        let _ = &args.command;
+        Err(Failure::bad_input(format!(
+            "train: {}",
+            pmd_agent::policy::TORCH_FEATURE_NEEDED
+        )))
+    }
+}
+
+#[cfg(feature = "torch")]
+mod torch {
+    use std::ops::ControlFlow;
+    use std::path::{Path, PathBuf};
+
+    use pmd_agent::env::EnvConfig;
+    use pmd_agent::infer::{model_file, threads, NetConfig, PolicyNet};
+    use pmd_agent::memory::trajectories::trajectory_files;
+    use pmd_agent::rollout::{VecEnv, VecEnvConfig};
+    use pmd_agent::train::log::MetricsLog;
+    use pmd_agent::train::plot::plot_training;
+    use pmd_agent::train::{
+        load_recordings, train_bc, train_ppo, BcConfig, BcDataset, Ppo, PpoConfig, RolloutEnv,
+        TrainError,
+    };
+    use serde::Serialize;
+    use tch::Device;
+
+    use super::{BcArgs, PpoArgs};
+    use crate::cli::progress::DelayedProgress;
+    use crate::cli::Failure;
+
+    fn cores() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    fn fail(e: TrainError) -> Failure {
+        match e {
+            TrainError::Invalid(_) | TrainError::Io { .. } => Failure::bad_input(e.to_string()),
+            TrainError::Infer(pmd_agent::infer::InferError::BadModelFile { .. }) => {
+                Failure::bad_input(e.to_string())
+            }
+            other => Failure::other(other.to_string()),
+        }
+    }
+
+    fn network(init: Option<&Path>, hidden: &[usize], seed: u64) -> Result<PolicyNet, Failure> {
+        match init {
+            Some(path) => model_file::load_net(path, Device::Cpu)
+                .map_err(|e| Failure::bad_input(e.to_string())),
+            None => PolicyNet::new(
+                NetConfig {
+                    hidden: hidden.to_vec(),
+                    ..NetConfig::default()
+                },
+                Device::Cpu,
+                seed,
+            )
+            .map_err(|e| Failure::bad_input(e.to_string())),
+        }
+    }
+
+    fn save(net: &PolicyNet, out: &Path) -> Result<(), Failure> {
+        model_file::save(net, out).map_err(|e| Failure::other(e.to_string()))
+    }
+
+    fn with_extension(path: &Path, ext: &str) -> PathBuf {
+        path.with_extension(ext)
+    }
+
+    #[derive(Serialize)]
+    struct BcReport {
+        out: PathBuf,
+        files: usize,
+        rows: usize,
+        rolled_back: usize,
+        skipped_illegal: usize,
+        epochs: Vec<EpochLine>,
+    }
+
+    #[derive(Serialize)]
+    struct EpochLine {
+        epoch: usize,
+        train_loss: f64,
+        train_accuracy: f64,
+        val_loss: Option<f64>,
+        val_accuracy: Option<f64>,
+        val_value_error: Option<f64>,
+    }
+
+    /// `train bc`.
+    pub(super) fn bc(args: &BcArgs) -> Result<(), Failure> {
+        threads::set_intra_op_threads(args.threads.unwrap_or_else(cores));
+        let mut files = Vec::new();
+        for dir in &args.data {
+            let found = trajectory_files(dir)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+            if found.is_empty() {
+                return Err(Failure::bad_input(format!(
+                    "{}: no trajectory files (*.arrows)",
+                    dir.display()
+                )));
+            }
+            files.extend(found);
+        }
+        let mut data = BcDataset::new();
+        let loaded = load_recordings(&files, &mut data, args.max_rows, args.gamma).map_err(fail)?;
+        if !args.json {
+            eprintln!(
+                "train bc: {} rows from {} files ({} rolled back and {} with an illegal action left out); actions taken: {:?}",
+                data.len(),
+                loaded.files,
+                loaded.rolled_back,
+                data.skipped_illegal(),
+                data.action_counts()
+            );
+        }
+        let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
+        let config = BcConfig {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            learning_rate: args.lr,
+            weight_decay: args.weight_decay,
+            validation_fraction: args.val_fraction,
+            value_coef: args.value_coef,
+            seed: args.seed,
+        };
+        let mut progress = DelayedProgress::new(args.epochs as u64, "epochs");
+        let json = args.json;
+        let epochs = train_bc(&mut net, &data, &config, |e| {
+            progress.set_position(e.epoch as u64);
+            progress.set_message(format!(
+                "loss {:.3} val accuracy {:.3}",
+                e.train_loss, e.val_accuracy
+            ));
+            if !json {
+                eprintln!(
+                    "epoch {:>3}: train loss {:.4} accuracy {:.3}, validation loss {:.4} accuracy {:.3} value error {:.4}",
+                    e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_value_error
+                );
+            }
+        })
+        .map_err(fail)?;
+        progress.finish();
+        save(&net, &args.out)?;
+        let finite = |x: f64| x.is_finite().then_some(x);
+        let report = BcReport {
+            out: args.out.clone(),
+            files: loaded.files,
+            rows: data.len(),
+            rolled_back: loaded.rolled_back,
+            skipped_illegal: data.skipped_illegal(),
+            epochs: epochs
+                .iter()
+                .map(|e| EpochLine {
+                    epoch: e.epoch,
+                    train_loss: e.train_loss,
+                    train_accuracy: e.train_accuracy,
+                    val_loss: finite(e.val_loss),
+                    val_accuracy: finite(e.val_accuracy),
+                    val_value_error: finite(e.val_value_error),
+                })
+                .collect(),
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
+            );
+        } else {
+            println!("wrote {}", args.out.display());
+        }
+        Ok(())
+    }
+
+    #[derive(Serialize)]
+    struct PpoReport {
+        out: PathBuf,
+        log: PathBuf,
+        plot: PathBuf,
+        updates: usize,
+        env_steps: u64,
+        seconds: f64,
+        last_mean_return: Option<f64>,
+        last_mean_floor: Option<f64>,
+    }
+
+    /// `train ppo`.
+    pub(super) fn ppo(args: &PpoArgs) -> Result<(), Failure> {
+        if args.envs == 0 || args.steps == 0 || args.max_episode_steps == 0 {
+            return Err(Failure::bad_input(
+                "--envs, --steps and --max-episode-steps must be at least 1",
+            ));
+        }
+        if args.threads == Some(0) {
+            return Err(Failure::bad_input("--threads must be at least 1"));
+        }
+        let pool = args.threads.unwrap_or_else(cores);
+        // Lockstep: collection and the forward passes take turns.
+        threads::set_intra_op_threads(pool);
+        let net = network(args.init.as_deref(), &args.hidden, args.seed)?;
+        let config = PpoConfig {
+            n_steps: args.n_steps,
+            gamma: args.gamma,
+            gae_lambda: args.gae_lambda,
+            clip: args.clip,
+            value_coef: args.vf_coef,
+            entropy_coef: args.ent_coef,
+            learning_rate: args.lr,
+            epochs: args.epochs,
+            minibatch_size: args.minibatch,
+            target_kl: args.target_kl,
+            seed: args.seed,
+            ..PpoConfig::default()
+        };
+        let mut ppo = Ppo::new(net, config).map_err(fail)?;
+        let rom = pmd_agent::cartridge::rom().map_err(|e| Failure::other(e.to_string()))?;
+        let vec_env = VecEnv::new(
+            &rom,
+            VecEnvConfig {
+                envs: args.envs,
+                seed: args.seed,
+                threads: Some(pool),
+                env: EnvConfig {
+                    max_episode_steps: Some(args.max_episode_steps),
+                    ..EnvConfig::default()
+                },
+                ..VecEnvConfig::default()
+            },
+            |_| Ok(()),
+        )
+        .map_err(|e| Failure::other(e.to_string()))?;
+        let mut env = RolloutEnv::new(vec_env);
+        let log_path = args
+            .log
+            .clone()
+            .unwrap_or_else(|| with_extension(&args.out, "csv"));
+        let plot_path = args
+            .plot
+            .clone()
+            .unwrap_or_else(|| with_extension(&args.out, "png"));
+        let mut log = MetricsLog::create(&log_path).map_err(fail)?;
+        let rollout = (args.envs * args.n_steps) as u64;
+        let updates = args.steps.div_ceil(rollout);
+        let mut progress = DelayedProgress::new(updates * rollout, "steps");
+        let mut failure: Option<Failure> = None;
+        let (lr, save_every, out, json) = (args.lr, args.save_every.max(1), &args.out, args.json);
+        let reports = {
+            let mut on_update = |ppo: &mut Ppo, r: &pmd_agent::train::UpdateReport| {
+                progress.set_position(r.env_steps);
+                progress.set_message(format!(
+                    "return {:.2} floor {:.2} entropy {:.2} kl {:.4}",
+                    r.mean_return, r.mean_progress, r.stats.entropy, r.stats.approx_kl
+                ));
+                if let Err(e) = log.append(r) {
+                    failure.get_or_insert(fail(e));
+                    return ControlFlow::Break(());
+                }
+                // Linear annealing to a tenth of the rate.
+                let done = r.update as f64 / updates.max(1) as f64;
+                ppo.set_learning_rate(lr * (1.0 - 0.9 * done.min(1.0)));
+                if r.update % save_every == 0 {
+                    if let Err(e) = save(ppo.net(), out) {
+                        failure.get_or_insert(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+                if !json {
+                    eprintln!(
+                        "update {:>4} steps {:>8}: episodes {:>3} return {:>7.3} floor {:>5.2} entropy {:.3} kl {:.4} clip {:.3} value loss {:.4}",
+                        r.update, r.env_steps, r.episodes, r.mean_return, r.mean_progress,
+                        r.stats.entropy, r.stats.approx_kl, r.stats.clip_fraction, r.stats.value_loss
+                    );
+                }
+                ControlFlow::Continue(())
+            };
+            train_ppo(&mut ppo, &mut env, args.steps, &mut on_update)
+        };
+        progress.finish();
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        let reports = reports.map_err(fail)?;
+        save(ppo.net(), &args.out)?;
+        plot_training(&reports, &plot_path).map_err(fail)?;
+        let last = reports.last();
+        let finite = |x: f64| x.is_finite().then_some(x);
+        let report = PpoReport {
+            out: args.out.clone(),
+            log: log_path,
+            plot: plot_path,
+            updates: reports.len(),
+            env_steps: last.map_or(0, |r| r.env_steps),
+            seconds: last.map_or(0.0, |r| r.seconds),
+            last_mean_return: last.and_then(|r| finite(r.mean_return)),
+            last_mean_floor: last.and_then(|r| finite(r.mean_progress)),
+        };
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
+            );
+        } else {
+            println!(
+                "wrote {} ({} updates, {} steps); log {}, plot {}",
+                report.out.display(),
+                report.updates,
+                report.env_steps,
+                report.log.display(),
+                report.plot.display()
+            );
+        }
+        Ok(())
+    }
+}

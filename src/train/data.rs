@@ -1,0 +1,194 @@
+//! Behaviour-cloning rows from recorded trajectories (`run --record`):
+//! each step's observation (`obs`), the actions legal when it was chosen
+//! (`legal_actions`, bit i = action i) and the action taken
+//! (`action_id`). Rolled-back rows are not transitions: the reader skips
+//! them. Rows whose action was not legal under their mask are skipped and
+//! counted by the dataset.
+//!
+//! Each row also gets its discounted return-to-go within its episode
+//! (`reward`, `terminated`/`truncated`, grouped by `env` and `episode`),
+//! the value head's target: an episode cut by a truncation or by the end
+//! of the recording counts nothing after its last row.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::{Array, RecordBatch};
+
+use super::bc::BcDataset;
+use super::TrainError;
+use crate::env::ACTION_COUNT;
+use crate::record::read_trajectories;
+use crate::rollout::obs;
+
+/// What was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Trajectory files read.
+    pub files: usize,
+    /// Rows read (rolled-back ones excluded).
+    pub rows: usize,
+    /// Rolled-back rows the reader left out.
+    pub rolled_back: usize,
+    /// Files with a torn tail (a killed run): their complete batches were
+    /// used.
+    pub torn: usize,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> TrainError {
+    TrainError::Invalid(format!("{}: {}", path.display(), reason.into()))
+}
+
+/// One file's columns, row by row.
+#[derive(Default)]
+struct FileRows {
+    obs: Vec<f32>,
+    legal: Vec<u32>,
+    actions: Vec<u8>,
+    rewards: Vec<f32>,
+    ends: Vec<bool>,
+    keys: Vec<(u32, u64)>,
+}
+
+impl FileRows {
+    fn read(&mut self, path: &Path, batch: &RecordBatch) -> Result<(), TrainError> {
+        let col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| bad(path, format!("no {name} column")))
+        };
+        let obs_col = col("obs")?
+            .as_fixed_size_list_opt()
+            .ok_or_else(|| bad(path, "obs is not a fixed-size list"))?;
+        if obs_col.value_length() as usize != obs::FEATURES {
+            return Err(bad(path, "obs rows are not observations"));
+        }
+        let values = obs_col
+            .values()
+            .as_primitive_opt::<Float32Type>()
+            .ok_or_else(|| bad(path, "obs is not float32"))?;
+        let legal = col("legal_actions")?
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| bad(path, "legal_actions is not uint32"))?;
+        let actions = col("action_id")?
+            .as_primitive_opt::<UInt8Type>()
+            .ok_or_else(|| bad(path, "action_id is not uint8"))?;
+        let rewards = col("reward")?
+            .as_primitive_opt::<Float32Type>()
+            .ok_or_else(|| bad(path, "reward is not float32"))?;
+        let terminated = col("terminated")?
+            .as_boolean_opt()
+            .ok_or_else(|| bad(path, "terminated is not boolean"))?;
+        let truncated = col("truncated")?
+            .as_boolean_opt()
+            .ok_or_else(|| bad(path, "truncated is not boolean"))?;
+        let envs = col("env")?
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| bad(path, "env is not uint32"))?;
+        let episodes = col("episode")?
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| bad(path, "episode is not uint64"))?;
+        let rows = batch.num_rows();
+        let start = obs_col.offset() * obs::FEATURES;
+        let states = values
+            .values()
+            .get(start..start + rows * obs::FEATURES)
+            .ok_or_else(|| bad(path, "obs column shorter than its rows"))?;
+        for r in 0..rows {
+            if legal.is_null(r) || actions.is_null(r) || obs_col.is_null(r) {
+                continue;
+            }
+            self.obs
+                .extend_from_slice(&states[r * obs::FEATURES..(r + 1) * obs::FEATURES]);
+            self.legal.push(legal.value(r));
+            self.actions.push(actions.value(r));
+            let reward = if rewards.is_null(r) {
+                0.0
+            } else {
+                rewards.value(r)
+            };
+            self.rewards.push(if reward.is_finite() { reward } else { 0.0 });
+            self.ends.push(terminated.value(r) || truncated.value(r));
+            self.keys.push((envs.value(r), episodes.value(r)));
+        }
+        Ok(())
+    }
+
+    /// Discounted returns-to-go, each episode on its own.
+    fn returns(&self, gamma: f32) -> Vec<f32> {
+        let mut running: HashMap<(u32, u64), f32> = HashMap::new();
+        let mut out = vec![0.0; self.rewards.len()];
+        for i in (0..self.rewards.len()).rev() {
+            let next = if self.ends[i] {
+                0.0
+            } else {
+                running.get(&self.keys[i]).copied().unwrap_or(0.0)
+            };
+            let g = self.rewards[i] + gamma * next;
+            running.insert(self.keys[i], g);
+            out[i] = g;
+        }
+        out
+    }
+}
+
+/// Appends every usable row of the trajectory files at `paths` to `data`,
+/// with its return-to-go discounted by `gamma`, stopping after `max_rows`
+/// rows when given.
+pub fn load_recordings(
+    paths: &[PathBuf],
+    data: &mut BcDataset,
+    max_rows: Option<usize>,
+    gamma: f32,
+) -> Result<LoadReport, TrainError> {
+    let mut report = LoadReport::default();
+    let mut mask = [false; ACTION_COUNT];
+    for path in paths {
+        if max_rows.is_some_and(|m| data.len() >= m) {
+            break;
+        }
+        let t = read_trajectories(path).map_err(|e| TrainError::Invalid(e.to_string()))?;
+        report.files += 1;
+        report.rolled_back += t.rolled_back_rows;
+        report.torn += usize::from(t.torn.is_some());
+        let mut rows = FileRows::default();
+        for batch in &t.batches {
+            rows.read(path, batch)?;
+        }
+        let returns = rows.returns(gamma);
+        for (r, &ret) in returns.iter().enumerate() {
+            if max_rows.is_some_and(|m| data.len() >= m) {
+                break;
+            }
+            let bits = rows.legal[r];
+            for (a, m) in mask.iter_mut().enumerate() {
+                *m = bits & (1 << a) != 0;
+            }
+            let row = &rows.obs[r * obs::FEATURES..(r + 1) * obs::FEATURES];
+            data.push_with_return(row, &mask, rows.actions[r], false, ret)?;
+            report.rows += 1;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_are_per_episode_and_stop_at_its_end() {
+        // Two environments interleaved; env 0's episode 0 ends at its
+        // second row, then episode 1 runs to the end of the recording.
+        let rows = FileRows {
+            rewards: vec![1.0, 0.0, 2.0, 5.0, 1.0, 3.0],
+            ends: vec![false, false, true, false, false, false],
+            keys: vec![(0, 0), (1, 0), (0, 0), (1, 0), (0, 1), (0, 1)],
+            ..FileRows::default()
+        };
+        let g = rows.returns(0.5);
+        assert_eq!(g, [1.0 + 0.5 * 2.0, 0.0 + 0.5 * 5.0, 2.0, 5.0, 1.0 + 0.5 * 3.0, 3.0]);
+    }
+}

@@ -1,0 +1,103 @@
+//! The project's [`VecEnv`] as PPO's [`VecEnvironment`]: same-step
+//! auto-reset, terminal observations in the final rows, the floor as each
+//! episode's progress.
+
+use super::ppo::{StepOutcome, VecEnvironment};
+use super::TrainError;
+use crate::env::{Action, ACTION_COUNT};
+use crate::infer::BatchInput;
+use crate::rollout::VecEnv;
+
+/// A [`VecEnv`] that PPO can drive.
+///
+/// A step that failed and was rolled back (see `rollout`) reaches PPO as
+/// a transition with reward 0 that changed nothing; they are rare (a step
+/// that errors or panics), and the episode's bookkeeping stays exact.
+#[derive(Debug)]
+pub struct RolloutEnv {
+    vec_env: VecEnv,
+    actions: Vec<Action>,
+    /// The vector's masks, with waiting made legal for quarantined
+    /// environments (whose actions are ignored) so every row has one.
+    masks: Vec<bool>,
+    progress: Vec<f32>,
+}
+
+impl RolloutEnv {
+    /// Wraps `vec_env`.
+    pub fn new(vec_env: VecEnv) -> RolloutEnv {
+        let n = vec_env.len();
+        let mut env = RolloutEnv {
+            vec_env,
+            actions: vec![Action::Wait; n],
+            masks: vec![false; n * ACTION_COUNT],
+            progress: vec![0.0; n],
+        };
+        env.refresh_masks();
+        env
+    }
+
+    /// The environments.
+    pub fn vec_env(&self) -> &VecEnv {
+        &self.vec_env
+    }
+
+    fn refresh_masks(&mut self) {
+        self.masks.copy_from_slice(self.vec_env.batch().masks);
+        for row in self.masks.chunks_exact_mut(ACTION_COUNT) {
+            if !row.contains(&true) {
+                row[Action::Wait.index()] = true;
+            }
+        }
+    }
+}
+
+impl VecEnvironment for RolloutEnv {
+    fn num_envs(&self) -> usize {
+        self.vec_env.len()
+    }
+
+    fn observe(&self) -> BatchInput<'_> {
+        let batch = self.vec_env.batch();
+        BatchInput {
+            obs: batch.features,
+            mask: &self.masks,
+            frames: batch.frames,
+        }
+    }
+
+    fn step(&mut self, actions: &[u8]) -> Result<StepOutcome<'_>, TrainError> {
+        if actions.len() != self.actions.len() {
+            return Err(TrainError::Env(format!(
+                "{} actions for {} environments",
+                actions.len(),
+                self.actions.len()
+            )));
+        }
+        for (a, &i) in self.actions.iter_mut().zip(actions) {
+            *a = Action::from_index(usize::from(i))
+                .ok_or_else(|| TrainError::Env(format!("action {i} out of range")))?;
+        }
+        self.vec_env
+            .step(&self.actions)
+            .map_err(|e| TrainError::Env(e.to_string()))?;
+        if self.vec_env.quarantined().count() == self.vec_env.len() {
+            return Err(TrainError::Env(
+                "every environment is quarantined (their resets kept failing)".into(),
+            ));
+        }
+        self.refresh_masks();
+        for (p, info) in self.progress.iter_mut().zip(self.vec_env.infos()) {
+            *p = f32::from(info.state.floor);
+        }
+        let batch = self.vec_env.batch();
+        Ok(StepOutcome {
+            rewards: batch.rewards,
+            terminated: batch.terminated,
+            truncated: batch.truncated,
+            final_obs: batch.final_features,
+            final_frames: batch.final_frames,
+            progress: Some(&self.progress),
+        })
+    }
+}

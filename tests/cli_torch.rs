@@ -1,0 +1,221 @@
+//! The command line's neural-policy paths end to end (the `torch`
+//! feature): models our own code saved and traced run with
+//! `--policy torch:PATH` in lockstep and asynchronously, `train bc` learns
+//! from a recording, `train ppo` writes its model, log and plot, `bench
+//! inference` prints its JSON.
+#![cfg(feature = "torch")]
+
+mod common;
+
+use std::path::Path;
+
+use common::{one_json_object, pmd_agent, stderr};
+use pmd_agent::infer::{model_file, NetConfig, PolicyNet};
+use tch::Device;
+
+fn small_model(path: &Path, seed: u64) {
+    let net = PolicyNet::new(
+        NetConfig {
+            hidden: vec![32, 16],
+            ..NetConfig::default()
+        },
+        Device::Cpu,
+        seed,
+    )
+    .unwrap();
+    model_file::save(&net, path).unwrap();
+}
+
+#[test]
+fn a_saved_model_plays_in_lockstep_and_asynchronously() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.pt");
+    small_model(&model, 1);
+    let spec = format!("torch:{}", model.display());
+    let base = ["run", "--policy", spec.as_str(), "--envs", "3", "--steps", "60"];
+    let v = one_json_object(&[&base[..], &["--json", "--max-episode-steps", "20"]].concat());
+    assert_eq!(v["policy"], spec.as_str());
+    assert_eq!(v["steps"], 60);
+    assert!(v["episodes"].as_u64().unwrap() >= 3, "{v}");
+    let a = one_json_object(
+        &[
+            &base[..],
+            &["--json", "--max-episode-steps", "20", "--async", "--max-batch", "2"],
+        ]
+        .concat(),
+    );
+    assert_eq!(a["steps"], 60);
+    assert_eq!(a["policy"], spec.as_str());
+    // Greedy on a device that is not there: refused in one line.
+    let out = pmd_agent(&[&base[..], &["--greedy", "--device", "cuda:7"]].concat());
+    if !pmd_agent::infer::cuda_available() {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("CUDA"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_module_our_code_traced_loads_as_torchscript() {
+    // A bare traced module (no metadata record), as PyTorch would hand
+    // over: it loads through the TorchScript path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traced.pt");
+    let net = PolicyNet::new(
+        NetConfig {
+            hidden: vec![16],
+            ..NetConfig::default()
+        },
+        Device::Cpu,
+        4,
+    )
+    .unwrap();
+    model_file::trace(&net).unwrap().save(&path).unwrap();
+    let spec = format!("torch:{}", path.display());
+    let v = one_json_object(&[
+        "run", "--policy", &spec, "--envs", "2", "--steps", "20", "--json",
+    ]);
+    assert_eq!(v["steps"], 20);
+}
+
+#[test]
+fn a_file_that_is_not_a_model_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.pt");
+    std::fs::write(&path, b"not a model").unwrap();
+    let spec = format!("torch:{}", path.display());
+    let out = pmd_agent(&["run", "--policy", &spec, "--steps", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("junk.pt"), "{err}");
+}
+
+#[test]
+fn behaviour_cloning_learns_from_a_recording_and_the_model_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    let out = pmd_agent(&[
+        "run", "--policy", "heuristic", "--envs", "4", "--steps", "1200", "--seed", "1000",
+        "--max-episode-steps", "150", "--record", rec.to_str().unwrap(), "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model = dir.path().join("bc.pt");
+    let v = one_json_object(&[
+        "train",
+        "bc",
+        "--data",
+        rec.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--hidden",
+        "64",
+        "--epochs",
+        "12",
+        "--batch-size",
+        "64",
+        "--lr",
+        "3e-3",
+        "--val-fraction",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(v["rows"], 1200, "{v}");
+    let epochs = v["epochs"].as_array().unwrap();
+    let first = epochs[0]["val_loss"].as_f64().unwrap();
+    let last = epochs.last().unwrap();
+    let (loss, accuracy) = (
+        last["val_loss"].as_f64().unwrap(),
+        last["val_accuracy"].as_f64().unwrap(),
+    );
+    // The heuristic is a function of what it sees: its choices are
+    // learnable well above picking a legal action at random (about 1 in
+    // 6 on the cartridge).
+    assert!(loss < first, "validation loss {first} -> {loss}");
+    assert!(accuracy > 0.5, "held-out accuracy {accuracy}");
+    let spec = format!("torch:{}", model.display());
+    let run = one_json_object(&[
+        "run", "--policy", &spec, "--envs", "2", "--steps", "40", "--json",
+    ]);
+    assert_eq!(run["steps"], 40);
+}
+
+#[test]
+fn ppo_writes_its_model_log_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ppo.pt");
+    let v = one_json_object(&[
+        "train",
+        "ppo",
+        "--envs",
+        "2",
+        "--steps",
+        "128",
+        "--n-steps",
+        "32",
+        "--minibatch",
+        "32",
+        "--hidden",
+        "16",
+        "--max-episode-steps",
+        "20",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["updates"], 2, "{v}");
+    assert_eq!(v["env_steps"], 128);
+    let log = std::fs::read_to_string(dir.path().join("ppo.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "header and two updates: {log}");
+    assert!(log.starts_with("update,env_steps,episodes,mean_return,mean_progress,entropy,approx_kl"));
+    let png = std::fs::read(dir.path().join("ppo.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // It trains further from its own file.
+    let again = dir.path().join("again.pt");
+    let v = one_json_object(&[
+        "train",
+        "ppo",
+        "--init",
+        model.to_str().unwrap(),
+        "--envs",
+        "2",
+        "--steps",
+        "64",
+        "--n-steps",
+        "32",
+        "--out",
+        again.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["updates"], 1);
+    assert!(again.is_file());
+}
+
+#[test]
+fn bench_inference_prints_its_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.pt");
+    small_model(&model, 2);
+    let export = dir.path().join("rows");
+    let v = one_json_object(&[
+        "bench",
+        "inference",
+        "--model",
+        model.to_str().unwrap(),
+        "--batches",
+        "1,4",
+        "--export",
+        export.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["batch"], serde_json::json!([1, 4]));
+    assert_eq!(v.as_object().unwrap().len(), 3, "{v}");
+    for key in ["us_per_batch", "us_per_sample"] {
+        let xs = v[key].as_array().unwrap();
+        assert_eq!(xs.len(), 2);
+        assert!(xs.iter().all(|x| x.as_f64().unwrap() > 0.0), "{v}");
+    }
+    let obs = pmd_agent::memory::npy::read(&export.join("obs.npy")).unwrap();
+    assert_eq!((obs.rows, obs.cols), (1024, 1804));
+    let mask = pmd_agent::memory::npy::read(&export.join("mask.npy")).unwrap();
+    assert_eq!((mask.rows, mask.cols), (1024, 19));
+}
