@@ -32,6 +32,7 @@ pub mod env;
 pub mod game;
 pub mod memory;
 pub mod metrics;
+pub mod plot;
 pub mod policy;
 pub mod record;
 pub mod replay;

@@ -108,6 +108,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
     index_dir: PathBuf,
 
+    /// scaling: also draw steps/s against environments as a PNG chart.
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
+
     /// index: also measure a cold open (drops the page cache; needs root).
     #[arg(long)]
     cold: bool,
@@ -180,6 +184,11 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                     "  agent, recorder on    {:>10.0} frames/s  ({:.3} s)  ratio {:.3}",
                     r.agent_record_fps, r.agent_record_seconds, r.ratio_record
                 );
+                println!(
+                    "  CPU seconds: bare {:.3}, agent {:.3} (ratio {:.3}), recorder on {:.3} (ratio {:.3})",
+                    r.raw_cpu_seconds, r.agent_cpu_seconds, r.cpu_ratio,
+                    r.agent_record_cpu_seconds, r.cpu_ratio_record
+                );
             })
         }
         Suite::Scaling => {
@@ -192,6 +201,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 args.envs.clone()
             };
             let r = scaling::run(&rom, &counts, args.steps, threads, args.seed).map_err(fail)?;
+            if let Some(path) = &args.plot {
+                scaling::plot(&r, path).map_err(|e| Failure::bad_input(e.to_string()))?;
+            }
             emit(args.json, &r, |r| {
                 println!(
                     "scaling: heuristic agent through the runner, {} worker threads, {} cores",
