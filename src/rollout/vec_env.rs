@@ -121,10 +121,8 @@ pub(super) struct Slot {
     final_state: DungeonState,
 }
 
-/// N environments stepped in lockstep. Buffers are allocated once; a step
-/// allocates nothing.
-pub struct VecEnv {
-    slots: Vec<Slot>,
+/// The contiguous batch buffers, allocated once.
+struct Buffers {
     features: Vec<f32>,
     masks: Vec<bool>,
     final_features: Vec<f32>,
@@ -132,10 +130,59 @@ pub struct VecEnv {
     /// unused byte per env with frames off (so one code path zips them).
     frames: Vec<u8>,
     final_frames: Vec<u8>,
+    with_frames: bool,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
     truncated: Vec<bool>,
     active: Vec<bool>,
+}
+
+impl Buffers {
+    fn new(n: usize, with_frames: bool) -> Buffers {
+        let frame_len = if with_frames { frames::LEN } else { 1 };
+        Buffers {
+            features: vec![0.0; n * obs::FEATURES],
+            masks: vec![false; n * ACTION_COUNT],
+            final_features: vec![0.0; n * obs::FEATURES],
+            frames: vec![0u8; n * frame_len],
+            final_frames: vec![0u8; n * frame_len],
+            with_frames,
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            active: vec![true; n],
+        }
+    }
+
+    fn frame_len(&self) -> usize {
+        if self.with_frames {
+            frames::LEN
+        } else {
+            1
+        }
+    }
+
+    /// The borrowed view handed out.
+    fn view(&self) -> ObsBatch<'_> {
+        ObsBatch {
+            features: &self.features,
+            masks: &self.masks,
+            frames: self.with_frames.then_some(&self.frames[..]),
+            rewards: &self.rewards,
+            terminated: &self.terminated,
+            truncated: &self.truncated,
+            final_features: &self.final_features,
+            final_frames: self.with_frames.then_some(&self.final_frames[..]),
+            active: &self.active,
+        }
+    }
+}
+
+/// N environments stepped in lockstep. Buffers are allocated once; a step
+/// allocates nothing.
+pub struct VecEnv {
+    slots: Vec<Slot>,
+    buffers: Buffers,
     infos: Vec<StepInfo>,
     pool: rayon::ThreadPool,
     config: VecEnvConfig,
@@ -252,19 +299,10 @@ impl VecEnv {
                 .collect::<Result<Vec<Slot>, VecEnvError>>()
         })?;
         let n = config.envs;
-        let frame_len = if config.frames { frames::LEN } else { 1 };
         let seed_scope = slots[0].env.seed_scope();
         let mut vec_env = VecEnv {
             slots,
-            features: vec![0.0; n * obs::FEATURES],
-            masks: vec![false; n * ACTION_COUNT],
-            final_features: vec![0.0; n * obs::FEATURES],
-            frames: vec![0u8; n * frame_len],
-            final_frames: vec![0u8; n * frame_len],
-            rewards: vec![0.0; n],
-            terminated: vec![false; n],
-            truncated: vec![false; n],
-            active: vec![true; n],
+            buffers: Buffers::new(n, config.frames),
             infos: vec![StepInfo::default(); n],
             pool,
             config,
@@ -276,23 +314,16 @@ impl VecEnv {
         Ok(vec_env)
     }
 
-    fn frame_len(&self) -> usize {
-        if self.config.frames {
-            frames::LEN
-        } else {
-            1
-        }
-    }
-
     fn observe_all(&mut self) {
-        let frame_len = self.frame_len();
-        let with_frames = self.config.frames;
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
         for (i, slot) in self.slots.iter().enumerate() {
             observe(
                 slot,
-                &mut self.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-                &mut self.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
-                with_frames.then(|| &mut self.frames[i * frame_len..(i + 1) * frame_len]),
+                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+                b.with_frames
+                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
             );
         }
     }
@@ -319,37 +350,16 @@ impl VecEnv {
 
     /// The current batch.
     pub fn batch(&self) -> ObsBatch<'_> {
-        ObsBatch {
-            features: &self.features,
-            masks: &self.masks,
-            frames: self.config.frames.then_some(&self.frames[..]),
-            rewards: &self.rewards,
-            terminated: &self.terminated,
-            truncated: &self.truncated,
-            final_features: &self.final_features,
-            final_frames: self.config.frames.then_some(&self.final_frames[..]),
-            active: &self.active,
-        }
+        self.buffers.view()
     }
 
     /// The batch and the environments, as a batch policy sees them: the
     /// buffers read-only, the environments mutable (for lookahead) on this
     /// pool.
     pub fn policy_input(&mut self) -> PolicyInput<'_> {
-        let obs = ObsBatch {
-            features: &self.features,
-            masks: &self.masks,
-            frames: self.config.frames.then_some(&self.frames[..]),
-            rewards: &self.rewards,
-            terminated: &self.terminated,
-            truncated: &self.truncated,
-            final_features: &self.final_features,
-            final_frames: self.config.frames.then_some(&self.final_frames[..]),
-            active: &self.active,
-        };
         PolicyInput {
-            obs,
-            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.features),
+            obs: self.buffers.view(),
+            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.buffers.features),
         }
     }
 
@@ -393,17 +403,18 @@ impl VecEnv {
                 actual: actions.len(),
             });
         }
-        let frame_len = self.frame_len();
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
         let ctx = StepContext {
             config: &self.config,
             hook: self.options.hook.as_deref(),
             telemetry: &*self.options.telemetry,
         };
-        let rows = self.features.par_chunks_exact_mut(obs::FEATURES);
-        let masks = self.masks.par_chunks_exact_mut(ACTION_COUNT);
-        let finals = self.final_features.par_chunks_exact_mut(obs::FEATURES);
-        let frames = self.frames.par_chunks_exact_mut(frame_len);
-        let final_frames = self.final_frames.par_chunks_exact_mut(frame_len);
+        let rows = b.features.par_chunks_exact_mut(obs::FEATURES);
+        let masks = b.masks.par_chunks_exact_mut(ACTION_COUNT);
+        let finals = b.final_features.par_chunks_exact_mut(obs::FEATURES);
+        let frames = b.frames.par_chunks_exact_mut(frame_len);
+        let final_frames = b.final_frames.par_chunks_exact_mut(frame_len);
         let slots = &mut self.slots;
         let infos = &mut self.infos;
         self.pool.install(|| {
@@ -426,11 +437,12 @@ impl VecEnv {
                     },
                 )
         });
+        let b = &mut self.buffers;
         for (i, info) in self.infos.iter().enumerate() {
-            self.rewards[i] = info.reward;
-            self.terminated[i] = info.terminated;
-            self.truncated[i] = info.truncated;
-            self.active[i] = !self.slots[i].quarantined;
+            b.rewards[i] = info.reward;
+            b.terminated[i] = info.terminated;
+            b.truncated[i] = info.truncated;
+            b.active[i] = !self.slots[i].quarantined;
         }
         Ok(self.batch())
     }
@@ -439,7 +451,8 @@ impl VecEnv {
     /// the reward buffer and its `StepInfo`): reward shaping such as the
     /// vector memory's novelty bonus. Extra entries are ignored.
     pub fn add_rewards(&mut self, bonus: &[f32]) {
-        for ((reward, info), b) in self.rewards.iter_mut().zip(&mut self.infos).zip(bonus) {
+        let rewards = self.buffers.rewards.iter_mut();
+        for ((reward, info), b) in rewards.zip(&mut self.infos).zip(bonus) {
             *reward += b;
             info.reward += b;
         }
