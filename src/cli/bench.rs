@@ -116,6 +116,11 @@ pub struct BenchArgs {
     #[arg(long)]
     cold: bool,
 
+    /// index: instead, measure exact scan against the graph at these
+    /// synthetic sizes (where exact search stops paying; comma list).
+    #[arg(long, value_name = "N,N,..", value_delimiter = ',')]
+    threshold_sizes: Vec<usize>,
+
     /// index: seconds per throughput figure.
     #[arg(long, default_value_t = 2.0, value_name = "S")]
     min_time: f64,
@@ -269,8 +274,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                     r.steps, r.frames, r.seed, r.seed_after
                 );
                 println!(
-                    "  our agent path, one thread: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
-                    r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
+                    "  our agent path, one thread, {} timed passes: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
+                    r.passes, r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
                 );
                 println!(
                     "  fingerprint: frame counter {}, input hash {:#010x}, EWRAM CRC-32 {:#010x}",
@@ -309,6 +314,26 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
     let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
     if !(args.min_time > 0.0 && args.min_time.is_finite()) {
         return Err(Failure::bad_input("--min-time must be positive"));
+    }
+    if !args.threshold_sizes.is_empty() {
+        if args.threshold_sizes.contains(&0) {
+            return Err(Failure::bad_input("--threshold-sizes must be at least 1"));
+        }
+        let rows = ibench::threshold_sweep(
+            &args.threshold_sizes,
+            &args.index_dir,
+            std::time::Duration::from_secs_f64(args.min_time),
+        )
+        .map_err(|e| Failure::other(e.to_string()))?;
+        return emit(args.json, &rows, |rows| {
+            println!("points   exact q/s   HNSW q/s   ef   recall@10 (one thread)");
+            for r in rows {
+                println!(
+                    "{:>7} {:>11.0} {:>10.0} {:>4} {:>10.3}",
+                    r.points, r.exact_qps_1, r.hnsw_qps_1, r.ef, r.recall_at_10
+                );
+            }
+        });
     }
     let (vectors, queries, dim) = match (&args.vectors, &args.queries, &args.trajectories) {
         (Some(v), Some(q), _) => {
