@@ -9,7 +9,7 @@
 //! `uint16`, `steps.npy` `uint32`, `meta.json`). `benches/python/`
 //! replays them in other frontends. Then the same run is timed through the
 //! runner on one worker thread (decode, observation and mask encoding, the
-//! policy, a snapshot before every step) and its end state is
+//! policy, fault-isolation checkpoints) and its end state is
 //! fingerprinted — the cartridge's frame counter and input hash, and the
 //! CRC-32 of all of EWRAM — as the Python sides fingerprint theirs: equal
 //! fingerprints prove every side emulated the same frames.

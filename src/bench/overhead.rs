@@ -3,7 +3,7 @@
 //!
 //! The agent side is the [`Runner`]: `envs` environments in lockstep on
 //! its rayon pool of `threads` workers, the heuristic policy through the
-//! batch-policy seam, a snapshot before every step (fault isolation),
+//! batch-policy seam, checkpoints every 16 steps (fault isolation),
 //! observation and mask encoding; once with the recorder off and once with
 //! it on (zstd-compressed Arrow batches into a temporary directory). The
 //! bare side replays, on as many threads, the very same key presses,

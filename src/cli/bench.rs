@@ -247,8 +247,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 );
                 for p in &r.results {
                     println!(
-                        "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>7.0} steps/s",
-                        p.policy, p.mean_max_floor, p.fainted, p.cleared, p.steps_per_s
+                        "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>5.2} tiles revealed/step   {:>7.0} steps/s",
+                        p.policy, p.mean_max_floor, p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
                     );
                 }
             })
