@@ -123,8 +123,13 @@ async fn registered_players(n: usize) -> (Manager, Vec<Seat>, Vec<Child>) {
     let store = Arc::new(Store::in_memory().unwrap());
     let mut s = LeagueSettings::new(Mode::Serve, GameType::EvenOdd);
     s.start_when = 0;
-    let manager =
-        Manager::open(ManagerConfig::new(s), store.clone(), Arc::new(PmdPolicyFactory), None).unwrap();
+    let manager = Manager::open(
+        ManagerConfig::new(s),
+        store.clone(),
+        Arc::new(PmdPolicyFactory),
+        None,
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(pmd_agent::league::http::serve(
@@ -237,7 +242,10 @@ async fn play(b: &Bench, seats: &[Seat], k: usize) -> (f64, bool) {
                     status: "recorded".into(),
                 })
                 .map_err(|e| {
-                    pmd_agent::league::error::ProtocolError::new(pmd_agent::league::error::ErrorCode::E017, e.to_string())
+                    pmd_agent::league::error::ProtocolError::new(
+                        pmd_agent::league::error::ErrorCode::E017,
+                        e.to_string(),
+                    )
                 })
         })
         .await;
@@ -306,7 +314,7 @@ async fn concurrent(n: usize) -> Value {
            "players_mem": rss})
 }
 
-/// An `n`-player league with `league-cli serve` and player processes.
+/// An `n`-player league with `pmd-agent league serve` and player processes.
 fn league_run(python: bool, n: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

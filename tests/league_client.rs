@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use pmd_agent::league::client::{BreakerConfig, CallError, CallKind, ClientConfig, RpcClient, Timeouts};
+use pmd_agent::league::client::{
+    BreakerConfig, CallError, CallKind, ClientConfig, RpcClient, Timeouts,
+};
 use pmd_agent::league::metrics::Metrics;
 use serde_json::json;
 

@@ -93,7 +93,10 @@ async fn heuristic_and_search_rank_above_random_and_every_match_replays() {
                 .unwrap_or_else(|e| panic!("{} {}: {e}", r.match_id, p.player_id));
             assert!(frames.len() > 1);
             let last = plan.steps.last().unwrap();
-            assert_eq!(u64::from(last.floor), runs["deepest_floor"].as_u64().unwrap().min(10));
+            assert_eq!(
+                u64::from(last.floor),
+                runs["deepest_floor"].as_u64().unwrap().min(10)
+            );
         }
         assert!(replay_plan(&recorded, "nobody", &factory.descriptor()).is_err());
         assert!(replay_plan(&recorded, &recorded.players[0].player_id, "B24E other").is_err());
@@ -127,33 +130,96 @@ fn the_command_line_plays_replays_and_refuses_bad_input() {
     let db = dir.path().join("l.db");
     let db_arg = db.to_str().unwrap();
     let out = pmd_agent(&[
-        "league", "run", "--game", "pmd_dungeon", "--players", "heuristic,random", "--turns",
-        "40", "--seed", "3", "--json", "--db", db_arg,
+        "league",
+        "run",
+        "--game",
+        "pmd_dungeon",
+        "--players",
+        "heuristic,random",
+        "--turns",
+        "40",
+        "--seed",
+        "3",
+        "--json",
+        "--db",
+        db_arg,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["matches_played"], 1);
 
     let gif = dir.path().join("r.gif");
     let out = pmd_agent(&[
-        "league", "replay", "--db", db_arg, "--match", "R1M1", "--player", "heuristic", "--gif",
+        "league",
+        "replay",
+        "--db",
+        db_arg,
+        "--match",
+        "R1M1",
+        "--player",
+        "heuristic",
+        "--gif",
         gif.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&gif).unwrap();
     assert!(bytes.starts_with(b"GIF89a"));
 
     let not_a_db = dir.path().join("x.db");
     std::fs::write(&not_a_db, vec![7u8; 4096]).unwrap();
     // clap's own refusal: exit code 2 (its message has a usage hint).
-    let out = pmd_agent(&["league", "run", "--players", "random,random", "--game", "chess"]);
+    let out = pmd_agent(&[
+        "league",
+        "run",
+        "--players",
+        "random,random",
+        "--game",
+        "chess",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let bad: [&[&str]; 5] = [
         &["league", "run", "--players", "random,greedy"],
         &["league", "run", "--players", "random", "--game", "even_odd"],
-        &["league", "run", "--players", "random,random", "--db", not_a_db.to_str().unwrap()],
-        &["league", "replay", "--db", db_arg, "--match", "R9M9", "--player", "heuristic", "--gif", "/tmp/x.gif"],
-        &["league", "replay", "--db", db_arg, "--match", "R1M1", "--player", "nobody", "--gif", "/tmp/x.gif"],
+        &[
+            "league",
+            "run",
+            "--players",
+            "random,random",
+            "--db",
+            not_a_db.to_str().unwrap(),
+        ],
+        &[
+            "league",
+            "replay",
+            "--db",
+            db_arg,
+            "--match",
+            "R9M9",
+            "--player",
+            "heuristic",
+            "--gif",
+            "/tmp/x.gif",
+        ],
+        &[
+            "league",
+            "replay",
+            "--db",
+            db_arg,
+            "--match",
+            "R1M1",
+            "--player",
+            "nobody",
+            "--gif",
+            "/tmp/x.gif",
+        ],
     ];
     for args in bad {
         let out = pmd_agent(args);

@@ -487,16 +487,21 @@ async fn player(a: PlayerArgs) -> Result<(), Failure> {
 fn replay(a: &ReplayArgs) -> Result<(), Failure> {
     let shown = a.db.display().to_string();
     if !a.db.is_file() {
-        return Err(Failure::bad_input(format!("{shown}: no such database file")));
+        return Err(Failure::bad_input(format!(
+            "{shown}: no such database file"
+        )));
     }
-    let store = Store::open(&a.db, Durability::Process).map_err(|e| store_failure(Some(&a.db), e))?;
+    let store =
+        Store::open(&a.db, Durability::Process).map_err(|e| store_failure(Some(&a.db), e))?;
     let league_id = match &a.league {
         Some(id) => id.clone(),
-        None => store
-            .find_league_any()
-            .map_err(|e| store_failure(Some(&a.db), e))?
-            .ok_or_else(|| Failure::bad_input(format!("{shown}: no league in this database")))?
-            .id,
+        None => {
+            store
+                .find_league_any()
+                .map_err(|e| store_failure(Some(&a.db), e))?
+                .ok_or_else(|| Failure::bad_input(format!("{shown}: no league in this database")))?
+                .id
+        }
     };
     let recorded = store
         .match_replay(&league_id, &a.match_id)
@@ -510,8 +515,13 @@ fn replay(a: &ReplayArgs) -> Result<(), Failure> {
     let factory = PmdDungeonFactory::new(rom.clone(), start);
     let plan = pmd::replay_plan(&recorded, &a.player, &factory.descriptor())
         .map_err(|e| Failure::bad_input(format!("{shown}: {e}")))?;
-    let frames = resimulate(&rom, factory.start().state.as_deref(), plan.seed, &plan.steps)
-        .map_err(|e| Failure::other(e.to_string()))?;
+    let frames = resimulate(
+        &rom,
+        factory.start().state.as_deref(),
+        plan.seed,
+        &plan.steps,
+    )
+    .map_err(|e| Failure::other(e.to_string()))?;
     write_gif(&frames, &a.gif, a.delay).map_err(|e| Failure::bad_input(e.to_string()))?;
     println!(
         "replayed {} in {} {} ({} turns, dungeon seed {}) into {} ({} frames)",

@@ -85,8 +85,17 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "in_dungeon", "dungeon_id", "floor", "turn_ready", "leader", "team",
-                "monsters", "items", "traps", "stairs", "map"
+                "in_dungeon",
+                "dungeon_id",
+                "floor",
+                "turn_ready",
+                "leader",
+                "team",
+                "monsters",
+                "items",
+                "traps",
+                "stairs",
+                "map"
             ]
         );
         assert_eq!(v["in_dungeon"], false);

@@ -21,7 +21,9 @@ impl AuthToken {
     pub fn generate() -> Result<AuthToken, TokenError> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|e| TokenError(e.to_string()))?;
-        Ok(AuthToken(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+        Ok(AuthToken(
+            bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        ))
     }
 
     /// A token read back from storage.

@@ -135,7 +135,11 @@ pub fn replay_plan(
     let Some(moves) = recorded.players.iter().find(|p| p.player_id == player) else {
         return Err(ReplayPlanError::NoPlayer {
             match_id,
-            players: recorded.players.iter().map(|p| p.player_id.clone()).collect(),
+            players: recorded
+                .players
+                .iter()
+                .map(|p| p.player_id.clone())
+                .collect(),
             player: player.to_owned(),
         });
     };
@@ -324,13 +328,10 @@ impl PmdDungeon {
     /// share; this makes it the player's own.
     pub fn seed_policy_stream(&mut self, seed: u64) {
         let mut unused = [Action::Wait];
-        self.vec
-            .policy_input()
-            .envs
-            .par_decide(&mut unused, |ctx| {
-                *ctx.rng = Rng::new(seed, 0);
-                Action::Wait
-            });
+        self.vec.policy_input().envs.par_decide(&mut unused, |ctx| {
+            *ctx.rng = Rng::new(seed, 0);
+            Action::Wait
+        });
     }
 
     /// The action `policy` chooses now.
@@ -461,7 +462,8 @@ impl NativePolicy for PmdPolicy {
             sim.seed_policy_stream(self.seed);
             self.seeded = true;
         }
-        sim.decide(self.policy.as_mut()).map(|a| a.name().to_owned())
+        sim.decide(self.policy.as_mut())
+            .map(|a| a.name().to_owned())
     }
 }
 
@@ -530,7 +532,10 @@ mod tests {
             .map(|a| a.name().to_owned())
             .find(|a| !legal.contains(a))
             .expect("some action is illegal at the start");
-        assert!(matches!(sim.step(&illegal), Err(GameError::IllegalAction(_))));
+        assert!(matches!(
+            sim.step(&illegal),
+            Err(GameError::IllegalAction(_))
+        ));
         let step = sim.step(&legal[0]).unwrap();
         assert_eq!((step.turns, sim.summary().turns), (1, 1));
     }

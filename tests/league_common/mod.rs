@@ -214,10 +214,8 @@ pub fn wait_listening(port: u16) {
 pub const BIN: &str = env!("CARGO_BIN_EXE_pmd-agent");
 
 /// The Python fixture player (standard library only).
-pub const PYTHON_PLAYER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/python/league_player.py"
-);
+pub const PYTHON_PLAYER: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/league_player.py");
 
 /// The Python to run the fixture with: `PMD_PYTHON` (set by `make test`),
 /// else `python3`.

@@ -322,7 +322,7 @@ impl RpcClient {
                     attempt,
                     self.cfg.backoff_base,
                     self.cfg.backoff_cap,
-                    &mut *rng,
+                    &mut rng,
                 )
             };
             if Instant::now() + pause >= deadline {

@@ -91,7 +91,7 @@ pub trait DungeonSim: Send + 'static {
 
 /// Makes dungeons.
 pub trait DungeonFactory: Send + Sync {
-    /// Names the dungeon (cartridge, ROM + savestate CRC, mock version); sent
+    /// Names the dungeon (cartridge, or ROM + savestate CRC); sent
     /// with invitations so that a player mirroring the match can check it
     /// plays the same one.
     fn descriptor(&self) -> String;

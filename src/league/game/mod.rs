@@ -1,11 +1,10 @@
 //! The games a league plays: `even_odd` (the course game, for
 //! interoperability) and `pmd_dungeon` (both players play the same seeded
-//! dungeon; emulator behind traits), plus a mock dungeon for tests and the
-//! stand-alone CLI.
+//! dungeon; the emulator and the policies behind traits, implemented on
+//! pmd-agent in [`crate::league::pmd`]).
 
 pub mod dungeon;
 pub mod even_odd;
-
 
 use std::fmt;
 use std::str::FromStr;

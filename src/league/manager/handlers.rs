@@ -131,7 +131,8 @@ impl Manager {
             return reject(format!("this league plays {game}"));
         }
         let mut reg = inner.registry.lock().await;
-        if reg.is_closed() || inner.league.status != crate::league::store::LeagueStatus::Registering {
+        if reg.is_closed() || inner.league.status != crate::league::store::LeagueStatus::Registering
+        {
             return reject("E007 registration is closed: the league has started".into());
         }
         if reg.contains(&id) {

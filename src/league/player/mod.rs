@@ -35,7 +35,9 @@ use crate::league::game::dungeon::{DungeonFactory, DungeonSim, NativePolicy, Pol
 use crate::league::http::DEFAULT_MAX_MESSAGE_BYTES;
 use crate::league::metrics::Metrics;
 use crate::league::protocol::jsonrpc::message;
-use crate::league::protocol::messages::{types, LeagueRegisterRequest, PlayerMeta, RegistrationStatus};
+use crate::league::protocol::messages::{
+    types, LeagueRegisterRequest, PlayerMeta, RegistrationStatus,
+};
 use crate::league::protocol::{is_valid_id, Envelope, Sender};
 use crate::league::rate_limit::RateLimiter;
 
@@ -316,10 +318,14 @@ pub async fn host(
     let linger = cfg.linger;
     let player = Player::new(cfg, policies, dungeons)?;
     let stop = player.clone();
-    let server = tokio::spawn(crate::league::http::serve(listener, player.router(), async move {
-        stop.finished().await;
-        tokio::time::sleep(linger).await;
-    }));
+    let server = tokio::spawn(crate::league::http::serve(
+        listener,
+        player.router(),
+        async move {
+            stop.finished().await;
+            tokio::time::sleep(linger).await;
+        },
+    ));
     let reg = match player.register(&contact).await {
         Ok(r) => r,
         Err(e) => {

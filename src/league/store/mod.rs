@@ -810,7 +810,10 @@ impl Store {
                     })
                 })?
                 .collect::<Result<Vec<MoveRecord>, _>>()?;
-            players.push(PlayerMoves { player_id: p, moves });
+            players.push(PlayerMoves {
+                player_id: p,
+                moves,
+            });
         }
         Ok(MatchReplay {
             league_id: league_id.to_owned(),
