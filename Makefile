@@ -28,6 +28,8 @@ lint: setup
 	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
 	# the library alone, without the command line's dependencies
 	$(CARGO) clippy -j $(JOBS) --lib --no-default-features -- -D warnings
+	# the league library without the command line
+	$(CARGO) clippy -j $(JOBS) --lib --no-default-features --features league -- -D warnings
 	scripts/check-lib-deps.sh
 
 bench: setup

@@ -30,6 +30,8 @@ pub mod cartridge;
 pub mod emu;
 pub mod env;
 pub mod game;
+#[cfg(feature = "league")]
+pub mod league;
 pub mod memory;
 pub mod metrics;
 pub mod plot;

@@ -9,6 +9,7 @@ mod frames;
 mod index;
 mod input_file;
 mod inspect;
+mod league;
 mod logging;
 mod progress;
 mod replay;
@@ -57,6 +58,8 @@ enum Command {
     Export(export::ExportArgs),
     /// Re-simulate a recorded episode and write it as an animated GIF.
     Replay(replay::ReplayArgs),
+    /// The agent league (league.v2): run, serve, host a player, replay.
+    League(league::LeagueArgs),
 }
 
 /// `run`: agent mode when a policy or an agent option is given, else
@@ -83,6 +86,7 @@ pub fn main() -> i32 {
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
+        Some(Command::League(args)) => league::league(args),
         None => run(&cli.run),
     };
     match result {
