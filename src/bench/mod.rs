@@ -6,11 +6,15 @@
 //! - [`scaling`]: steps/s as the number of environments grows.
 //! - [`memory`]: resident memory per environment and over a long run.
 //! - [`policies`]: how deep each policy gets on the same seeds.
+//! - [`socket`]: the mGBA-http socket designs (the Lua server in mGBA, our
+//!   server) against in-process, same ROM, seed and policy.
 
 pub mod memory;
 pub mod overhead;
+pub mod plot;
 pub mod policies;
 pub mod scaling;
+pub mod socket;
 
 use crate::env::EnvError;
 use crate::rollout::VecEnvError;

@@ -23,6 +23,9 @@ pub enum Suite {
     Memory,
     /// Mean max floor of random, heuristic and search on the same seeds.
     Policies,
+    /// The mGBA-http socket designs (Lua server in mGBA, our server)
+    /// against in-process.
+    Socket,
 }
 
 /// Arguments of `bench`.
@@ -36,17 +39,27 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     rom: Option<PathBuf>,
 
-    /// overhead: agent steps.
-    #[arg(long, default_value_t = 3000, value_name = "N")]
-    steps: u64,
+    /// overhead: agent steps (default 3000); socket: steps per
+    /// environment (default 200).
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
 
     /// scaling: lockstep rounds per environment count.
     #[arg(long, default_value_t = 300, value_name = "N")]
     rounds: u32,
 
-    /// scaling: environment counts.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 4, 8], value_name = "N,N,..")]
-    envs: Vec<usize>,
+    /// scaling: environment counts (default 1,2,4,8); socket: environment
+    /// count, or counts to sweep (default 1).
+    #[arg(long, value_delimiter = ',', value_name = "N,N,..")]
+    envs: Option<Vec<usize>>,
+
+    /// socket: draw steps/s against the environment counts as a PNG.
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
+
+    /// socket: steps of the original-style Python client (0 skips it).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    python_steps: u64,
 
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
@@ -92,10 +105,11 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let fail = |e: pmd_agent::bench::BenchError| Failure::other(e.to_string());
     match args.suite {
         Suite::Overhead => {
-            if args.steps == 0 {
+            let steps = args.steps.unwrap_or(3000);
+            if steps == 0 {
                 return Err(Failure::bad_input("--steps must be at least 1"));
             }
-            let r = overhead::run(&rom, args.steps, args.seed).map_err(fail)?;
+            let r = overhead::run(&rom, steps, args.seed).map_err(fail)?;
             emit(args.json, &r, |r| {
                 println!(
                     "overhead: {} steps, {} frames on one core",
@@ -107,13 +121,13 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
         Suite::Scaling => {
-            if args.envs.is_empty() || args.envs.contains(&0) || args.rounds == 0 {
+            let envs = args.envs.clone().unwrap_or_else(|| vec![1, 2, 4, 8]);
+            if envs.is_empty() || envs.contains(&0) || args.rounds == 0 {
                 return Err(Failure::bad_input(
                     "--envs must list counts of at least 1, and --rounds be at least 1",
                 ));
             }
-            let r =
-                scaling::run(&rom, &args.envs, args.rounds, u64::from(args.seed)).map_err(fail)?;
+            let r = scaling::run(&rom, &envs, args.rounds, u64::from(args.seed)).map_err(fail)?;
             emit(args.json, &r, |r| {
                 println!("scaling: heuristic agent, {} worker threads", r.threads);
                 for ((n, s), e) in r.envs.iter().zip(&r.steps_per_s).zip(&r.efficiency) {
@@ -148,6 +162,15 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 }
             })
         }
+        Suite::Socket => super::bench_socket::bench(&super::bench_socket::SocketArgs {
+            rom: args.rom.as_ref(),
+            steps: args.steps.unwrap_or(200),
+            envs: args.envs.as_deref().unwrap_or(&[1]),
+            seed: args.seed,
+            json: args.json,
+            plot: args.plot.as_deref(),
+            python_steps: args.python_steps,
+        }),
         Suite::Memory => {
             let r = memory::run(&rom, args.soak_frames, u64::from(args.seed)).map_err(fail)?;
             emit(args.json, &r, |r| {

@@ -3,6 +3,7 @@
 
 mod agent;
 mod bench;
+mod bench_socket;
 mod export;
 mod failure;
 mod input_file;
@@ -11,7 +12,9 @@ mod logging;
 mod progress;
 mod replay;
 mod run;
+mod script;
 mod serve;
+mod serve_socket;
 
 use clap::{Parser, Subcommand};
 
@@ -50,6 +53,10 @@ enum Command {
     Export(export::ExportArgs),
     /// Re-simulate a recorded episode and write it as an animated GIF.
     Replay(replay::ReplayArgs),
+    /// Run an mGBA Lua script headless (mGBA's own scripting engine).
+    Script(script::ScriptArgs),
+    /// Serve the mGBA-http socket protocol from in-process emulators.
+    ServeSocket(serve_socket::ServeSocketArgs),
 }
 
 /// Parses arguments, runs the command, prints any error; returns the
@@ -65,6 +72,8 @@ pub fn main() -> i32 {
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
+        Some(Command::Script(args)) => script::script(&args),
+        Some(Command::ServeSocket(args)) => serve_socket::serve_socket(&args),
         None => run::run(&cli.run),
     };
     match result {
