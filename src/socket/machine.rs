@@ -21,6 +21,9 @@ use crate::pacing::{Pace, Pacer};
 const FRAME_CYCLES: u32 = 280_896;
 /// The GBA's CPU clock in Hz (mGBA's `frequency`).
 const FREQUENCY: u32 = 16_777_216;
+/// Jobs served between two unpaced frames at most (more than the
+/// connections a server normally has, so each gets a turn every frame).
+const JOBS_PER_FRAME: usize = 64;
 
 /// Work for the emulator thread.
 #[derive(Debug)]
@@ -188,17 +191,26 @@ impl MachineState {
     fn run(&mut self, rx: &Receiver<Envelope>, pace: Pace) {
         let mut pacer = Pacer::new(pace);
         loop {
-            // Serve what is waiting; when paced, keep serving until the
-            // next frame is due.
+            // Serve what is waiting between two frames. Frames must keep
+            // coming however busy the clients are (their polling of
+            // `core.currentFrame` depends on it): unpaced, at most
+            // `JOBS_PER_FRAME` jobs run before the next frame; paced, jobs
+            // run until the frame is due.
+            let mut served = 0;
             loop {
                 let next = match pacer.pace() {
+                    Pace::None if served >= JOBS_PER_FRAME => break,
                     Pace::None => rx.try_recv().map_err(|e| match e {
                         TryRecvError::Empty => RecvTimeoutError::Timeout,
                         TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
                     }),
                     Pace::Realtime => {
-                        let wait = pacer.deadline().saturating_duration_since(Instant::now());
-                        rx.recv_timeout(wait)
+                        let now = Instant::now();
+                        let due = pacer.deadline();
+                        if now >= due {
+                            break;
+                        }
+                        rx.recv_timeout(due - now)
                     }
                 };
                 match next {
@@ -206,6 +218,7 @@ impl MachineState {
                         let answer = self.execute(job);
                         // A client that went away does not stop the machine.
                         let _ = reply.send(answer);
+                        served += 1;
                     }
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => return,
