@@ -139,7 +139,12 @@ fn errors_name_the_file_and_line_and_exit_non_zero() {
     ];
     for (name, source, code, message) in cases {
         let out = run_script(dir.path(), name, source, &["--frames", "60"]);
-        assert_eq!(out.status.code(), Some(code), "{name}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {}",
+            text(&out.stderr)
+        );
         let stderr = text(&out.stderr);
         assert!(stderr.starts_with("pmd-agent: error: "), "{name}: {stderr}");
         assert!(stderr.contains(message), "{name}: {stderr}");
@@ -212,7 +217,10 @@ fn nested_emulation_from_a_mid_frame_callback_is_refused() {
     let err = host.load_source("bad", "local = 1").unwrap_err();
     assert!(matches!(err, ScriptError::Load(_)), "{err:?}");
     let err = host.load_source("worse", "error('no')").unwrap_err();
-    assert!(matches!(err, ScriptError::Runtime(ref m) if m.contains("no")), "{err:?}");
+    assert!(
+        matches!(err, ScriptError::Runtime(ref m) if m.contains("no")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -245,6 +253,11 @@ fn start_state_and_realtime_pacing() {
     assert!(elapsed.as_secs_f64() > 0.45, "{elapsed:?}");
     // A damaged state file is bad input.
     std::fs::write(dir.path().join("bad.ss1"), b"not a state").unwrap();
-    let out = run_script(dir.path(), "x.lua", "", &["--state", "bad.ss1", "--frames", "1"]);
+    let out = run_script(
+        dir.path(),
+        "x.lua",
+        "",
+        &["--state", "bad.ss1", "--frames", "1"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

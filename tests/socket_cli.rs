@@ -29,19 +29,38 @@ fn serve_socket_refuses_bad_input() {
             "--screenshot-dir",
             file.to_str().unwrap(),
         ],
-        vec!["serve-socket", "--port", "0", "--state", bad_state.to_str().unwrap()],
+        vec![
+            "serve-socket",
+            "--port",
+            "0",
+            "--state",
+            bad_state.to_str().unwrap(),
+        ],
         vec!["serve-socket", "--port", "0", "--pace", "warp"],
         vec!["serve-socket", "--port", "65535", "--envs", "3"],
     ] {
         let out = pmd_agent(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn serve_socket_lists_its_ports_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pmd-agent"))
-        .args(["serve-socket", "--port", "0", "--envs", "2", "--pace", "realtime"])
+        .args([
+            "serve-socket",
+            "--port",
+            "0",
+            "--envs",
+            "2",
+            "--pace",
+            "realtime",
+        ])
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -79,8 +98,20 @@ fn serve_socket_lists_its_ports_and_stops_on_sigterm() {
 
 #[test]
 fn bench_socket_runs_all_three_designs() {
-    let out = pmd_agent(&["bench", "socket", "--steps", "3", "--python-steps", "2", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = pmd_agent(&[
+        "bench",
+        "socket",
+        "--steps",
+        "3",
+        "--python-steps",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -100,12 +131,27 @@ fn bench_socket_runs_all_three_designs() {
     }
     // The socket client moves 118,576 bytes of RAM per step.
     assert_eq!(report["lua"]["ram_bytes_per_step"], 118_576.0);
-    for key in ["state_read_p50", "frame_fetch_p50", "steps_per_s", "rust_server_vs_lua_steps_per_s"] {
+    for key in [
+        "state_read_p50",
+        "frame_fetch_p50",
+        "steps_per_s",
+        "rust_server_vs_lua_steps_per_s",
+    ] {
         assert!(report["ratio"][key].as_f64().unwrap() > 0.0, "{key}");
     }
     if report["original_client"].is_object() {
-        assert!(report["original_client"]["lua"]["steps_per_s"].as_f64().unwrap() > 0.0);
-        assert!(report["ratio"]["rust_server_vs_lua_original_client_steps_per_s"].as_f64().unwrap() > 0.0);
+        assert!(
+            report["original_client"]["lua"]["steps_per_s"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+        assert!(
+            report["ratio"]["rust_server_vs_lua_original_client_steps_per_s"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
     }
 }
 
@@ -126,7 +172,11 @@ fn bench_socket_sweeps_and_plots() {
         plot.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["envs"], serde_json::json!([1, 2]));
     assert_eq!(report["reports"][1]["rust_server"]["envs"], 2);

@@ -1,7 +1,6 @@
 //! Our mGBA-http server under abuse: whatever one client sends or does,
 //! the server stays up and keeps answering the others.
 
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -42,7 +41,10 @@ fn serve(configure: impl FnOnce(&mut ServerConfig)) -> Running {
         let mut c = client(addr);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while reply(&mut c, "memoryDomain.readRange,wram,0,4") != "50,4d,44,54" {
-            assert!(std::time::Instant::now() < deadline, "the cartridge never booted");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cartridge never booted"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -67,7 +69,10 @@ fn reply(c: &mut Client, command: &str) -> String {
 fn still_serving(addr: SocketAddr) {
     let mut c = client(addr);
     assert_eq!(reply(&mut c, "core.getGameCode"), "AGB-PMDT");
-    assert_eq!(reply(&mut c, "memoryDomain.readRange,wram,0,4"), "50,4d,44,54");
+    assert_eq!(
+        reply(&mut c, "memoryDomain.readRange,wram,0,4"),
+        "50,4d,44,54"
+    );
 }
 
 #[test]
@@ -82,7 +87,8 @@ fn a_message_without_terminator_waits_and_blocks_no_one() {
     assert_eq!(slow.read_reply().unwrap(), b"0");
     // A client that sends half a message and leaves changes nothing.
     let mut gone = TcpStream::connect(s.addr).unwrap();
-    gone.write_all(b"memoryDomain.readRange,wram,0,6553").unwrap();
+    gone.write_all(b"memoryDomain.readRange,wram,0,6553")
+        .unwrap();
     drop(gone);
     still_serving(s.addr);
 }
@@ -174,9 +180,21 @@ fn screenshot_and_state_paths_cannot_leave_the_directory() {
         ".".to_string(),
         "missing-dir/x.png".to_string(),
     ] {
-        assert_eq!(reply(&mut c, &format!("core.screenshot,{bad}")), ERROR, "{bad}");
-        assert_eq!(reply(&mut c, &format!("core.saveStateFile,{bad}")), ERROR, "{bad}");
-        assert_eq!(reply(&mut c, &format!("core.loadStateFile,{bad}")), ERROR, "{bad}");
+        assert_eq!(
+            reply(&mut c, &format!("core.screenshot,{bad}")),
+            ERROR,
+            "{bad}"
+        );
+        assert_eq!(
+            reply(&mut c, &format!("core.saveStateFile,{bad}")),
+            ERROR,
+            "{bad}"
+        );
+        assert_eq!(
+            reply(&mut c, &format!("core.loadStateFile,{bad}")),
+            ERROR,
+            "{bad}"
+        );
     }
     assert!(!outside.exists());
     assert!(!std::path::Path::new("/tmp/pmd-agent-escape-test.png").exists());
@@ -226,14 +244,20 @@ fn thirty_two_clients_at_once() {
                     let offset = 0x30100 + i * 4;
                     let value = (i * 1000 + j) as u32;
                     assert_eq!(
-                        reply(&mut c, &format!("memoryDomain.write32,wram,{offset},{value}")),
+                        reply(
+                            &mut c,
+                            &format!("memoryDomain.write32,wram,{offset},{value}")
+                        ),
                         SUCCESS
                     );
                     assert_eq!(
                         reply(&mut c, &format!("memoryDomain.read32,wram,{offset}")),
                         value.to_string()
                     );
-                    assert_eq!(reply(&mut c, "memoryDomain.readRange,wram,0,4"), "50,4d,44,54");
+                    assert_eq!(
+                        reply(&mut c, "memoryDomain.readRange,wram,0,4"),
+                        "50,4d,44,54"
+                    );
                 }
             })
         })
