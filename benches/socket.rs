@@ -36,6 +36,7 @@ fn remotes(work: &std::path::Path) -> Vec<Remote> {
         python: None,
         python_steps: 0,
         work_dir: work.to_path_buf(),
+        server_pace: pmd_agent::pacing::Pace::None,
     };
     [("lua", ServerKind::Lua), ("rust_server", ServerKind::Rust)]
         .into_iter()
@@ -132,10 +133,11 @@ fn socket(c: &mut Criterion) {
             b.iter(|| agent.fetch_frame().expect("frame"))
         });
     }
+    rgb.resize(240 * 160 * 3, 0);
     group.bench_function("inprocess/frame_to_rgb", |b| {
         b.iter(|| {
-            pmd_agent::screenshot::frame_to_rgb(emu.frame(), &mut rgb);
-            black_box(rgb.len())
+            pmd_agent::bench::socket::rgb_into(emu.frame(), &mut rgb);
+            black_box(rgb[0])
         })
     });
     group.finish();

@@ -13,6 +13,7 @@
 #include <mgba-util/table.h>
 #include <mgba-util/vfs.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -339,24 +340,31 @@ GUARDED(guarded_run_loop, g_run_loop)
 GUARDED(guarded_step, g_step)
 #undef GUARDED
 
+/* Scripts may be created on several threads at once. */
+static pthread_mutex_t g_guard_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int install_guards(struct mCore *core) {
     if (core->runFrame == guarded_run_frame) {
         return 1;
     }
-    void (*seen_frame)(struct mCore *) = __atomic_load_n(&g_run_frame, __ATOMIC_ACQUIRE);
-    if (!seen_frame) {
-        /* First core: remember its run functions (cores are created under
-         * a lock on the Rust side, so this does not race). */
+    int installed = 0;
+    pthread_mutex_lock(&g_guard_lock);
+    if (!g_run_frame) {
+        /* First core: remember its run functions. They never change
+         * afterwards, so the wrappers read them without the lock. */
         g_run_loop = core->runLoop;
         g_step = core->step;
-        __atomic_store_n(&g_run_frame, core->runFrame, __ATOMIC_RELEASE);
-    } else if (seen_frame != core->runFrame || g_run_loop != core->runLoop || g_step != core->step) {
-        return 0; /* another core type: leave it alone */
+        g_run_frame = core->runFrame;
     }
-    core->runFrame = guarded_run_frame;
-    core->runLoop = guarded_run_loop;
-    core->step = guarded_step;
-    return 1;
+    if (g_run_frame == core->runFrame && g_run_loop == core->runLoop && g_step == core->step) {
+        core->runFrame = guarded_run_frame;
+        core->runLoop = guarded_run_loop;
+        core->step = guarded_step;
+        installed = 1;
+    }
+    /* Otherwise another core type: leave it alone. */
+    pthread_mutex_unlock(&g_guard_lock);
+    return installed;
 }
 
 static void remove_guards(struct mCore *core) {

@@ -28,6 +28,7 @@ use super::BenchError;
 use crate::emu::Rom;
 use crate::env::{Action, Env, EnvConfig};
 use crate::game::{DungeonState, DungeonView};
+use crate::pacing::Pace;
 use crate::policy::Heuristic;
 use crate::socket::baseline::{BaselineAgent, StepTimes};
 use crate::socket::Client;
@@ -57,6 +58,8 @@ pub struct SocketBenchConfig {
     pub python_steps: u64,
     /// Scratch directory (screenshots, the start state).
     pub work_dir: PathBuf,
+    /// Frame pacing of the server processes (in-process is never paced).
+    pub server_pace: Pace,
 }
 
 /// Median and 99th percentile, milliseconds.
@@ -343,7 +346,7 @@ fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError>
     env.reset(seed)?;
     let policy = Heuristic::default();
     let mut state = DungeonState::new();
-    let mut rgb = Vec::with_capacity(crate::emu::SCREEN_WIDTH * crate::emu::SCREEN_HEIGHT * 3);
+    let mut rgb = vec![0u8; crate::emu::SCREEN_WIDTH * crate::emu::SCREEN_HEIGHT * 3];
     let mut run = EnvRun::default();
     let mut episode = 0u32;
     for _ in 0..steps {
@@ -354,7 +357,7 @@ fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError>
             .and_then(|view| state.decode(&view))
             .is_ok();
         let t1 = Instant::now();
-        crate::screenshot::frame_to_rgb(env.emulator().frame(), &mut rgb);
+        rgb_into(env.emulator().frame(), &mut rgb);
         let t2 = Instant::now();
         let action = if decoded {
             policy.decide(&state)
@@ -380,6 +383,16 @@ fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError>
         }
     }
     Ok(run)
+}
+
+/// The framebuffer (`0x00BBGGRR` pixels) as packed RGB into a buffer of
+/// exactly three bytes per pixel: what the socket client gets from its
+/// PNG, without the PNG.
+pub fn rgb_into(frame: &[u32], out: &mut [u8]) {
+    for (rgb, &pixel) in out.chunks_exact_mut(3).zip(frame) {
+        let [r, g, b, _] = pixel.to_le_bytes();
+        rgb.copy_from_slice(&[r, g, b]);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -440,6 +453,9 @@ impl ServerProcess {
         }
         if let Some(rom) = &config.rom_path {
             command.arg("--rom").arg(rom);
+        }
+        if config.server_pace == Pace::Realtime {
+            command.args(["--pace", "realtime"]);
         }
         command
             .stdin(Stdio::null())
@@ -671,4 +687,38 @@ pub fn peak_rss(pid: Option<u32>) -> Option<u64> {
 /// design's peak is its own.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        let l = Latency::of(&mut samples);
+        assert_eq!((l.p50_ms, l.p99_ms), (50.0, 99.0));
+        let mut one = vec![Duration::from_micros(1500)];
+        assert_eq!(Latency::of(&mut one).p99_ms, 1.5);
+        assert_eq!(Latency::of(&mut []), Latency::default());
+    }
+
+    #[test]
+    fn rgb_matches_the_png_path() {
+        let frame: Vec<u32> = (0..240 * 160u32)
+            .map(|i| i.wrapping_mul(2_654_435_761))
+            .collect();
+        let mut slow = Vec::new();
+        crate::screenshot::frame_to_rgb(&frame, &mut slow);
+        let mut fast = vec![0u8; slow.len()];
+        rgb_into(&frame, &mut fast);
+        assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn cpu_and_memory_of_this_process_are_readable() {
+        assert!(cpu_seconds(None).is_some_and(|s| s >= 0.0));
+        assert!(peak_rss(None).is_some_and(|b| b > 1 << 20));
+        assert!(cpu_seconds(Some(u32::MAX)).is_none());
+    }
 }

@@ -61,6 +61,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50, value_name = "N")]
     python_steps: u64,
 
+    /// socket: pacing of the server processes (`realtime` is the desktop
+    /// app's 59.73 frames/s; in-process is never paced).
+    #[arg(long, default_value = "none", value_name = "realtime|none")]
+    server_pace: pmd_agent::pacing::Pace,
+
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     soak_frames: u64,
@@ -170,6 +175,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             json: args.json,
             plot: args.plot.as_deref(),
             python_steps: args.python_steps,
+            server_pace: args.server_pace,
         }),
         Suite::Memory => {
             let r = memory::run(&rom, args.soak_frames, u64::from(args.seed)).map_err(fail)?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pmd_agent::bench::plot::{line_chart, Series};
 use pmd_agent::bench::socket::{self, PathReport, SocketBenchConfig, SocketReport};
+use pmd_agent::pacing::Pace;
 use serde::Serialize;
 
 use super::run::load_rom;
@@ -33,6 +34,8 @@ pub struct SocketArgs<'a> {
     pub plot: Option<&'a Path>,
     /// Steps of the original-style Python client (0: skip it).
     pub python_steps: u64,
+    /// Pacing of the server processes.
+    pub server_pace: Pace,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,6 +94,7 @@ pub fn bench(args: &SocketArgs<'_>) -> Result<(), Failure> {
             python: if i == 0 { python.clone() } else { None },
             python_steps: args.python_steps,
             work_dir: work.path().join(format!("envs-{envs}")),
+            server_pace: args.server_pace,
         };
         let report = socket::run(&config).map_err(|e| Failure::other(e.to_string()))?;
         if !args.json {
