@@ -115,7 +115,12 @@ fn bench_socket_runs_all_three_designs() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-    for design in ["lua", "rust_server", "inprocess"] {
+    for design in [
+        "lua",
+        "rust_server",
+        "inprocess",
+        "inprocess_render_observed",
+    ] {
         let d = &report[design];
         assert_eq!(d["steps"], 3, "{design}");
         for key in ["steps_per_s", "frames_per_s", "cpu_seconds_per_step"] {

@@ -168,8 +168,13 @@ pub struct SocketReport {
     pub lua: PathReport,
     /// Our server.
     pub rust_server: PathReport,
-    /// In-process.
+    /// In-process, every frame rendered (as the servers and `VecEnv`
+    /// with frames do).
     pub inprocess: PathReport,
+    /// In-process, rendering only the frame the agent looks at: each step
+    /// runs unrendered, then one more frame is rendered for the frame
+    /// fetch (what an in-process design can do and a server cannot know).
+    pub inprocess_render_observed: PathReport,
     /// Ratios.
     pub ratio: Ratios,
     /// The original-style client, when Python was available.
@@ -201,7 +206,20 @@ pub fn run(config: &SocketBenchConfig) -> Result<SocketReport, SocketBenchError>
     std::fs::create_dir_all(&config.work_dir)
         .map_err(|e| socket_err("work directory")(e.to_string()))?;
     let start_state = write_start_state(config)?;
-    let inprocess = inprocess_path(&config.rom, config.seed, config.envs, config.steps)?;
+    let inprocess = inprocess_path(
+        &config.rom,
+        config.seed,
+        config.envs,
+        config.steps,
+        Rendering::EveryFrame,
+    )?;
+    let inprocess_render_observed = inprocess_path(
+        &config.rom,
+        config.seed,
+        config.envs,
+        config.steps,
+        Rendering::ObservedOnly,
+    )?;
     let lua = socket_path(config, ServerKind::Lua, &start_state)?;
     let rust_server = socket_path(config, ServerKind::Rust, &start_state)?;
     let original_client = match &config.python {
@@ -225,6 +243,7 @@ pub fn run(config: &SocketBenchConfig) -> Result<SocketReport, SocketBenchError>
         lua,
         rust_server,
         inprocess,
+        inprocess_render_observed,
         ratio,
         original_client,
     })
@@ -247,21 +266,35 @@ fn write_start_state(config: &SocketBenchConfig) -> Result<PathBuf, SocketBenchE
 // ---------------------------------------------------------------------------
 // In-process
 
-/// The in-process design: `envs` threads, each an [`Env`] (renderer on, as
-/// the servers render) played by the heuristic for `steps` steps. Kept in
-/// one function so it can be re-pointed at another rollout API.
+/// Which frames the in-process design renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// Every frame, as the servers do.
+    EveryFrame,
+    /// Only one frame per step, the one the agent fetches.
+    ObservedOnly,
+}
+
+/// The in-process design: `envs` threads, each an [`Env`] played by the
+/// heuristic for `steps` steps. Kept in one function so it can be
+/// re-pointed at another rollout API.
 pub fn inprocess_path(
     rom: &Rom,
     seed: u32,
     envs: usize,
     steps: u64,
+    rendering: Rendering,
 ) -> Result<PathReport, BenchError> {
     reset_peak_rss();
     let cpu_before = cpu_seconds(None);
     let started = Instant::now();
     let results: Vec<Result<EnvRun, BenchError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..envs)
-            .map(|i| scope.spawn(move || inprocess_env(rom, seed.wrapping_add(i as u32), steps)))
+            .map(|i| {
+                scope.spawn(move || {
+                    inprocess_env(rom, seed.wrapping_add(i as u32), steps, rendering)
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -337,9 +370,14 @@ impl EnvRun {
     }
 }
 
-fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError> {
+fn inprocess_env(
+    rom: &Rom,
+    seed: u32,
+    steps: u64,
+    rendering: Rendering,
+) -> Result<EnvRun, BenchError> {
     let config = EnvConfig {
-        render: true,
+        render: rendering == Rendering::EveryFrame,
         ..EnvConfig::default()
     };
     let mut env = Env::new(rom, config)?;
@@ -357,7 +395,18 @@ fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError>
             .and_then(|view| state.decode(&view))
             .is_ok();
         let t1 = Instant::now();
+        if rendering == Rendering::ObservedOnly {
+            // The game waits for input; one more frame, drawn.
+            let emu = env.emulator_mut();
+            emu.set_rendering(true);
+            emu.run_frame();
+            emu.set_rendering(false);
+            run.frames += 1;
+        }
         rgb_into(env.emulator().frame(), &mut rgb);
+        // The pixels are the output: without this the compiler may drop
+        // the conversion, since nothing here reads them.
+        std::hint::black_box(&mut rgb);
         let t2 = Instant::now();
         let action = if decoded {
             policy.decide(&state)
@@ -389,9 +438,22 @@ fn inprocess_env(rom: &Rom, seed: u32, steps: u64) -> Result<EnvRun, BenchError>
 /// exactly three bytes per pixel: what the socket client gets from its
 /// PNG, without the PNG.
 pub fn rgb_into(frame: &[u32], out: &mut [u8]) {
-    for (rgb, &pixel) in out.chunks_exact_mut(3).zip(frame) {
-        let [r, g, b, _] = pixel.to_le_bytes();
-        rgb.copy_from_slice(&[r, g, b]);
+    // Four pixels (the low three bytes of each word) make three words.
+    let mut quads = out.chunks_exact_mut(12).zip(frame.chunks_exact(4));
+    for (dst, px) in &mut quads {
+        let p = |i: usize| px[i] & 0x00FF_FFFF;
+        let words = [
+            p(0) | p(1) << 24,
+            p(1) >> 8 | p(2) << 16,
+            p(2) >> 16 | p(3) << 8,
+        ];
+        for (d, w) in dst.chunks_exact_mut(4).zip(words) {
+            d.copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    let done = frame.len() / 4 * 4;
+    for (rgb, &pixel) in out[done * 3..].chunks_exact_mut(3).zip(&frame[done..]) {
+        rgb.copy_from_slice(&pixel.to_le_bytes()[..3]);
     }
 }
 

@@ -131,7 +131,12 @@ fn plot(path: &Path, envs: &[usize], reports: &[SocketReport]) -> Result<(), Fai
             .collect(),
     };
     let series = [
-        line("in-process", (0, 130, 60), |r| &r.inprocess),
+        line("in-process, observed frames drawn", (0, 90, 200), |r| {
+            &r.inprocess_render_observed
+        }),
+        line("in-process, every frame drawn", (0, 130, 60), |r| {
+            &r.inprocess
+        }),
         line("rust server, socket", (210, 110, 0), |r| &r.rust_server),
         line("lua server in mgba, socket", (190, 0, 0), |r| &r.lua),
     ];
@@ -162,6 +167,7 @@ fn print_report(envs: usize, r: &SocketReport) {
         ("lua", &r.lua),
         ("rust server", &r.rust_server),
         ("in-process", &r.inprocess),
+        ("in-proc lazy", &r.inprocess_render_observed),
     ] {
         let lat = |l: &socket::Latency| format!("{:.3}/{:.3} ms", l.p50_ms, l.p99_ms);
         println!(
