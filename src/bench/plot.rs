@@ -33,7 +33,10 @@ pub enum PlotError {
 }
 
 const WIDTH: u32 = 800;
-const HEIGHT: u32 = 500;
+/// Height of the chart without its legend (which goes underneath).
+const CHART_HEIGHT: u32 = 480;
+/// Height of one legend row.
+const LEGEND_ROW: u32 = 22;
 const SCALE: i32 = 2;
 
 /// Draws `series` (x linear, y logarithmic) with a title and axis labels
@@ -63,12 +66,14 @@ pub fn line_chart(
     // Whole decades, so the gridlines fall on round numbers.
     let y_lo = 10f64.powf(y_min.log10().floor());
     let y_hi = 10f64.powf(y_max.log10().ceil().max(y_lo.log10() + 1.0));
-    let mut buffer = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    let height = CHART_HEIGHT + LEGEND_ROW * series.len() as u32 + 10;
+    let mut buffer = vec![0u8; (WIDTH * height * 3) as usize];
     {
         let draw = |e: DrawingAreaErrorKind<_>| PlotError::Draw(format!("{e:?}"));
-        let root = BitMapBackend::with_buffer(&mut buffer, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut buffer, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(draw)?;
-        let (left, right, top, bottom) = (90, 30, 50, 60);
+        let (left, right, top) = (90, 30, 50);
+        let bottom = 60 + (height - CHART_HEIGHT) as i32;
         let mut chart = ChartBuilder::on(&root)
             .margin_left(left)
             .margin_right(right)
@@ -132,32 +137,19 @@ pub fn line_chart(
         text(
             &root,
             (WIDTH as i32 - text_width(x_label)) / 2,
-            HEIGHT as i32 - 26,
+            CHART_HEIGHT as i32 - 26,
             x_label,
             &BLACK,
         );
         vertical_text(
             &root,
             12,
-            (HEIGHT as i32 + text_width(y_label)) / 2,
+            (CHART_HEIGHT as i32 + text_width(y_label)) / 2,
             y_label,
             &BLACK,
         );
-        let mut ly = top + 14;
-        let legend_width = series
-            .iter()
-            .map(|s| text_width(&s.name))
-            .max()
-            .unwrap_or(0)
-            + 44;
-        root.draw(&Rectangle::new(
-            [
-                (left + 12, ly - 6),
-                (left + 12 + legend_width, ly + 22 * series.len() as i32 - 4),
-            ],
-            WHITE.filled(),
-        ))
-        .map_err(draw)?;
+        // The legend goes under the chart, where it hides no data.
+        let mut ly = CHART_HEIGHT as i32 + 4;
         for s in series {
             let color = RGBColor(s.color.0, s.color.1, s.color.2);
             let lx = left + 20;
@@ -167,13 +159,13 @@ pub fn line_chart(
             ))
             .map_err(draw)?;
             text(&root, lx + 32, ly, &s.name, &BLACK);
-            ly += 22;
+            ly += LEGEND_ROW as i32;
         }
         root.present().map_err(draw)?;
     }
     let mut png_bytes = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(&mut png_bytes, WIDTH, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder
@@ -325,7 +317,10 @@ mod tests {
             .unwrap();
         let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut pixels).unwrap();
-        assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
+        assert_eq!(
+            (info.width, info.height),
+            (WIDTH, CHART_HEIGHT + 2 * LEGEND_ROW + 10)
+        );
         let count = |rgb: [u8; 3]| pixels.chunks(3).filter(|p| *p == rgb).count();
         // Both lines are drawn, and so is black text.
         assert!(count([200, 0, 0]) > 100);
