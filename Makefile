@@ -26,6 +26,9 @@ test: setup lint
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
+	# the library alone, without the command line's dependencies
+	$(CARGO) clippy -j $(JOBS) --lib --no-default-features -- -D warnings
+	scripts/check-lib-deps.sh
 
 bench: setup
 	$(CARGO) bench -j $(JOBS)

@@ -30,9 +30,13 @@ fn frames(c: &mut Criterion) {
 
 fn savestates(c: &mut Criterion) {
     let mut emu = booted();
-    let mut snap = emu.snapshot();
-    c.bench_function("snapshot_into", |b| b.iter(|| emu.snapshot_into(&mut snap)));
-    c.bench_function("snapshot_alloc", |b| b.iter(|| black_box(emu.snapshot())));
+    let mut snap = emu.snapshot().expect("snapshot");
+    c.bench_function("snapshot_into", |b| {
+        b.iter(|| emu.snapshot_into(&mut snap).expect("snapshot"))
+    });
+    c.bench_function("snapshot_alloc", |b| {
+        b.iter(|| black_box(emu.snapshot().expect("snapshot")))
+    });
     c.bench_function("restore", |b| {
         b.iter_batched_ref(
             || (),

@@ -47,7 +47,7 @@ fn decode(c: &mut Criterion) {
 
 fn step(c: &mut Criterion) {
     let mut env = playing_env();
-    let snap = env.snapshot();
+    let snap = env.snapshot().expect("snapshot");
     let mut i = 0usize;
     c.bench_function("env/step_move_or_wait", |b| {
         b.iter(|| {
@@ -61,7 +61,7 @@ fn step(c: &mut Criterion) {
                 Action::Move(Direction::ALL[i % 8])
             };
             match env.step(action) {
-                Ok(r) if r.done => env.restore(&snap).expect("restore"),
+                Ok(r) if r.done() => env.restore(&snap).expect("restore"),
                 Ok(_) => {}
                 Err(e) => panic!("step failed: {e}"),
             }

@@ -13,7 +13,7 @@ use pmd_agent::bench::socket::{ServerKind, ServerProcess, SocketBenchConfig};
 use pmd_agent::cartridge;
 use pmd_agent::emu::Keys;
 use pmd_agent::env::{Action, Env, EnvConfig};
-use pmd_agent::game::{DungeonState, DungeonView};
+use pmd_agent::game::{profile_for, DungeonState, DungeonView};
 use pmd_agent::socket::baseline::BaselineAgent;
 use pmd_agent::socket::Client;
 
@@ -38,6 +38,7 @@ fn remotes(work: &std::path::Path) -> Vec<Remote> {
         work_dir: work.to_path_buf(),
         server_pace: pmd_agent::pacing::Pace::None,
     };
+    let profile = profile_for(config.rom.game_code()).expect("a known game");
     [("lua", ServerKind::Lua), ("rust_server", ServerKind::Rust)]
         .into_iter()
         .map(|(name, kind)| {
@@ -48,7 +49,7 @@ fn remotes(work: &std::path::Path) -> Vec<Remote> {
                 ServerKind::Lua => shot.to_string_lossy().into_owned(),
                 ServerKind::Rust => "frame.png".to_string(),
             };
-            let mut agent = BaselineAgent::new(client, request, shot);
+            let mut agent = BaselineAgent::new(client, profile, request, shot);
             // Wait until the cartridge is in its dungeon.
             for _ in 0..1000 {
                 if agent.read_state().map(|(ok, _)| ok).unwrap_or(false) {

@@ -5,9 +5,10 @@
 #   libmgba-dev        mGBA 0.10 core, linked in-process
 #   gcc-arm-none-eabi  rebuilds the test cartridge (reproducibility test)
 #   pkg-config, gcc, make, python3: build helpers
+#   fonts-dejavu-core  the font plots label their axes with
 set -euo pipefail
 
-packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3)
+packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3 fonts-dejavu-core)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 //! Atomic file writes: a temporary file in the destination's directory,
-//! flushed to disk, then renamed over the destination. A crash leaves
-//! either the old file or the new one, never a mix.
+//! flushed to disk, renamed over the destination, then the directory
+//! flushed too (the rename itself lives in the directory: without that
+//! flush a crash can forget it). A crash leaves either the old file or the
+//! new one, never a mix.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -32,7 +34,21 @@ pub fn write_with(
     fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    sync_dir(dir)
+}
+
+/// Flushes a directory's entries to disk (after creating, renaming or
+/// removing files in it). A no-op where directories cannot be opened as
+/// files, and under Miri (which has no `fsync` for directories).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(all(unix, not(miri)))]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(any(not(unix), miri))]
+    {
+        std::fs::metadata(dir).map(|_| ())
+    }
 }
 
 #[cfg(test)]
@@ -46,6 +62,13 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         let entries = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(entries, 1);
+    }
+
+    #[test]
+    fn directories_are_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        super::sync_dir(dir.path()).unwrap();
+        assert!(super::sync_dir(&dir.path().join("missing")).is_err());
     }
 
     #[test]

@@ -1,61 +1,103 @@
-//! The process-wide metrics registry (Prometheus / OpenMetrics): counters
-//! of steps, frames, episodes and environment failures, and latency
-//! histograms of environment steps and dungeon decodes. Updating a counter
-//! is one atomic add; a histogram observation holds a short internal lock.
-//! Neither allocates.
+//! A Prometheus / OpenMetrics registry of rollout metrics — counters of
+//! steps, frames, episodes (by end reason) and environment failures, the
+//! environment and quarantine gauges, and a histogram of step latency —
+//! that a run uses as its [`Telemetry`] sink. Nothing here is global: a
+//! program that wants metrics creates a [`Metrics`], passes it to its
+//! rollouts and serves [`Metrics::render`]; a library user who does not
+//! pays nothing. Updating a counter is one atomic add; a histogram
+//! observation holds a short internal lock. Neither allocates.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::LazyLock;
-use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Every metric pmd-agent exports.
+use crate::env::EndReason;
+use crate::rollout::{FailureKind, Telemetry};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+/// Every rollout metric pmd-agent exports.
 pub struct Metrics {
     registry: Registry,
     /// Environment steps taken.
     pub steps: Counter,
     /// Emulated frames run by steps.
     pub frames: Counter,
-    /// Episodes finished.
-    pub episodes: Counter,
-    /// Steps that failed and were recovered.
-    pub env_failures: Counter,
+    /// Episodes finished, per end reason (`EndReason::ALL` order).
+    episodes: Vec<Counter>,
+    /// Steps that failed and were rolled back, per kind.
+    failures: [Counter; 3],
+    /// Environments quarantined.
+    pub quarantined: Gauge<i64, AtomicI64>,
     /// Environments alive.
     pub envs: Gauge<i64, AtomicI64>,
     /// Seconds per environment step.
     pub step_seconds: Histogram,
-    /// Seconds per full dungeon decode.
-    pub decode_seconds: Histogram,
     ready: AtomicBool,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
-    fn new() -> Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("pmd");
         let steps = Counter::default();
         let frames = Counter::default();
-        let episodes = Counter::default();
-        let env_failures = Counter::default();
+        let episode_family = Family::<ReasonLabel, Counter>::default();
+        let episodes = EndReason::ALL
+            .iter()
+            .map(|r| {
+                episode_family
+                    .get_or_create(&ReasonLabel { reason: r.code() })
+                    .clone()
+            })
+            .collect();
+        let failure_family = Family::<KindLabel, Counter>::default();
+        let failures = ["frame_cap", "error", "panic"]
+            .map(|kind| failure_family.get_or_create(&KindLabel { kind }).clone());
+        let quarantined = Gauge::<i64, AtomicI64>::default();
         let envs = Gauge::<i64, AtomicI64>::default();
-        // 10 µs .. ~1.3 s for steps; 100 ns .. ~13 ms for decodes
+        // 10 µs .. ~1.3 s
         let step_seconds = Histogram::new(exponential_buckets(1e-5, 2.0, 18));
-        let decode_seconds = Histogram::new(exponential_buckets(1e-7, 2.0, 18));
         registry.register("steps", "Environment steps taken", steps.clone());
         registry.register(
             "frames",
             "Emulated frames run by environment steps",
             frames.clone(),
         );
-        registry.register("episodes", "Episodes finished", episodes.clone());
+        registry.register(
+            "episodes",
+            "Episodes finished, by end reason",
+            episode_family,
+        );
         registry.register(
             "env_failures",
-            "Environment steps that failed and were recovered",
-            env_failures.clone(),
+            "Environment steps that failed and were rolled back, by kind",
+            failure_family,
+        );
+        registry.register(
+            "quarantined_envs",
+            "Environments quarantined because their resets kept failing",
+            quarantined.clone(),
         );
         registry.register("envs", "Environments alive", envs.clone());
         registry.register(
@@ -63,20 +105,15 @@ impl Metrics {
             "Seconds per environment step",
             step_seconds.clone(),
         );
-        registry.register(
-            "decode_seconds",
-            "Seconds per full dungeon decode",
-            decode_seconds.clone(),
-        );
         Metrics {
             registry,
             steps,
             frames,
             episodes,
-            env_failures,
+            failures,
+            quarantined,
             envs,
             step_seconds,
-            decode_seconds,
             ready: AtomicBool::new(false),
         }
     }
@@ -100,14 +137,79 @@ impl Metrics {
     }
 }
 
-static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
-
-/// The process-wide metrics.
-pub fn metrics() -> &'static Metrics {
-    &METRICS
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("steps", &self.steps.get())
+            .finish()
+    }
 }
 
-/// Observes a duration in a histogram, in seconds.
-pub fn observe(histogram: &Histogram, elapsed: Duration) {
-    histogram.observe(elapsed.as_secs_f64());
+impl Telemetry for Metrics {
+    fn timed(&self) -> bool {
+        true
+    }
+
+    fn step(&self, frames: u32, seconds: Option<f64>) {
+        self.steps.inc();
+        self.frames.inc_by(u64::from(frames));
+        if let Some(seconds) = seconds {
+            self.step_seconds.observe(seconds);
+        }
+    }
+
+    fn episode_end(&self, reason: EndReason) {
+        if let Some(i) = EndReason::ALL.iter().position(|r| *r == reason) {
+            self.episodes[i].inc();
+        }
+    }
+
+    fn failure(&self, kind: FailureKind) {
+        let i = match kind {
+            FailureKind::FrameCap => 0,
+            FailureKind::Error => 1,
+            FailureKind::Panic => 2,
+        };
+        self.failures[i].inc();
+    }
+
+    fn quarantined(&self) {
+        self.quarantined.inc();
+    }
+
+    fn envs(&self, delta: i64) {
+        self.envs.inc_by(delta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_show_up_in_the_exposition() {
+        let m = Metrics::new();
+        m.step(10, Some(0.001));
+        m.episode_end(EndReason::Cleared);
+        m.failure(FailureKind::Panic);
+        m.quarantined();
+        m.envs(2);
+        let text = m.render();
+        assert!(text.contains("pmd_steps_total 1"), "{text}");
+        assert!(text.contains("pmd_frames_total 10"), "{text}");
+        assert!(
+            text.contains(r#"pmd_episodes_total{reason="cleared"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"pmd_episodes_total{reason="fainted"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"pmd_env_failures_total{kind="panic"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("pmd_quarantined_envs 1"), "{text}");
+        assert!(text.contains("pmd_envs 2"), "{text}");
+    }
 }

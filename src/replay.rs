@@ -13,12 +13,6 @@ pub enum ReplayError {
     /// The environment failed.
     #[error(transparent)]
     Env(#[from] EnvError),
-    /// The recorded episode cannot be re-simulated.
-    #[error("step {step} was rolled back during the run; the episode cannot be replayed past it")]
-    FailedStep {
-        /// Step index.
-        step: usize,
-    },
     /// The re-simulation went elsewhere than the recording.
     #[error("replay diverged at step {step}: recorded floor {rec_floor} hp {rec_hp} at ({rec_x}, {rec_y}), replayed floor {floor} hp {hp} at ({x}, {y}); same ROM and start state?")]
     Diverged {
@@ -64,6 +58,8 @@ pub fn replay(
         rom,
         EnvConfig {
             render: true,
+            // the recording decides where the episode ends
+            max_episode_steps: None,
             ..EnvConfig::default()
         },
     )?;
@@ -72,10 +68,8 @@ pub fn replay(
     }
     env.reset(seed)?;
     let mut frames = vec![env.emulator().frame().to_vec()];
-    for (i, rec) in steps.iter().enumerate() {
-        if rec.failed {
-            return Err(ReplayError::FailedStep { step: i });
-        }
+    // A rolled-back step left the environment as it was: skip it.
+    for (i, rec) in steps.iter().filter(|r| !r.rolled_back).enumerate() {
         let r = env.step(rec.action)?;
         let s = r.state;
         if (s.floor, s.hp, s.x, s.y) != (rec.floor, rec.hp, rec.x, rec.y) {
@@ -92,7 +86,7 @@ pub fn replay(
             });
         }
         frames.push(env.emulator().frame().to_vec());
-        if r.done {
+        if r.done() {
             break;
         }
     }

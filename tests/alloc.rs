@@ -32,7 +32,7 @@ fn decode_and_step_do_not_allocate() {
             } else {
                 Action::Move(Direction::ALL[i % 8])
             };
-            if env.step(action).unwrap().done {
+            if env.step(action).unwrap().done() {
                 break;
             }
         }
@@ -43,47 +43,49 @@ fn decode_and_step_do_not_allocate() {
 #[test]
 fn vectorised_steps_do_not_allocate() {
     use pmd_agent::env::Action;
-    use pmd_agent::policy::Heuristic;
+    use pmd_agent::policy::{BatchPolicy, Heuristic, PerEnv, Policy, PolicyContext};
     use pmd_agent::rollout::{VecEnv, VecEnvConfig};
 
     // One thread: the pool runs on this thread, where the counter counts.
-    let config = VecEnvConfig {
+    let mut config = VecEnvConfig {
         envs: 3,
         seed: 5,
         threads: Some(1),
-        max_episode_steps: 40,
         ..VecEnvConfig::default()
     };
+    config.env.max_episode_steps = Some(40);
     let mut v = VecEnv::new(&cartridge::rom().unwrap(), config, |_| Ok(())).unwrap();
-    let policy = Heuristic::default();
+    let mut policy = PerEnv(Heuristic::default());
     let mut actions = vec![Action::Wait; 3];
     // warm up: the first round touches lazily built statics
-    v.act(&policy, &mut actions);
-    v.step(&actions);
+    policy.act(v.policy_input(), &mut actions).unwrap();
+    v.step(&actions).unwrap();
     let info = allocation_counter::measure(|| {
         for _ in 0..100 {
-            v.act(&policy, &mut actions);
-            v.step(&actions);
+            policy.act(v.policy_input(), &mut actions).unwrap();
+            v.step(&actions).unwrap();
         }
     });
     assert!(
         v.stats().episodes >= 3,
         "episodes reset inside the measured steps"
     );
-    assert_eq!(info.count_total, 0, "VecEnv::act + step allocated");
+    assert_eq!(info.count_total, 0, "policy + VecEnv::step allocated");
 
     // The check can fail: a policy that allocates is seen, so the work
     // does run where the counter counts.
     struct Allocating;
-    impl pmd_agent::policy::Policy for Allocating {
+    impl Policy for Allocating {
         fn name(&self) -> &'static str {
             "allocating"
         }
-        fn act(&self, _: &mut pmd_agent::policy::PolicyContext<'_>) -> Action {
+        fn act(&self, _: &mut PolicyContext<'_>) -> Action {
             std::hint::black_box(Box::new([0u8; 16]));
             Action::Wait
         }
     }
-    let seen = allocation_counter::measure(|| v.act(&Allocating, &mut actions));
+    let mut allocating = PerEnv(Allocating);
+    let seen =
+        allocation_counter::measure(|| allocating.act(v.policy_input(), &mut actions).unwrap());
     assert_eq!(seen.count_total, 3);
 }

@@ -107,11 +107,39 @@ fn empty_file_exits_2() {
 }
 
 #[test]
-fn two_hundred_byte_file_exits_2() {
+fn a_file_shorter_than_the_header_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("short.gba");
-    std::fs::write(&path, [0x5Au8; 200]).unwrap();
+    std::fs::write(&path, [0x5Au8; 191]).unwrap();
     assert_bad_rom(&path, "too small");
+    // header-sized garbage: the header checks refuse it
+    std::fs::write(&path, [0x5Au8; 192]).unwrap();
+    assert_bad_rom(&path, "not a GBA ROM");
+}
+
+/// A valid homebrew ROM of `len` bytes: a header whose entry point is an
+/// endless loop (`b .`).
+fn tiny_rom(len: usize) -> Vec<u8> {
+    let mut rom = vec![0u8; len];
+    rom[..4].copy_from_slice(&[0xFE, 0xFF, 0xFF, 0xEA]);
+    rom[0xA0..0xA4].copy_from_slice(b"TINY");
+    rom[0xAC..0xB0].copy_from_slice(b"TINY");
+    rom[0xB2] = 0x96;
+    let sum = rom[0xA0..0xBD].iter().fold(0u8, |a, b| a.wrapping_add(*b));
+    rom[0xBD] = 0u8.wrapping_sub(sum.wrapping_add(0x19));
+    rom
+}
+
+#[test]
+fn valid_roms_as_small_as_their_header_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [192, 256, 511] {
+        let path = dir.path().join(format!("tiny{len}.gba"));
+        std::fs::write(&path, tiny_rom(len)).unwrap();
+        let v = one_json_object(&["--rom", path.to_str().unwrap(), "--frames", "30", "--json"]);
+        assert_eq!(v["frames"], 30, "{len} bytes");
+        assert_eq!(v["game_code"], "TINY");
+    }
 }
 
 #[test]
@@ -276,11 +304,16 @@ fn agent_mode_prints_exactly_one_json_object() {
         "steps",
         "frames",
         "episodes",
+        "terminated",
+        "truncated",
+        "end_reasons",
+        "quarantined_envs",
         "seconds",
         "steps_per_s",
         "frames_per_s",
         "mean_max_floor",
         "failures",
+        "seed_scope",
     ] {
         assert!(!v[key].is_null(), "{key} missing in {v}");
     }
@@ -288,15 +321,89 @@ fn agent_mode_prints_exactly_one_json_object() {
     assert_eq!(v["envs"], 2);
     assert_eq!(v["steps"], 200);
     assert_eq!(v["failures"], 0);
+    assert_eq!(v["quarantined_envs"], serde_json::json!([]));
+    assert_eq!(v["seed_scope"], "whole_episode");
     assert!(v["frames"].as_u64().unwrap() > 200 * 5);
 }
 
 #[test]
-fn agent_mode_refuses_frames_together_with_a_policy() {
-    let out = pmd_agent(&["run", "--policy", "random", "--frames", "10"]);
+fn agent_mode_counts_terminated_and_truncated_episodes() {
+    // 2 envs x 2000 steps: the heuristic clears the 10-floor dungeon in
+    // some episodes, the 150-step limit truncates others.
+    let v = one_json_object(&heuristic_run(
+        "2000",
+        &["--max-episode-steps", "150", "--json"],
+    ));
+    let (terminated, truncated) = (
+        v["terminated"].as_u64().unwrap(),
+        v["truncated"].as_u64().unwrap(),
+    );
+    assert_eq!(terminated + truncated, v["episodes"].as_u64().unwrap());
+    assert!(truncated >= 1, "{v}");
+    let reasons = &v["end_reasons"];
+    assert_eq!(
+        reasons["step_limit"].as_u64().unwrap(),
+        truncated,
+        "every truncation here is the step limit: {v}"
+    );
+    let ended: u64 = ["fainted", "cleared", "left_dungeon"]
+        .iter()
+        .map(|r| reasons[*r].as_u64().unwrap())
+        .sum();
+    assert_eq!(ended, terminated);
+}
+
+#[test]
+fn agent_mode_refuses_frames_together_with_agent_options() {
+    for args in [
+        vec!["run", "--policy", "random", "--frames", "10"],
+        vec!["run", "--frames", "10", "--metrics-addr", "127.0.0.1:0"],
+        vec!["run", "--policy", "telepathy"],
+        vec!["run", "--policy", "torch:"],
+    ] {
+        let out = pmd_agent(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_torch_policy_without_the_feature_is_refused_in_one_line() {
+    let out = pmd_agent(&["run", "--policy", "torch:model.pt", "--steps", "10"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = pmd_agent(&["run", "--policy", "telepathy"]);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("torch"), "{err}");
+}
+
+#[test]
+fn a_battery_save_beside_the_rom_is_loaded() {
+    // A save of an impossible size beside the ROM proves it is read: the
+    // run refuses it, naming it. With --save another file replaces it.
+    let dir = tempfile::tempdir().unwrap();
+    let rom = dir.path().join("game.gba");
+    std::fs::write(&rom, pmd_agent::cartridge::ROM_BYTES).unwrap();
+    let beside = dir.path().join("game.sav");
+    std::fs::write(&beside, [0u8; 1000]).unwrap();
+    let out = pmd_agent(&["--rom", rom.to_str().unwrap(), "--frames", "10"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("game.sav"), "{}", stderr(&out));
+    let good = dir.path().join("other.sav");
+    std::fs::write(&good, vec![0xFFu8; 65536]).unwrap();
+    let out = pmd_agent(&[
+        "--rom",
+        rom.to_str().unwrap(),
+        "--save",
+        good.to_str().unwrap(),
+        "--frames",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&beside, vec![0xFFu8; 65536]).unwrap();
+    let v = one_json_object(&heuristic_run(
+        "20",
+        &["--rom", rom.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(v["steps"], 20);
 }
 
 fn bench_json(args: &[&str]) -> serde_json::Value {
@@ -308,14 +415,30 @@ fn bench_json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn bench_suites_print_their_json() {
-    let v = bench_json(&["overhead", "--steps", "40"]);
-    assert!(v["raw_fps"].as_f64().unwrap() > 0.0);
-    assert!(v["agent_fps"].as_f64().unwrap() > 0.0);
-    assert!(v["ratio"].as_f64().unwrap() > 0.0);
-    let v = bench_json(&["scaling", "--envs", "1,2", "--rounds", "10"]);
-    assert_eq!(v["envs"], serde_json::json!([1, 2]));
+    let v = bench_json(&["overhead", "--rounds", "30", "--envs", "2"]);
+    for key in [
+        "raw_fps",
+        "agent_fps",
+        "agent_record_fps",
+        "ratio",
+        "ratio_record",
+    ] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key} in {v}");
+    }
+    assert_eq!(v["envs"], 2);
+    assert!(v["cores"].as_u64().unwrap() >= 1);
+    assert!(v["frames"].as_u64().unwrap() > 30 * 2 * 5);
+    let v = bench_json(&["scaling", "--envs", "2", "--steps", "60"]);
+    assert_eq!(
+        v["envs"],
+        serde_json::json!([1, 2]),
+        "N = 1 is always measured"
+    );
     assert_eq!(v["steps_per_s"].as_array().unwrap().len(), 2);
-    assert_eq!(v["efficiency"][0], 1.0);
+    assert_eq!(v["frames_per_s"].as_array().unwrap().len(), 2);
+    assert_eq!(v["speedup"][0], 1.0);
+    assert!(v["cores"].as_u64().unwrap() >= 1);
+    assert!(v["rss_bytes"][1].as_u64().unwrap() > 0);
     let v = bench_json(&["memory", "--soak-frames", "3000"]);
     assert!(v["rss_64"].as_u64().unwrap() > v["rss_1"].as_u64().unwrap());
     assert!(v["per_env_bytes"].as_u64().unwrap() > 0);

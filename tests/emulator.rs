@@ -16,13 +16,14 @@ fn cart() -> Rom {
 /// main-loop iteration per frame from then on).
 fn booted() -> Emulator {
     let mut emu = Emulator::new(&cart()).expect("emulator");
+    cartridge::boot_with_seed(&mut emu, 1).expect("the title and menu are passed");
     emu.run_frames(BOOT_FRAMES);
     assert_eq!(CartState::read(&emu).unwrap().phase, Phase::Playing);
     emu
 }
 
-/// Frames from reset until the cartridge plays (generating floor 1 takes a
-/// few frames).
+/// Frames from the seeding phase until the cartridge plays (generating
+/// floor 1 takes a few frames).
 const BOOT_FRAMES: u32 = 20;
 
 /// The same cartridge with another title: a different ROM to the emulator.
@@ -160,7 +161,7 @@ fn snapshot_restore_round_trip_replays_identically() {
     let mut emu = booted();
     emu.set_keys(Keys::UP);
     emu.run_frames(5);
-    let snap = emu.snapshot();
+    let snap = emu.snapshot().unwrap();
     let frame_at_snapshot = emu.frame_count();
     let ewram_at_snapshot = emu.ewram().to_vec();
 
@@ -195,9 +196,9 @@ fn snapshot_restore_round_trip_replays_identically() {
 #[test]
 fn snapshot_reuses_its_buffer_and_survives_the_byte_form() {
     let mut emu = booted();
-    let mut snap = emu.snapshot();
+    let mut snap = emu.snapshot().unwrap();
     emu.run_frames(10);
-    emu.snapshot_into(&mut snap);
+    emu.snapshot_into(&mut snap).unwrap();
     let restored = Snapshot::from_bytes(&snap.to_bytes()).unwrap();
     assert_eq!(restored, snap);
     let expected = CartState::read(&emu).unwrap();
@@ -209,7 +210,7 @@ fn snapshot_reuses_its_buffer_and_survives_the_byte_form() {
 #[test]
 fn snapshot_of_wrong_size_is_refused_without_harm() {
     let mut emu = booted();
-    let good = emu.snapshot();
+    let good = emu.snapshot().unwrap();
     let mut bytes = good.to_bytes();
     // Re-frame the state one byte short, with a consistent header.
     bytes.pop();
@@ -237,7 +238,7 @@ fn snapshot_of_wrong_size_is_refused_without_harm() {
 fn snapshot_from_another_rom_is_refused() {
     let mut other = Emulator::new(&other_rom()).unwrap();
     other.run_frames(3);
-    let foreign = other.snapshot();
+    let foreign = other.snapshot().unwrap();
     let mut emu = booted();
     let err = emu.restore(&foreign).unwrap_err();
     assert!(

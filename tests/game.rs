@@ -4,10 +4,10 @@
 
 use pmd_agent::cartridge::{self, addr as cart_addr, CartState, Event};
 use pmd_agent::emu::{Emulator, Rom, EWRAM_BASE, EWRAM_SIZE};
-use pmd_agent::env::{Action, Direction, Env, EnvConfig, EnvError, StepResult};
+use pmd_agent::env::{Action, Direction, EndReason, Env, EnvConfig, EnvError, StepResult};
 use pmd_agent::game::path::first_step;
 use pmd_agent::game::ram_map::{addr, dungeon, entity, info};
-use pmd_agent::game::{DecodeError, DungeonState, DungeonView, Game};
+use pmd_agent::game::{DecodeError, DungeonState, DungeonView};
 
 fn env() -> Env {
     Env::new(&cartridge::rom().unwrap(), EnvConfig::default()).unwrap()
@@ -42,7 +42,7 @@ fn wall_direction(env: &Env) -> Option<Direction> {
 fn reset_starts_floor_one_ready_for_input() {
     let mut env = env();
     let start = env.reset(42).unwrap();
-    assert_eq!(env.game(), Game::TestCartridge);
+    assert_eq!(env.profile().code(), "PMDT");
     assert_eq!(start.floor, 1);
     assert_eq!(start.hp, 40);
     assert_eq!(start.max_hp, 40);
@@ -88,7 +88,7 @@ fn walking_into_a_wall_does_not_move_the_leader() {
     assert_eq!(event(&env), Event::Blocked);
     assert_eq!(r.state.floor_turns, 0, "a blocked move takes no turn");
     assert!(r.frames <= 3, "blocked move took {} frames", r.frames);
-    assert!(!r.done && !r.timed_out);
+    assert!(!r.done() && r.reason.is_none());
 }
 
 #[test]
@@ -259,7 +259,8 @@ fn starving_at_one_hp_faints_and_ends_the_episode() {
         .unwrap();
     env.refresh().unwrap();
     let r = env.step(Action::Wait).unwrap();
-    assert!(r.done);
+    assert!(r.terminated && !r.truncated);
+    assert_eq!(r.reason, Some(EndReason::Fainted));
     assert_eq!(r.state.hp, 0);
     assert!(r.reward <= -1.0, "reward {}", r.reward);
     assert_eq!(
@@ -313,7 +314,7 @@ fn snapshot_restore_gives_identical_decoded_state() {
     for a in script().into_iter().take(10) {
         env.step(a).unwrap();
     }
-    let snap = env.snapshot();
+    let snap = env.snapshot().unwrap();
     let rows = env.state().ascii_rows();
     let leader_before = *env.state().leader().unwrap();
     let wild_before = env.state().wild().to_vec();

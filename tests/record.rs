@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{heuristic_run, pmd_agent, spawn_endless_run, stderr};
-use pmd_agent::record::read_trajectories;
+use pmd_agent::record::{read_trajectories, read_trajectories_with, ReadOptions, RecordError};
 
 fn the_file(dir: &Path) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -112,12 +112,12 @@ fn a_run_killed_with_sigkill_leaves_a_readable_file() {
     // wait for a few batches to be flushed
     let started = Instant::now();
     loop {
-        let size = std::fs::read_dir(dir.path())
+        let rows = std::fs::read_dir(dir.path())
             .unwrap()
-            .filter_map(|e| e.ok()?.metadata().ok())
-            .map(|m| m.len())
-            .sum::<u64>();
-        if size > 2_000_000 || started.elapsed() > Duration::from_secs(60) {
+            .filter_map(|e| read_trajectories(&e.ok()?.path()).ok())
+            .map(|t| t.rows())
+            .sum::<usize>();
+        if rows >= 256 || started.elapsed() > Duration::from_secs(60) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -213,4 +213,224 @@ fn bad_trajectory_inputs_exit_2_with_one_line() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("episode 99"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_same_seed_gives_identical_files_with_one_and_two_threads() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut files = Vec::new();
+    for (dir, threads) in dirs.iter().zip(["1", "2"]) {
+        let out = pmd_agent(&[
+            "run",
+            "--policy",
+            "random",
+            "--envs",
+            "3",
+            "--threads",
+            threads,
+            "--steps",
+            "600",
+            "--seed",
+            "11",
+            "--max-episode-steps",
+            "50",
+            "--record",
+            dir.path().to_str().unwrap(),
+            "--run-id",
+            "same-run",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        files.push(std::fs::read(the_file(dir.path())).unwrap());
+    }
+    assert!(files[0].len() > 1000);
+    assert!(
+        files[0] == files[1],
+        "the files differ between 1 and 2 threads"
+    );
+}
+
+#[test]
+fn recordings_take_at_most_a_kilobyte_per_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = record(dir.path(), "4000", &[]);
+    let bytes = std::fs::metadata(&file).unwrap().len();
+    let rows = read_trajectories(&file).unwrap().rows() as u64;
+    assert_eq!(rows, 4000);
+    assert!(
+        bytes <= 1024 * rows,
+        "{bytes} bytes for {rows} rows: {} per step",
+        bytes / rows
+    );
+}
+
+/// The byte offsets of the record batch messages' bodies and buffers.
+fn batch_buffers(file: &[u8]) -> Vec<(usize, usize)> {
+    let mut at = 0;
+    let mut found = Vec::new();
+    while at + 8 <= file.len() {
+        let word = |i: usize| u32::from_le_bytes(file[i..i + 4].try_into().unwrap()) as usize;
+        assert_eq!(word(at), 0xFFFF_FFFF, "continuation marker");
+        let len = word(at + 4);
+        if len == 0 {
+            break;
+        }
+        let meta = &file[at + 8..at + 8 + len];
+        let message = arrow_ipc::root_as_message(meta).unwrap();
+        let body = at + 8 + len;
+        if let Some(batch) = message.header_as_record_batch() {
+            for b in batch.buffers().unwrap().iter() {
+                if b.length() >= 8 {
+                    found.push((body + b.offset() as usize, b.length() as usize));
+                }
+            }
+        }
+        at = body + message.bodyLength() as usize;
+    }
+    found
+}
+
+#[test]
+fn corrupted_lengths_cannot_make_the_reader_allocate_gigabytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = record(dir.path(), "200", &["--record-batch-rows", "100"]);
+    let good = std::fs::read(&file).unwrap();
+    let buffers = batch_buffers(&good);
+    assert!(buffers.len() > 10, "{buffers:?}");
+
+    // a compressed buffer claiming a terabyte once decompressed
+    let mut huge = good.clone();
+    let (at, _) = buffers[buffers.len() / 2];
+    huge[at..at + 8].copy_from_slice(&(1i64 << 40).to_le_bytes());
+    let path = dir.path().join("huge.arrows");
+    std::fs::write(&path, &huge).unwrap();
+    let t = read_trajectories(&path).unwrap();
+    assert_eq!(t.rows(), 100, "the intact first batch is kept");
+    assert!(
+        t.torn.as_deref().is_some_and(|e| e.contains("states")),
+        "{:?}",
+        t.torn
+    );
+
+    // a message claiming 2 GiB of metadata
+    let mut long = good.clone();
+    let schema_len = u32::from_le_bytes(good[4..8].try_into().unwrap()) as usize;
+    let second = 8 + schema_len;
+    long[second + 4..second + 8].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    let path = dir.path().join("long.arrows");
+    std::fs::write(&path, &long).unwrap();
+    let t = read_trajectories(&path).unwrap();
+    assert_eq!(t.rows(), 0);
+    assert!(t.torn.is_some());
+
+    // random bytes over every buffer, one at a time: never a panic
+    for (i, (at, len)) in buffers.iter().enumerate().step_by(7) {
+        let mut damaged = good.clone();
+        for (k, b) in damaged[*at..*at + len.min(&64)].iter_mut().enumerate() {
+            *b = (i * 31 + k * 7) as u8;
+        }
+        let path = dir.path().join(format!("damaged{i}.arrows"));
+        std::fs::write(&path, &damaged).unwrap();
+        let _ = read_trajectories(&path);
+    }
+}
+
+fn write_with_version(path: &Path, version: Option<&str>) {
+    let meta = pmd_agent::record::RunMeta {
+        run_id: "v".into(),
+        policy: "heuristic".into(),
+        start: "boot".into(),
+        ..Default::default()
+    };
+    let schema = pmd_agent::record::schema(&meta, false);
+    let mut map = schema.metadata().clone();
+    match version {
+        Some(v) => map.insert("pmd_agent.schema_version".to_string(), v.to_string()),
+        None => map.remove("pmd_agent.schema_version"),
+    };
+    let schema = schema.with_metadata(map);
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(file, &schema).unwrap();
+    writer.finish().unwrap();
+}
+
+#[test]
+fn unknown_schema_versions_are_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (version, needle) in [
+        (Some("3.0"), "3.x"),
+        (None, "no version"),
+        (Some("two"), "two"),
+    ] {
+        let path = dir.path().join("v.arrows");
+        write_with_version(&path, version);
+        let err = read_trajectories(&path).unwrap_err();
+        assert!(matches!(err, RecordError::Version { .. }), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+    let path = dir.path().join("minor.arrows");
+    write_with_version(&path, Some("2.7"));
+    assert!(
+        read_trajectories(&path).is_ok(),
+        "a newer minor version reads"
+    );
+}
+
+#[test]
+fn rolled_back_rows_stay_recorded_and_are_skipped_by_default() {
+    use pmd_agent::env::{Env, EnvError};
+    use pmd_agent::game::ram_map::addr;
+    use pmd_agent::policy::{Heuristic, PerEnv};
+    use pmd_agent::rollout::{EnvHook, VecEnvConfig, VecEnvOptions};
+    use pmd_agent::runner::{RecordConfig, Runner, StartPoint};
+
+    /// Breaks env 0's step 4 of every episode.
+    struct BreakStepFour;
+    impl EnvHook for BreakStepFour {
+        fn before_step(&self, i: usize, _: u64, step: u32, env: &mut Env) -> Result<(), EnvError> {
+            if i == 0 && step == 4 {
+                env.emulator_mut().write_u32(addr::G_DUNGEON, 1).unwrap();
+            }
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = VecEnvOptions {
+        hook: Some(std::sync::Arc::new(BreakStepFour)),
+        ..VecEnvOptions::default()
+    };
+    let mut runner = Runner::new(
+        &pmd_agent::cartridge::rom().unwrap(),
+        VecEnvConfig {
+            envs: 2,
+            threads: Some(2),
+            ..VecEnvConfig::default()
+        },
+        &StartPoint::default(),
+        Box::new(PerEnv(Heuristic::default())),
+        Some(&RecordConfig::new(dir.path())),
+        options,
+    )
+    .unwrap();
+    runner
+        .run(40, |_| std::ops::ControlFlow::Continue(()))
+        .unwrap();
+    let report = runner.finish().unwrap();
+    let file = report.record_file.unwrap();
+    let all = read_trajectories_with(
+        &file,
+        ReadOptions {
+            include_rolled_back: true,
+        },
+    )
+    .unwrap();
+    let clean = read_trajectories(&file).unwrap();
+    // env 0 in 20 rounds: 4 good steps, 3 failed tries of step 4 (then
+    // the episode is truncated), twice, then 4 good steps and 2 failures
+    assert_eq!(report.failures, 8);
+    assert_eq!(all.rows(), 40);
+    assert_eq!(clean.rows(), 32);
+    assert_eq!(clean.rolled_back_rows, 8);
+    let (_, steps) = pmd_agent::record::episode_actions(&all, "f", 0, 0).unwrap();
+    assert_eq!(steps.len(), 7);
+    assert_eq!(steps.iter().filter(|s| s.rolled_back).count(), 3);
 }

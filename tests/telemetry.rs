@@ -70,7 +70,7 @@ fn metrics_health_and_ready_are_served_while_a_run_goes() {
         "pmd_episodes_total",
         "pmd_env_failures_total",
         "pmd_step_seconds_bucket",
-        "pmd_decode_seconds_count",
+        "pmd_quarantined_envs 0",
         "pmd_envs 2",
     ] {
         assert!(body.contains(name), "{name} missing from /metrics:\n{body}");

@@ -23,7 +23,7 @@ static const uint16_t GLYPHS[] = {
     025755, 065656, 034443, 065556, 074647, 074644, 034553, 055755, 072227, 011152, /* A-J */
     055655, 044447, 057755, 065555, 025552, 065644, 025563, 065655, 034216, 072222, /* K-T */
     055557, 055552, 055775, 055255, 055222, 071247,                                 /* U-Z */
-    000700, 000002, 001240,                                                         /* - . / */
+    000700, 000002, 001240, 042124,                                                 /* - . / > */
 };
 
 enum {
@@ -39,6 +39,7 @@ enum {
     T_DASH = T_LETTER_A + 26,
     T_DOT,
     T_SLASH,
+    T_GT,
 };
 
 enum { OBJ_LEADER = 0, OBJ_MONSTER, OBJ_ITEM, OBJ_TRAP };
@@ -132,6 +133,7 @@ static unsigned tile_for_char(char c) {
     if (c == '-') return T_DASH;
     if (c == '.') return T_DOT;
     if (c == '/') return T_SLASH;
+    if (c == '>') return T_GT;
     return T_HUD_BLANK;
 }
 
@@ -167,12 +169,46 @@ static char *put_string(char *buf, const char *s) {
 static uint32_t hud_key(void) {
     const struct Dungeon *d = G_DUNGEON;
     if (!d) {
-        return 0xFFFFFFFFu;
+        /* title, menu (blinking prompt, cursor) or the cleared screen */
+        return 0xFFFFFF00u | ((uint32_t)CART->phase << 4) | ((uint32_t)CART->menu_cursor << 1) |
+               ((CART->frame >> 4) & 1);
     }
     const struct EntityInfo *info = &d->team[0];
     return (uint32_t)d->floor ^ ((uint32_t)(uint16_t)info->hp << 8) ^
            ((uint32_t)(uint16_t)info->max_hp << 16) ^ ((uint32_t)(uint16_t)info->belly << 22) ^
            ((uint32_t)CART->phase << 30);
+}
+
+/* Writes `text` at (col, row) of the text layer. */
+static void put_text(unsigned col, unsigned row, const char *text) {
+    for (; *text && col < 30; text++, col++) {
+        HUD_MAP[row * 32 + col] = (uint16_t)tile_for_char(*text);
+    }
+}
+
+/* The title, the main menu and the cleared screen: text on the BG1 layer
+ * (the dungeon map, still black, stays behind it). */
+static void draw_screen(void) {
+    for (unsigned i = 0; i < 20 * 32; i++) {
+        HUD_MAP[i] = T_NONE;
+    }
+    put_text(3, 5, "PMD-AGENT TEST CARTRIDGE");
+    switch (CART->phase) {
+    case PHASE_TITLE:
+        if (!CART->seed_wait && ((CART->frame >> 4) & 1)) {
+            put_text(9, 12, "PRESS START");
+        }
+        break;
+    case PHASE_MENU:
+        put_text(9, 10, CART->menu_cursor == MENU_CONTINUE ? "> CONTINUE" : "  CONTINUE");
+        put_text(9, 12, CART->menu_cursor == MENU_OPTIONS ? "> OPTIONS" : "  OPTIONS");
+        break;
+    case PHASE_CLEARED:
+        put_text(7, 10, "DUNGEON CLEARED");
+        break;
+    default:
+        break;
+    }
 }
 
 static void draw_hud(void) {
@@ -181,16 +217,25 @@ static void draw_hud(void) {
     if (key == shown) {
         return;
     }
+    uint32_t was = shown;
     shown = key;
+    const struct Dungeon *d = G_DUNGEON;
+    if (!d) {
+        draw_screen();
+        return;
+    }
+    if ((was & 0xFFFFFF00u) == 0xFFFFFF00u) {
+        /* leaving a text screen: clear it */
+        for (unsigned i = 32; i < 20 * 32; i++) {
+            HUD_MAP[i] = T_NONE;
+        }
+    }
     char line[31];
     for (unsigned i = 0; i < 30; i++) {
         line[i] = ' ';
     }
-    const struct Dungeon *d = G_DUNGEON;
     char *p = line;
-    if (!d) {
-        p = put_string(p, "PMD-AGENT TEST CARTRIDGE");
-    } else {
+    {
         const struct EntityInfo *info = &d->team[0];
         p = put_string(p, "B");
         p = put_decimal(p, d->floor);
@@ -266,6 +311,10 @@ void draw_frame(void) {
     draw_hud();
     const struct Dungeon *d = G_DUNGEON;
     if (!d) {
+        /* the title and menus shimmer too */
+        unsigned phase = CART->frame & 31;
+        unsigned wave = phase < 16 ? phase : 31 - phase;
+        PALETTE_BG[1] = rgb15(16 + wave, 16 + wave, 16 + wave);
         return;
     }
     animate(d);

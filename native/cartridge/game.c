@@ -470,6 +470,15 @@ void game_input(uint16_t keys) {
     }
     if (keys & KEY_SELECT) {
         if (tile_at(l->x, l->y)->terrain & TERRAIN_STAIRS) {
+            if (DUNGEON->floor >= FINAL_FLOOR) {
+                /* Out of the dungeon, as the real game leaves it: the
+                 * dungeon pointer goes NULL. */
+                CART->last_event = EVENT_CLEARED;
+                CART->phase = PHASE_CLEARED;
+                G_DUNGEON = 0;
+                G_LEADER_POINTER = 0;
+                return;
+            }
             game_generate_floor();
             begin_turn(EVENT_STAIRS, 0);
         } else {

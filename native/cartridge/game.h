@@ -9,6 +9,8 @@
 #define TURN_ANIM_FRAMES 8
 #define ITEM_ORAN_BERRY 0x46
 #define TRAP_DAMAGE 5
+/* Taking the stairs on this floor clears the dungeon. */
+#define FINAL_FLOOR 10
 
 /* PMD's direction order: down, down-right, right, up-right, up, up-left,
  * left, down-left. */

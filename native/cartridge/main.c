@@ -2,11 +2,15 @@
  * whose state lives in the PMD-Red RAM layout (pmd_layout.h), so the host's
  * decoder reads it exactly as it reads the real game.
  *
- * Boot: the state block (cart.h) is initialised, gDungeonRngState gets a
- * default seed and phase becomes SEEDING; SEED_WAIT_FRAMES VBlanks later
- * floor 1 is generated from whatever gDungeonRngState then holds, so a host
- * seeds a run by writing that word while phase == SEEDING. Each frame waits
- * in VBlankIntrWait (as real games do), redraws, reads the keypad and either
+ * Boot: the state block (cart.h) is initialised and gDungeonRngState gets a
+ * default seed; a title screen fades in (TITLE_WAIT_FRAMES, input ignored),
+ * then A or Start opens the main menu, whose default entry CONTINUE (A or
+ * Start) enters the dungeon: phase becomes SEEDING, and SEED_WAIT_FRAMES
+ * VBlanks later floor 1 is generated from whatever gDungeonRngState then
+ * holds, so a host seeds a run by writing that word while phase == SEEDING.
+ * Menus react to newly pressed keys only, as real games do, so a host must
+ * release a key between two taps. Each frame waits in VBlankIntrWait (as
+ * real games do), redraws, reads the keypad and either advances the menus,
  * starts a turn or advances the running one. */
 #include "cart.h"
 #include "draw.h"
@@ -54,10 +58,11 @@ int main(void) {
     s->input_hash = 0x12345678u;
     s->last_event = EVENT_NONE;
     s->anim = 0;
+    s->menu_cursor = MENU_CONTINUE;
     G_RNG = DEFAULT_SEED;
-    s->seed_wait = SEED_WAIT_FRAMES;
+    s->seed_wait = TITLE_WAIT_FRAMES;
     s->magic = CART_MAGIC;
-    s->phase = PHASE_SEEDING;
+    s->phase = PHASE_TITLE;
 
     REG_IME = 0;
     REG_DISPSTAT = DISPSTAT_VBLANK_IRQ;
@@ -78,6 +83,24 @@ int main(void) {
         s->input_hash = s->input_hash * 1664525u + keys + 1013904223u;
 
         switch (s->phase) {
+        case PHASE_TITLE:
+            if (s->seed_wait) {
+                s->seed_wait--;
+            } else if (pressed & (KEY_A | KEY_START)) {
+                s->menu_cursor = MENU_CONTINUE;
+                s->phase = PHASE_MENU;
+            }
+            break;
+        case PHASE_MENU:
+            if (pressed & (KEY_UP | KEY_DOWN)) {
+                s->menu_cursor = (uint8_t)((s->menu_cursor + 1) % MENU_ITEMS);
+            } else if (pressed & KEY_B) {
+                s->phase = PHASE_TITLE;
+            } else if ((pressed & (KEY_A | KEY_START)) && s->menu_cursor == MENU_CONTINUE) {
+                s->seed_wait = SEED_WAIT_FRAMES;
+                s->phase = PHASE_SEEDING;
+            }
+            break;
         case PHASE_SEEDING:
             if (s->seed_wait == 0) {
                 game_start_run();

@@ -8,12 +8,15 @@
 #include <mgba/gba/core.h>
 #include <mgba/internal/gba/gba.h>
 #include <mgba/internal/gba/memory.h>
+#include <mgba/internal/gba/serialize.h>
 #include <mgba/internal/gba/video.h>
+#include <mgba-util/memory.h>
 #include <mgba-util/vfs.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pmd_mgba.h"
 
@@ -186,6 +189,39 @@ size_t pmd_core_export_state_file(pmd_core *handle, uint8_t **out) {
     }
     vf->close(vf);
     return len;
+}
+
+int pmd_core_check_state_file(pmd_core *handle, const uint8_t *bytes, size_t len,
+                              uint32_t *state_crc32) {
+    struct mCore *core = handle->core;
+    struct VFile *vf = VFileFromConstMemory(bytes, len);
+    if (!vf) {
+        return 1;
+    }
+    struct mStateExtdata extdata;
+    mStateExtdataInit(&extdata);
+    struct GBASerializedState *state = mCoreExtractState(core, vf, &extdata);
+    mStateExtdataDeinit(&extdata);
+    vf->close(vf);
+    if (!state) {
+        return 1;
+    }
+    const struct GBA *gba = core->board;
+    int result = 0;
+    const struct GBACartridge *cart = (const struct GBACartridge *)gba->memory.rom;
+    /* mGBA reads its own older formats, not newer ones. */
+    if (state->versionMagic < GBASavestateMagic ||
+        state->versionMagic > GBASavestateMagic + GBASavestateVersion) {
+        result = 2;
+    } else if (!cart || memcmp(state->title, cart->title, sizeof(state->title)) != 0 ||
+               state->id != cart->id) {
+        result = 3;
+    } else if (state->romCrc32 != gba->romCrc32) {
+        *state_crc32 = state->romCrc32;
+        result = 4;
+    }
+    mappedMemoryFree(state, core->stateSize(core));
+    return result;
 }
 
 int pmd_core_load_battery(pmd_core *handle, const uint8_t *bytes, size_t len) {

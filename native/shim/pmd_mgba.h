@@ -57,6 +57,14 @@ int pmd_core_load_state_file(pmd_core *core, const uint8_t *bytes, size_t len);
  * and a screenshot) into a malloc'd buffer at *out (free with pmd_free).
  * Returns its length, 0 on failure. */
 size_t pmd_core_export_state_file(pmd_core *core, uint8_t **out);
+/* Reads the header of a savestate file (as pmd_core_load_state_file takes
+ * it) without loading it and compares it with the running ROM: returns 0
+ * when it matches, 1 when no state can be extracted, 2 for another
+ * save-state format version, 3 for another game (title or game code), 4
+ * for another ROM image of the same game (its CRC-32 goes to
+ * *state_crc32). */
+int pmd_core_check_state_file(pmd_core *core, const uint8_t *bytes, size_t len,
+                              uint32_t *state_crc32);
 /* Installs a battery save (copied) and resets so the game boots with it.
  * Returns 1 on success. */
 int pmd_core_load_battery(pmd_core *core, const uint8_t *bytes, size_t len);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::BenchError;
 use crate::emu::Rom;
 use crate::env::Action;
-use crate::policy::Heuristic;
+use crate::policy::{BatchPolicy, Heuristic, PerEnv};
 use crate::rollout::{VecEnv, VecEnvConfig};
 
 /// The `memory` report (bytes).
@@ -45,16 +45,16 @@ fn envs(rom: &Rom, n: usize, seed: u64) -> Result<VecEnv, BenchError> {
 
 /// Runs the suite.
 pub fn run(rom: &Rom, soak_frames: u64, seed: u64) -> Result<MemoryReport, BenchError> {
-    let policy = Heuristic::default();
+    let mut policy = PerEnv(Heuristic::default());
     let rss_1 = {
         let mut one = envs(rom, 1, seed)?;
         // touch every buffer once
-        one.step(&[Action::Wait]);
+        one.step(&[Action::Wait])?;
         rss_bytes().ok_or(BenchError::NoRss)?
     };
     let rss_64 = {
         let mut many = envs(rom, 64, seed)?;
-        many.step(&[Action::Wait; 64]);
+        many.step(&[Action::Wait; 64])?;
         rss_bytes().ok_or(BenchError::NoRss)?
     };
 
@@ -63,8 +63,8 @@ pub fn run(rom: &Rom, soak_frames: u64, seed: u64) -> Result<MemoryReport, Bench
     let warm_up = soak_frames / 10;
     let mut baseline = None;
     while soak.stats().frames < soak_frames {
-        soak.act(&policy, &mut actions);
-        soak.step(&actions);
+        policy.act(soak.policy_input(), &mut actions)?;
+        soak.step(&actions)?;
         if baseline.is_none() && soak.stats().frames >= warm_up {
             baseline = rss_bytes();
         }

@@ -26,8 +26,8 @@ use serde::Serialize;
 
 use super::BenchError;
 use crate::emu::Rom;
-use crate::env::{Action, Env, EnvConfig};
-use crate::game::{DungeonState, DungeonView};
+use crate::env::{Env, EnvConfig};
+use crate::game::{profile_for, Action, DungeonState, DungeonView};
 use crate::pacing::Pace;
 use crate::policy::Heuristic;
 use crate::socket::baseline::{BaselineAgent, StepTimes};
@@ -426,7 +426,7 @@ fn inprocess_env(
             decoded,
         });
         run.frames += u64::from(result.frames);
-        if result.done || result.timed_out {
+        if result.done() {
             episode += 1;
             env.reset(seed.wrapping_add(episode.wrapping_mul(7919)))?;
         }
@@ -577,6 +577,8 @@ fn socket_path(
     kind: ServerKind,
     start_state: &Path,
 ) -> Result<PathReport, SocketBenchError> {
+    let profile =
+        profile_for(config.rom.game_code()).map_err(|e| socket_err("game")(e.to_string()))?;
     let servers = (0..config.envs)
         .map(|i| ServerProcess::spawn(config, kind, i))
         .collect::<Result<Vec<_>, _>>()?;
@@ -591,7 +593,7 @@ fn socket_path(
             ServerKind::Lua => shot.to_string_lossy().into_owned(),
             ServerKind::Rust => "frame.png".to_string(),
         };
-        let mut agent = BaselineAgent::new(client, shot_request, shot);
+        let mut agent = BaselineAgent::new(client, profile, shot_request, shot);
         agent
             .client()
             .ok(&format!("core.loadStateFile,{state}"))

@@ -5,24 +5,30 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use pmd_agent::bench::{memory, overhead, policies, scaling};
-use pmd_agent::game::Game;
-use pmd_agent::policy::PolicyKind;
+use pmd_agent::game::profile_for;
+use pmd_agent::policy::PolicySpec;
 use serde::Serialize;
 
-use super::run::load_rom;
+use super::input_file::load_rom;
 use super::Failure;
 
 /// Which suite to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Suite {
-    /// Raw emulation versus the full agent loop over the same frames.
+    /// The agent path (runner on its pool) versus bare emulation of the
+    /// same frames and keys on as many threads.
     Overhead,
-    /// Steps/s for 1, 2, 4 and 8 environments.
+    /// Steps/s, frames/s and memory by environment count, relative to one.
     Scaling,
     /// RSS per environment and growth over a long run.
     Memory,
-    /// Mean max floor of random, heuristic and search on the same seeds.
+    /// Mean max floor of policies on the same seeds.
     Policies,
+    /// The vector memory's index: build, recall, queries/s, open time, RSS.
+    Index,
+    /// The heuristic agent's exact input (keys.npy, steps.npy) for other
+    /// frontends, and our agent path's speed on that very run.
+    Keys,
     /// The mGBA-http socket designs (Lua server in mGBA, our server)
     /// against in-process.
     Socket,
@@ -39,21 +45,76 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     rom: Option<PathBuf>,
 
-    /// overhead: agent steps (default 3000); socket: steps per
-    /// environment (default 200).
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// overhead: environments (default: one per worker thread); scaling:
+    /// the environment counts to measure besides 1; socket: environment
+    /// count, or counts to sweep (default 1).
+    #[arg(long, value_delimiter = ',', value_name = "N[,N..]")]
+    envs: Vec<usize>,
+
+    /// overhead: lockstep rounds.
+    #[arg(long, default_value_t = 1500, value_name = "N")]
+    rounds: u64,
+
+    /// scaling: steps measured per environment count (default 4000);
+    /// socket: steps per environment (default 200).
     #[arg(long, value_name = "N")]
     steps: Option<u64>,
 
-    /// scaling: lockstep rounds per environment count.
+    /// memory: frames of the soak run.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    soak_frames: u64,
+
+    /// policies: episodes per policy.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    episodes: usize,
+
+    /// policies: step cap per episode; keys: steps recorded.
     #[arg(long, default_value_t = 300, value_name = "N")]
-    rounds: u32,
+    max_steps: u32,
 
-    /// scaling: environment counts (default 1,2,4,8); socket: environment
-    /// count, or counts to sweep (default 1).
-    #[arg(long, value_delimiter = ',', value_name = "N,N,..")]
-    envs: Option<Vec<usize>>,
+    /// policies: which policies (random, heuristic, search, torch:PATH).
+    #[arg(long, value_delimiter = ',', value_parser = parse_policy,
+          default_values = ["random", "heuristic", "search"])]
+    policies: Vec<PolicySpec>,
 
-    /// socket: draw steps/s against the environment counts as a PNG.
+    /// index: synthetic points (dim 128, 1,000 clusters).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    points: usize,
+
+    /// index: synthetic queries.
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    queries_count: usize,
+
+    /// index: base vectors from a .npy float32 [N, D] file (L2-normalised
+    /// by the caller) instead of synthetic ones; with --queries.
+    #[arg(long, value_name = "FILE", requires = "queries")]
+    vectors: Option<PathBuf>,
+
+    /// index: query vectors, .npy float32 [Q, D].
+    #[arg(long, value_name = "FILE", requires = "vectors")]
+    queries: Option<PathBuf>,
+
+    /// index: real state embeddings from recorded rollouts in DIR (every
+    /// tenth state is a query, the rest the index).
+    #[arg(long, value_name = "DIR", conflicts_with = "vectors")]
+    trajectories: Option<PathBuf>,
+
+    /// index: also write the vectors and queries as .npy files into DIR
+    /// (for the FAISS script); keys: where to write keys.npy, steps.npy and
+    /// meta.json.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+
+    /// index: where to build the index (replaced).
+    #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
+    index_dir: PathBuf,
+
+    /// scaling, socket: also draw steps/s against environments as a PNG
+    /// chart.
     #[arg(long, value_name = "PNG")]
     plot: Option<PathBuf>,
 
@@ -66,29 +127,26 @@ pub struct BenchArgs {
     #[arg(long, default_value = "none", value_name = "realtime|none")]
     server_pace: pmd_agent::pacing::Pace,
 
-    /// memory: frames of the soak run.
-    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
-    soak_frames: u64,
+    /// index: also measure a cold open (drops the page cache; needs root).
+    #[arg(long)]
+    cold: bool,
 
-    /// policies: episodes per policy.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    episodes: usize,
+    /// index: seconds per throughput figure.
+    #[arg(long, default_value_t = 2.0, value_name = "S")]
+    min_time: f64,
 
-    /// policies: step cap per episode.
-    #[arg(long, default_value_t = 200, value_name = "N")]
-    max_steps: u32,
-
-    /// policies: which policies.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PolicyKind::Random, PolicyKind::Heuristic, PolicyKind::Search])]
-    policies: Vec<PolicyKind>,
-
-    /// Seed of the dungeons.
+    /// Run seed (for policies: the seed range judged on).
     #[arg(long, default_value_t = 1, value_name = "S")]
-    seed: u32,
+    seed: u64,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_policy(text: &str) -> Result<PolicySpec, String> {
+    text.parse()
+        .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
 }
 
 fn emit<T: Serialize>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<(), Failure> {
@@ -105,38 +163,78 @@ fn emit<T: Serialize>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<
 /// Runs `bench`.
 pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
-    Game::from_code(rom.game_code())
+    profile_for(rom.game_code())
         .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
     let fail = |e: pmd_agent::bench::BenchError| Failure::other(e.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args.threads.unwrap_or(cores);
+    if threads == 0 || args.envs.contains(&0) {
+        return Err(Failure::bad_input(
+            "--threads and --envs must be at least 1",
+        ));
+    }
     match args.suite {
         Suite::Overhead => {
-            let steps = args.steps.unwrap_or(3000);
-            if steps == 0 {
-                return Err(Failure::bad_input("--steps must be at least 1"));
+            if args.rounds == 0 || args.envs.len() > 1 {
+                return Err(Failure::bad_input(
+                    "overhead takes one --envs count and --rounds of at least 1",
+                ));
             }
-            let r = overhead::run(&rom, steps, args.seed).map_err(fail)?;
+            let envs = args.envs.first().copied().unwrap_or(threads);
+            let r = overhead::run(&rom, envs, threads, args.rounds, args.seed).map_err(fail)?;
             emit(args.json, &r, |r| {
                 println!(
-                    "overhead: {} steps, {} frames on one core",
-                    r.steps, r.frames
+                    "overhead: {} envs on {} threads ({} cores), {} steps, {} frames per side",
+                    r.envs, r.threads, r.cores, r.steps, r.frames
                 );
-                println!("  raw emulation  {:>10.0} frames/s", r.raw_fps);
-                println!("  agent loop     {:>10.0} frames/s", r.agent_fps);
-                println!("  ratio          {:>10.3} (goal >= 0.95)", r.ratio);
+                println!(
+                    "  bare emulation        {:>10.0} frames/s  ({:.3} s)",
+                    r.raw_fps, r.raw_seconds
+                );
+                println!(
+                    "  agent, recorder off   {:>10.0} frames/s  ({:.3} s)  ratio {:.3} (goal >= 0.95)",
+                    r.agent_fps, r.agent_seconds, r.ratio
+                );
+                println!(
+                    "  agent, recorder on    {:>10.0} frames/s  ({:.3} s)  ratio {:.3}",
+                    r.agent_record_fps, r.agent_record_seconds, r.ratio_record
+                );
+                println!(
+                    "  CPU seconds: bare {:.3}, agent {:.3} (ratio {:.3}), recorder on {:.3} (ratio {:.3})",
+                    r.raw_cpu_seconds, r.agent_cpu_seconds, r.cpu_ratio,
+                    r.agent_record_cpu_seconds, r.cpu_ratio_record
+                );
             })
         }
         Suite::Scaling => {
-            let envs = args.envs.clone().unwrap_or_else(|| vec![1, 2, 4, 8]);
-            if envs.is_empty() || envs.contains(&0) || args.rounds == 0 {
-                return Err(Failure::bad_input(
-                    "--envs must list counts of at least 1, and --rounds be at least 1",
-                ));
+            let steps = args.steps.unwrap_or(4000);
+            if steps == 0 {
+                return Err(Failure::bad_input("--steps must be at least 1"));
             }
-            let r = scaling::run(&rom, &envs, args.rounds, u64::from(args.seed)).map_err(fail)?;
+            let counts = if args.envs.is_empty() {
+                vec![1, 2, 4, 8, 16]
+            } else {
+                args.envs.clone()
+            };
+            let r = scaling::run(&rom, &counts, steps, threads, args.seed).map_err(fail)?;
+            if let Some(path) = &args.plot {
+                scaling::plot(&r, path).map_err(|e| Failure::bad_input(e.to_string()))?;
+            }
             emit(args.json, &r, |r| {
-                println!("scaling: heuristic agent, {} worker threads", r.threads);
-                for ((n, s), e) in r.envs.iter().zip(&r.steps_per_s).zip(&r.efficiency) {
-                    println!("  {n:>3} envs  {s:>9.0} steps/s  efficiency {e:.2}");
+                println!(
+                    "scaling: heuristic agent through the runner, {} worker threads, {} cores",
+                    r.threads, r.cores
+                );
+                for i in 0..r.envs.len() {
+                    println!(
+                        "  {:>3} envs  {:>9.0} steps/s  {:>9.0} frames/s  speed-up {:>5.2}  efficiency {:.2}  RSS {:>6.1} MiB",
+                        r.envs[i],
+                        r.steps_per_s[i],
+                        r.frames_per_s[i],
+                        r.speedup[i],
+                        r.efficiency[i],
+                        r.rss_bytes[i] as f64 / (1024.0 * 1024.0)
+                    );
                 }
             })
         }
@@ -151,34 +249,70 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 &args.policies,
                 args.episodes,
                 args.max_steps,
-                u64::from(args.seed),
+                args.seed,
+                args.threads,
             )
-            .map_err(fail)?;
+            .map_err(|e| match e {
+                pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
+                other => fail(other),
+            })?;
             emit(args.json, &r, |r| {
                 println!(
-                    "policies: {} episodes each, at most {} steps",
-                    r.episodes, r.max_steps
+                    "policies: {} episodes each (seed range {}), at most {} steps",
+                    r.episodes, r.seed, r.max_steps
                 );
                 for p in &r.results {
                     println!(
-                        "  {:<10} mean max floor {:>6.2}   fainted {:>3}",
-                        p.policy, p.mean_max_floor, p.fainted
+                        "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>5.2} tiles revealed/step   {:>7.0} steps/s",
+                        p.policy, p.mean_max_floor, p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
                     );
                 }
             })
         }
+        Suite::Index => bench_index(args),
         Suite::Socket => super::bench_socket::bench(&super::bench_socket::SocketArgs {
             rom: args.rom.as_ref(),
             steps: args.steps.unwrap_or(200),
-            envs: args.envs.as_deref().unwrap_or(&[1]),
-            seed: args.seed,
+            envs: if args.envs.is_empty() {
+                &[1]
+            } else {
+                &args.envs
+            },
+            seed: u32::try_from(args.seed)
+                .map_err(|_| Failure::bad_input("socket: --seed must fit in 32 bits"))?,
             json: args.json,
             plot: args.plot.as_deref(),
             python_steps: args.python_steps,
             server_pace: args.server_pace,
         }),
+        Suite::Keys => {
+            let steps = args.max_steps.max(1);
+            let r = pmd_agent::bench::keys::run(
+                &rom,
+                u64::from(steps),
+                args.seed,
+                args.export.as_deref(),
+            )
+            .map_err(fail)?;
+            emit(args.json, &r, |r| {
+                println!(
+                    "keys: {} steps, {} frames (seed {} written after {} frames)",
+                    r.steps, r.frames, r.seed, r.seed_after
+                );
+                println!(
+                    "  our agent path, one thread: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
+                    r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
+                );
+                println!(
+                    "  fingerprint: frame counter {}, input hash {:#010x}, EWRAM CRC-32 {:#010x}",
+                    r.fingerprint.frame_counter,
+                    r.fingerprint.input_hash,
+                    r.fingerprint.ewram_crc32
+                );
+            })
+        }
         Suite::Memory => {
-            let r = memory::run(&rom, args.soak_frames, u64::from(args.seed)).map_err(fail)?;
+            let r = memory::run(&rom, args.soak_frames, args.seed).map_err(fail)?;
             emit(args.json, &r, |r| {
                 let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
                 println!("memory:");
@@ -196,4 +330,95 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
     }
+}
+
+/// `bench index`: the vector memory's measurement on synthetic, given or
+/// recorded vectors.
+fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
+    use pmd_agent::memory::bench::{self as ibench, BenchOptions, Synthetic};
+    use pmd_agent::memory::{npy, IndexConfig, Metric};
+    let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
+    if !(args.min_time > 0.0 && args.min_time.is_finite()) {
+        return Err(Failure::bad_input("--min-time must be positive"));
+    }
+    let (vectors, queries, dim) = match (&args.vectors, &args.queries, &args.trajectories) {
+        (Some(v), Some(q), _) => {
+            let v = npy::read(v).map_err(bad)?;
+            let q = npy::read(q).map_err(bad)?;
+            if v.cols != q.cols || v.cols == 0 {
+                return Err(Failure::bad_input(format!(
+                    "vectors have {} columns, queries {}",
+                    v.cols, q.cols
+                )));
+            }
+            (v.data, q.data, v.cols)
+        }
+        (_, _, Some(dir)) => {
+            let files = pmd_agent::memory::trajectories::trajectory_files(dir)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+            let steps = pmd_agent::memory::trajectories::embed_trajectories(&files)
+                .map_err(|e| Failure::bad_input(e.to_string()))?;
+            let dim = pmd_agent::memory::embed::EMBED_DIM;
+            let (mut base, mut query) = (Vec::new(), Vec::new());
+            for (i, row) in steps.vectors.chunks_exact(dim).enumerate() {
+                if i % 10 == 9 {
+                    query.extend_from_slice(row);
+                } else {
+                    base.extend_from_slice(row);
+                }
+            }
+            if query.is_empty() {
+                return Err(Failure::bad_input(format!(
+                    "{}: too few recorded states",
+                    dir.display()
+                )));
+            }
+            (base, query, dim)
+        }
+        _ => {
+            if args.points == 0 || args.queries_count == 0 {
+                return Err(Failure::bad_input(
+                    "--points and --queries-count must be at least 1",
+                ));
+            }
+            let syn = Synthetic::default();
+            (
+                syn.points(args.points, 0),
+                syn.points(args.queries_count, 1),
+                syn.dim,
+            )
+        }
+    };
+    if let Some(dir) = &args.export {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+        npy::write(&dir.join("vectors.npy"), vectors.len() / dim, dim, &vectors).map_err(bad)?;
+        npy::write(&dir.join("queries.npy"), queries.len() / dim, dim, &queries).map_err(bad)?;
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::other(format!("cannot find this program: {e}")))?;
+    let opts = BenchOptions {
+        vectors,
+        queries,
+        dim,
+        metric: Metric::InnerProduct,
+        config: IndexConfig::new(dim, Metric::InnerProduct),
+        dir: args.index_dir.clone(),
+        quantized: true,
+        probe_command: Some(vec![
+            exe.to_string_lossy().into_owned(),
+            "index".into(),
+            "probe".into(),
+        ]),
+        cold: args.cold,
+        min_time: std::time::Duration::from_secs_f64(args.min_time),
+    };
+    let r = ibench::run(&opts).map_err(|e| Failure::other(e.to_string()))?;
+    emit(args.json, &r, |r| {
+        println!(
+            "index: {} points of dim {}, built in {:.2} s; recall@10 {:.3} at ef {}; {:.0} q/s on 1 thread, {:.0} q/s on all; open → first query {:.2} ms; RSS after open {:.1} MB",
+            r.points, r.dim, r.build_s, r.recall_at_10, r.ef, r.qps_1, r.qps_all,
+            r.open_to_first_query_ms, r.rss_after_open_mb
+        );
+    })
 }

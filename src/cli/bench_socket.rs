@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use pmd_agent::bench::plot::{line_chart, Series};
 use pmd_agent::bench::socket::{self, PathReport, SocketBenchConfig, SocketReport};
 use pmd_agent::pacing::Pace;
+use pmd_agent::plot::{line_chart, Chart, Series};
 use serde::Serialize;
 
-use super::run::load_rom;
+use super::input_file::load_rom;
 use super::Failure;
 
 /// The Lua server, bundled so the suite runs from any directory.
@@ -121,9 +121,8 @@ pub fn bench(args: &SocketArgs<'_>) -> Result<(), Failure> {
 }
 
 fn plot(path: &Path, envs: &[usize], reports: &[SocketReport]) -> Result<(), Failure> {
-    let line = |name: &str, color, pick: fn(&SocketReport) -> &PathReport| Series {
+    let line = |name: &str, pick: fn(&SocketReport) -> &PathReport| Series {
         name: name.to_string(),
-        color,
         points: envs
             .iter()
             .zip(reports)
@@ -131,23 +130,21 @@ fn plot(path: &Path, envs: &[usize], reports: &[SocketReport]) -> Result<(), Fai
             .collect(),
     };
     let series = [
-        line("in-process, observed frames drawn", (0, 90, 200), |r| {
+        line("in-process, observed frames drawn", |r| {
             &r.inprocess_render_observed
         }),
-        line("in-process, every frame drawn", (0, 130, 60), |r| {
-            &r.inprocess
-        }),
-        line("rust server, socket", (210, 110, 0), |r| &r.rust_server),
-        line("lua server in mgba, socket", (190, 0, 0), |r| &r.lua),
+        line("in-process, every frame drawn", |r| &r.inprocess),
+        line("rust server, socket", |r| &r.rust_server),
+        line("lua server in mgba, socket", |r| &r.lua),
     ];
-    line_chart(
-        path,
-        "agent steps/s against environments",
-        "environments (socket designs: one server process each)",
-        "steps/s, log scale",
-        &series,
-    )
-    .map_err(|e| Failure::other(e.to_string()))
+    let chart = Chart {
+        title: "agent steps/s against environments".into(),
+        x_label: "environments (socket designs: one server process each)".into(),
+        y_label: "steps/s (log scale)".into(),
+        log2_x: true,
+        log10_y: true,
+    };
+    line_chart(path, &chart, &series).map_err(|e| Failure::other(e.to_string()))
 }
 
 fn print_report(envs: usize, r: &SocketReport) {

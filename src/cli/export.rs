@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use pmd_agent::record::{export_parquet, RecordError};
+use pmd_agent::record::{export_parquet, ReadOptions, RecordError};
 
 use super::Failure;
 
@@ -16,14 +16,22 @@ pub struct ExportArgs {
     /// The Parquet file to write (atomically).
     #[arg(long, value_name = "OUT")]
     parquet: PathBuf,
+
+    /// Keep the rows of steps that failed and were rolled back (left out
+    /// by default: they are not transitions).
+    #[arg(long)]
+    include_rolled_back: bool,
 }
 
 /// Runs `export`.
 pub fn export(args: &ExportArgs) -> Result<(), Failure> {
-    let rows = export_parquet(&args.file, &args.parquet).map_err(|e| match e {
-        RecordError::Io { .. } | RecordError::NotTrajectories { .. } => {
-            Failure::bad_input(e.to_string())
-        }
+    let options = ReadOptions {
+        include_rolled_back: args.include_rolled_back,
+    };
+    let rows = export_parquet(&args.file, &args.parquet, options).map_err(|e| match e {
+        RecordError::Io { .. }
+        | RecordError::NotTrajectories { .. }
+        | RecordError::Version { .. } => Failure::bad_input(e.to_string()),
         other => Failure::other(other.to_string()),
     })?;
     println!("wrote {rows} rows to {}", args.parquet.display());

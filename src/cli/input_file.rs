@@ -1,8 +1,11 @@
-//! Reading the user's input files (savestates, battery saves) with one-line
-//! errors that name the file.
+//! Reading the user's input files (ROMs, savestates, battery saves) with
+//! one-line errors that name the file.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use pmd_agent::cartridge;
+use pmd_agent::emu::Rom;
 
 use super::Failure;
 
@@ -39,4 +42,33 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
 /// Reads `path` when one is given (see [`read`]).
 pub fn read_opt(path: Option<&Path>, what: &str) -> Result<Option<Vec<u8>>, Failure> {
     path.map(|p| read(p, what)).transpose()
+}
+
+/// Loads the ROM named by `--rom`, or the bundled cartridge.
+pub fn load_rom(path: Option<&PathBuf>) -> Result<Rom, Failure> {
+    match path {
+        Some(path) => Ok(Rom::from_path(path)?),
+        None => cartridge::rom()
+            .map_err(|e| Failure::other(format!("the bundled cartridge is damaged: {e}"))),
+    }
+}
+
+/// The battery save to boot with: `--save FILE` when given, else, as mGBA
+/// does, the `.sav` file beside a `--rom` file (`pmd.gba` → `pmd.sav`)
+/// when there is one. Returns the file's path with its bytes.
+pub fn battery_save(
+    rom: Option<&PathBuf>,
+    save: Option<&Path>,
+) -> Result<Option<(PathBuf, Vec<u8>)>, Failure> {
+    if let Some(path) = save {
+        return Ok(Some((path.to_path_buf(), read(path, "battery save")?)));
+    }
+    let Some(beside) = rom.map(|r| r.with_extension("sav")) else {
+        return Ok(None);
+    };
+    if !beside.is_file() {
+        return Ok(None);
+    }
+    tracing::info!(save = %beside.display(), "loading the battery save beside the ROM");
+    Ok(Some((beside.clone(), read(&beside, "battery save")?)))
 }

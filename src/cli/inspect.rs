@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use pmd_agent::cartridge;
 use pmd_agent::emu::Emulator;
-use pmd_agent::game::ram_map::{addr, MAP_HEIGHT, MAP_WIDTH};
-use pmd_agent::game::{DecodeError, DungeonState, DungeonView, Game, Monster};
+use pmd_agent::game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+use pmd_agent::game::{profile_for, DecodeError, DungeonState, DungeonView, GameProfile, Monster};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::run::{load_rom, load_start};
+use super::input_file::{battery_save, load_rom, read_opt};
 use super::Failure;
 
 /// Seed used when `--seed` is not given.
@@ -37,7 +36,8 @@ pub struct InspectArgs {
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
 
-    /// Boot with this battery save (.sav).
+    /// Boot with this battery save (.sav) instead of the one beside the
+    /// ROM.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
 
@@ -57,19 +57,37 @@ pub struct InspectArgs {
 /// Runs `inspect`.
 pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
-    let game = Game::from_code(rom.game_code())
+    let profile = profile_for(rom.game_code())
         .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
     let mut emu = Emulator::new(&rom)?;
     emu.set_rendering(false);
 
-    load_start(&mut emu, args.save.as_deref(), args.state.as_deref())?;
-    if args.state.is_some() {
-        if let Some(seed) = args.seed {
-            emu.write_u32(addr::G_DUNGEON_RNG_STATE, seed)
-                .map_err(|e| Failure::other(e.to_string()))?;
+    if let Some((path, bytes)) = battery_save(args.rom.as_ref(), args.save.as_deref())? {
+        emu.load_battery_save(&bytes)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    }
+    let seed = match (
+        args.state.as_deref(),
+        read_opt(args.state.as_deref(), "savestate")?,
+    ) {
+        (Some(path), Some(bytes)) => {
+            emu.load_mgba_state_file(&bytes)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+            args.seed
         }
-    } else if game == Game::TestCartridge {
-        cartridge::boot_with_seed(&mut emu, args.seed.unwrap_or(DEFAULT_SEED))
+        _ => {
+            // From power-on: the game's own way through its title and
+            // menus (a game that never reaches a dungeon is shown as it is).
+            emu.reset();
+            if let Err(e) = profile.boot(&mut emu) {
+                tracing::warn!(error = %e, "no dungeon reached from power-on");
+            }
+            Some(args.seed.unwrap_or(DEFAULT_SEED))
+        }
+    };
+    if let Some(seed) = seed {
+        profile
+            .write_seed(&mut emu, seed)
             .map_err(|e| Failure::other(e.to_string()))?;
     }
 
@@ -101,7 +119,7 @@ pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::other(format!("cannot encode the state: {e}")))?;
         println!("{line}");
     } else {
-        print_human(game, decoded.as_ref());
+        print_human(profile, decoded.as_ref());
     }
     Ok(())
 }
@@ -173,8 +191,8 @@ pub fn to_json(state: Option<&DungeonState>) -> Value {
     })
 }
 
-fn print_human(game: Game, state: Option<&DungeonState>) {
-    println!("{}", game.name());
+fn print_human(profile: &dyn GameProfile, state: Option<&DungeonState>) {
+    println!("{}", profile.name());
     let Some(s) = state else {
         println!("not in a dungeon (gDungeon is NULL: title screen, menus or overworld)");
         return;

@@ -6,6 +6,8 @@ mod bench;
 mod bench_socket;
 mod export;
 mod failure;
+mod frames;
+mod index;
 mod input_file;
 mod inspect;
 mod logging;
@@ -42,13 +44,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a ROM headless for a number of frames and report the speed.
+    /// Play: a policy on environments in parallel (agent mode), or run any
+    /// ROM headless for a number of frames and report the speed (frame
+    /// mode).
     Run(run::RunArgs),
     /// Run a game for some frames with no input and print the decoded
     /// dungeon state.
     Inspect(inspect::InspectArgs),
-    /// Run a measurement suite: overhead, scaling or memory.
+    /// Run a measurement suite: overhead, scaling, memory or policies.
     Bench(bench::BenchArgs),
+    /// The vector memory: build, query, inspect and compact indexes of
+    /// game states.
+    Index(index::IndexArgs),
     /// Convert a recorded trajectory file to Parquet.
     Export(export::ExportArgs),
     /// Re-simulate a recorded episode and write it as an animated GIF.
@@ -59,6 +66,16 @@ enum Command {
     ServeSocket(serve_socket::ServeSocketArgs),
 }
 
+/// `run`: agent mode when a policy or an agent option is given, else
+/// frame mode.
+fn run(args: &run::RunArgs) -> Result<(), Failure> {
+    if args.agent_mode() {
+        agent::run_agent(args)
+    } else {
+        frames::run_frames(args)
+    }
+}
+
 /// Parses arguments, runs the command, prints any error; returns the
 /// process exit code.
 pub fn main() -> i32 {
@@ -67,14 +84,15 @@ pub fn main() -> i32 {
         return failure.report();
     }
     let result = match cli.command {
-        Some(Command::Run(args)) => run::run(&args),
+        Some(Command::Run(args)) => run(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Export(args)) => export::export(&args),
+        Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
         Some(Command::Script(args)) => script::script(&args),
         Some(Command::ServeSocket(args)) => serve_socket::serve_socket(&args),
-        None => run::run(&cli.run),
+        None => run(&cli.run),
     };
     match result {
         Ok(()) => 0,

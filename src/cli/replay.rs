@@ -7,8 +7,8 @@ use clap::Args;
 use pmd_agent::record::{episode_actions, read_trajectories};
 use pmd_agent::replay::{replay as resimulate, write_gif};
 
-use super::run::load_rom;
-use super::{input_file, Failure};
+use super::input_file::{self, load_rom};
+use super::Failure;
 
 /// Arguments of `replay`.
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use pmd_agent::emu::Emulator;
 use pmd_agent::pacing::Pace;
 use pmd_agent::script::{ConsoleLevel, ScriptError, ScriptHost, SlotFiles};
 
-use super::run::load_rom;
+use super::input_file::load_rom;
 use super::{input_file, Failure};
 
 /// Arguments of `script`.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use pmd_agent::metrics::metrics;
+use pmd_agent::metrics::Metrics;
 use tiny_http::{Header, Response, Server};
 
 use super::Failure;
@@ -14,17 +14,19 @@ use super::Failure;
 /// A running metrics server; stops when dropped.
 pub struct MetricsServer {
     server: Arc<Server>,
+    metrics: Arc<Metrics>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl MetricsServer {
     /// Listens on `addr` and answers on a thread of its own.
-    pub fn start(addr: SocketAddr) -> Result<MetricsServer, Failure> {
+    pub fn start(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<MetricsServer, Failure> {
         let server = Arc::new(
             Server::http(addr)
                 .map_err(|e| Failure::bad_input(format!("cannot listen on {addr}: {e}")))?,
         );
         let serving = Arc::clone(&server);
+        let served = Arc::clone(&metrics);
         let thread = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
@@ -33,11 +35,11 @@ impl MetricsServer {
                     let (status, body, content_type) = match path {
                         "/metrics" => (
                             200,
-                            metrics().render(),
+                            served.render(),
                             "text/plain; version=0.0.4; charset=utf-8",
                         ),
                         "/health" => (200, "ok\n".to_string(), "text/plain; charset=utf-8"),
-                        "/ready" if metrics().ready() => {
+                        "/ready" if served.ready() => {
                             (200, "ready\n".to_string(), "text/plain; charset=utf-8")
                         }
                         "/ready" => (503, "not ready\n".to_string(), "text/plain; charset=utf-8"),
@@ -56,6 +58,7 @@ impl MetricsServer {
         tracing::info!(%addr, "serving /metrics, /health and /ready");
         Ok(MetricsServer {
             server,
+            metrics,
             thread: Some(thread),
         })
     }
@@ -63,7 +66,7 @@ impl MetricsServer {
 
 impl Drop for MetricsServer {
     fn drop(&mut self) {
-        metrics().set_ready(false);
+        self.metrics.set_ready(false);
         self.server.unblock();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -9,7 +9,7 @@ use pmd_agent::pacing::Pace;
 use pmd_agent::socket::protocol::DEFAULT_MAX_MESSAGE;
 use pmd_agent::socket::{Server, ServerConfig, ServerError};
 
-use super::run::load_rom;
+use super::input_file::load_rom;
 use super::{input_file, Failure};
 
 /// Arguments of `serve-socket`.

@@ -1,6 +1,6 @@
 //! [`Emulator`]: a safe handle on one in-process mGBA core.
 
-use super::ffi::{Block, Core};
+use super::ffi::{Block, Core, StateFileCheck};
 use super::memory::{self, MemoryError, EWRAM_SIZE, IWRAM_SIZE};
 use super::{EmuError, Keys, Rom, Snapshot, SnapshotError};
 
@@ -23,6 +23,8 @@ pub struct Emulator {
     keys: Keys,
     rendering: bool,
     rendered_at: Option<u32>,
+    /// The keys of every frame run, while input logging is on.
+    input_log: Option<Vec<Keys>>,
 }
 
 impl Emulator {
@@ -38,6 +40,7 @@ impl Emulator {
             keys: Keys::empty(),
             rendering: true,
             rendered_at: None,
+            input_log: None,
         };
         for (region, block, expected) in [
             ("EWRAM", Block::Ewram, EWRAM_SIZE),
@@ -81,6 +84,9 @@ impl Emulator {
 
     /// Runs until the next frame ends (start of VBlank).
     pub fn run_frame(&mut self) {
+        if let Some(log) = &mut self.input_log {
+            log.push(self.keys);
+        }
         self.core.run_frame(self.rendering);
         if self.rendering {
             self.rendered_at = Some(self.core.frame_counter());
@@ -103,6 +109,18 @@ impl Emulator {
     /// The keys currently held.
     pub fn keys(&self) -> Keys {
         self.keys
+    }
+
+    /// Starts (or stops) logging the keys of every frame run, to replay the
+    /// very same input elsewhere (another emulator, another frontend).
+    /// Starting clears the log.
+    pub fn log_inputs(&mut self, on: bool) {
+        self.input_log = on.then(Vec::new);
+    }
+
+    /// The keys of every frame run since logging started.
+    pub fn input_log(&self) -> &[Keys] {
+        self.input_log.as_deref().unwrap_or(&[])
     }
 
     /// Frames completed since reset (mGBA's counter; saved in snapshots).
@@ -214,23 +232,29 @@ impl Emulator {
     }
 
     /// Takes an in-memory savestate of the whole machine.
-    pub fn snapshot(&mut self) -> Snapshot {
+    pub fn snapshot(&mut self) -> Result<Snapshot, EmuError> {
         let mut snap = Snapshot::new(self.rom.crc32(), vec![0u8; self.state_size()].into());
-        self.snapshot_into(&mut snap);
-        snap
+        self.snapshot_into(&mut snap)?;
+        Ok(snap)
     }
 
     /// Takes a savestate into an existing [`Snapshot`], reusing its buffer
     /// when the size matches (no allocation on the hot path of a search).
-    pub fn snapshot_into(&mut self, snap: &mut Snapshot) {
+    /// A failure of mGBA's `saveState` is an error in every build: the
+    /// snapshot is then unusable and a restore of it would be refused.
+    pub fn snapshot_into(&mut self, snap: &mut Snapshot) -> Result<(), EmuError> {
         let size = self.state_size();
         if snap.len() != size {
             *snap = Snapshot::new(self.rom.crc32(), vec![0u8; size].into());
         }
-        snap.set_rom_crc32(self.rom.crc32());
-        let saved = self.core.save_state(snap.state_mut());
-        // The buffer has exactly the state size, the only failure mode.
-        debug_assert!(saved, "saveState failed with a correctly sized buffer");
+        if self.core.save_state(snap.state_mut()) {
+            snap.set_rom_crc32(self.rom.crc32());
+            Ok(())
+        } else {
+            // Mark it as belonging to no ROM, so it can never be restored.
+            snap.set_rom_crc32(!self.rom.crc32());
+            Err(SnapshotError::SaveFailed.into())
+        }
     }
 
     /// Restores a savestate taken on the same ROM. A state of the wrong
@@ -271,6 +295,26 @@ impl Emulator {
     pub fn load_mgba_state_file(&mut self, bytes: &[u8]) -> Result<(), EmuError> {
         let size = self.state_size();
         super::state_file::check(bytes, size).map_err(SnapshotError::StateFileDamaged)?;
+        // Its header, read through mGBA's own struct: same save-state
+        // format, same game, this very ROM (mGBA itself only warns when
+        // another version of the game wrote it).
+        match self.core.check_state_file(bytes) {
+            StateFileCheck::Ok => {}
+            StateFileCheck::Unreadable => {
+                return Err(
+                    SnapshotError::StateFileDamaged("mGBA cannot extract a state from it").into(),
+                )
+            }
+            StateFileCheck::OtherFormat => return Err(SnapshotError::StateFileVersion.into()),
+            StateFileCheck::OtherGame => return Err(SnapshotError::StateFileOtherGame.into()),
+            StateFileCheck::OtherRom { state_crc32 } => {
+                return Err(SnapshotError::OtherRom {
+                    expected: self.rom.crc32(),
+                    actual: state_crc32,
+                }
+                .into())
+            }
+        }
         if !self.core.load_state_file(bytes) {
             return Err(SnapshotError::StateFileRejected.into());
         }

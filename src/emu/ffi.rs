@@ -7,8 +7,12 @@
 //!
 //! 1. A `Core` owns its `pmd_core*` exclusively; it is freed once, in `Drop`.
 //! 2. The ROM bytes and the framebuffer that mGBA borrows are owned by the
-//!    same `Core` and dropped only after the core is freed (field order and
-//!    `Drop`), and neither moves (both are heap allocations).
+//!    same `Core` and released only after the core is freed (`Drop`), and
+//!    neither moves (both are heap allocations). The framebuffer is held as
+//!    a raw allocation (`Box::into_raw`), not as a `Box`: mGBA writes it
+//!    through its own pointer, so no Rust reference to it may be alive
+//!    while it does (Stacked Borrows); Rust reads it only through slices
+//!    made from that same pointer, borrowed from `&self`.
 //! 3. Emulated memory is exposed as slices borrowed from `&self` (read) or
 //!    `&mut self` (write); every call that runs emulation takes `&mut self`,
 //!    so no slice is alive while mGBA writes to that memory.
@@ -47,6 +51,12 @@ mod sys {
         pub fn pmd_core_load_state_file(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
         pub fn pmd_core_export_state_file(core: *mut PmdCore, out: *mut *mut u8) -> usize;
         pub fn pmd_core_load_battery(core: *mut PmdCore, bytes: *const u8, len: usize) -> c_int;
+        pub fn pmd_core_check_state_file(
+            core: *mut PmdCore,
+            bytes: *const u8,
+            len: usize,
+            state_crc32: *mut u32,
+        ) -> c_int;
         pub fn pmd_free(ptr: *mut std::ffi::c_void);
     }
 }
@@ -91,13 +101,75 @@ pub(crate) enum Block {
     Iwram = 1,
 }
 
+/// What the header of a frontend savestate file says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateFileCheck {
+    /// Same format, same game, this very ROM.
+    Ok,
+    /// mGBA cannot extract a state from it.
+    Unreadable,
+    /// Another save-state format version.
+    OtherFormat,
+    /// Another game (title or game code).
+    OtherGame,
+    /// The same game, another ROM image (another version or a hack).
+    OtherRom {
+        /// The ROM CRC-32 the state names.
+        state_crc32: u32,
+    },
+}
+
+const FRAMEBUFFER_PIXELS: usize = SCREEN_WIDTH * SCREEN_HEIGHT;
+
+/// The pixels mGBA renders into: a heap allocation owned through a raw
+/// pointer (from `Box::leak`), never through a `Box` or a reference, so
+/// handing the pointer to C and moving the owner around keeps that
+/// pointer valid under Stacked Borrows (a moved `Box` would be retagged
+/// and invalidate it). Reclaimed in `Drop`.
+struct Framebuffer(NonNull<u32>);
+
+impl Framebuffer {
+    fn new() -> Framebuffer {
+        let pixels: Box<[u32]> = vec![0u32; FRAMEBUFFER_PIXELS].into_boxed_slice();
+        Framebuffer(NonNull::from(Box::leak(pixels)).cast::<u32>())
+    }
+
+    /// The pointer C writes through.
+    fn as_mut_ptr(&self) -> *mut u32 {
+        self.0.as_ptr()
+    }
+
+    /// The pixels, read through the same pointer.
+    fn pixels(&self) -> &[u32] {
+        // SAFETY: the allocation holds FRAMEBUFFER_PIXELS initialised
+        // pixels for as long as `self` lives; the only writer (mGBA) writes
+        // inside calls that take the owning `Core` by `&mut`, so nothing
+        // writes while this shared slice is alive (invariant 3).
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), FRAMEBUFFER_PIXELS) }
+    }
+}
+
+// SAFETY: the allocation is owned exclusively by this value (like a
+// `Box<[u32]>`); moving it to another thread moves that ownership.
+unsafe impl Send for Framebuffer {}
+
+impl Drop for Framebuffer {
+    fn drop(&mut self) {
+        let slice = std::ptr::slice_from_raw_parts_mut(self.0.as_ptr(), FRAMEBUFFER_PIXELS);
+        // SAFETY: the pointer came from `Box::leak` of a slice of this
+        // length in `new`; whoever wrote through it (the core) is gone by
+        // now (`Core` frees the core first) and nothing uses it again.
+        drop(unsafe { Box::from_raw(slice) });
+    }
+}
+
 /// One mGBA GBA core with its software renderer and the memory it borrows.
 pub(crate) struct Core {
-    // Field order matters only for clarity: `Drop` frees the core before
-    // any field (ROM bytes, framebuffer) is dropped.
+    // `Drop` frees the core; then the fields (ROM bytes, framebuffer)
+    // drop, after it.
     ptr: NonNull<sys::PmdCore>,
     _rom: Arc<[u8]>,
-    framebuffer: Box<[u32]>,
+    framebuffer: Framebuffer,
 }
 
 // SAFETY: an mGBA core has no thread affinity (no thread-local state is
@@ -110,14 +182,14 @@ impl Core {
     /// Creates a core for `rom`. `None` when mGBA refuses it.
     pub(crate) fn new(rom: Arc<[u8]>) -> Option<Core> {
         install_logger();
-        let mut framebuffer = vec![0u32; SCREEN_WIDTH * SCREEN_HEIGHT].into_boxed_slice();
+        let framebuffer = Framebuffer::new();
         let _guard = LIFECYCLE
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: `rom` and `framebuffer` are valid for the lengths given
-        // and are moved into the returned `Core`, which frees the core
-        // before dropping them (invariant 2). The framebuffer has exactly
-        // the 240x160 pixels the shim's stride assumes.
+        // SAFETY: `rom` is valid for reads of its length and the
+        // framebuffer for writes of FRAMEBUFFER_PIXELS pixels (the 240x160
+        // the shim's stride assumes); both are owned by the returned
+        // `Core`, which frees the core before releasing them (invariant 2).
         let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_mut_ptr()) };
         let ptr = NonNull::new(raw)?;
         Some(Core {
@@ -185,7 +257,7 @@ impl Core {
     }
 
     pub(crate) fn framebuffer(&self) -> &[u32] {
-        &self.framebuffer
+        self.framebuffer.pixels()
     }
 
     pub(crate) fn state_size(&mut self) -> usize {
@@ -237,6 +309,30 @@ impl Core {
         (len > 0).then_some(bytes)
     }
 
+    /// Reads the header of a frontend savestate file through mGBA's own
+    /// state struct and compares it with the running ROM.
+    pub(crate) fn check_state_file(&mut self, bytes: &[u8]) -> StateFileCheck {
+        let mut state_crc32 = 0u32;
+        // SAFETY: live core; `bytes` is valid for reads of its length for
+        // the whole call (the shim wraps it in a VFile it closes before
+        // returning); `state_crc32` is a valid out-pointer.
+        let code = unsafe {
+            sys::pmd_core_check_state_file(
+                self.ptr.as_ptr(),
+                bytes.as_ptr(),
+                bytes.len(),
+                &mut state_crc32,
+            )
+        };
+        match code {
+            0 => StateFileCheck::Ok,
+            2 => StateFileCheck::OtherFormat,
+            3 => StateFileCheck::OtherGame,
+            4 => StateFileCheck::OtherRom { state_crc32 },
+            _ => StateFileCheck::Unreadable,
+        }
+    }
+
     /// Installs a battery save (copied by mGBA) and resets.
     pub(crate) fn load_battery(&mut self, bytes: &[u8]) -> bool {
         // SAFETY: live core; `bytes` is valid for reads of its length; the
@@ -247,11 +343,43 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        let _guard = LIFECYCLE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // SAFETY: `ptr` came from `pmd_core_new` and is freed exactly once,
-        // here; the ROM and framebuffer it borrows are still alive.
-        unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
+        {
+            let _guard = LIFECYCLE
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // SAFETY: `ptr` came from `pmd_core_new` and is freed exactly
+            // once, here; the ROM and framebuffer it borrows are still
+            // alive.
+            unsafe { sys::pmd_core_free(self.ptr.as_ptr()) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The framebuffer's ownership pattern, with a Rust writer standing in
+    /// for mGBA: the pointer is handed out, the owner moves (as a `Core`
+    /// moves into a `Vec` or to another thread), then the pointer is
+    /// written and the pixels read. Run under Miri (`cargo +nightly miri
+    /// test --lib ffi`), which would report the writes as undefined
+    /// behaviour if the owner were a `Box` retagged by the move.
+    #[test]
+    fn the_framebuffer_pointer_survives_moves_of_its_owner() {
+        let framebuffer = Framebuffer::new();
+        let c_side = framebuffer.as_mut_ptr();
+        let mut owners = Vec::new();
+        owners.push(framebuffer);
+        let moved = owners.pop().unwrap();
+        let moved = std::thread::spawn(move || moved).join().unwrap();
+        for (i, value) in [(0usize, 0x00FF_00FFu32), (FRAMEBUFFER_PIXELS - 1, 7)] {
+            // SAFETY: in bounds of the allocation, which `moved` owns and
+            // keeps alive; no reference to the pixels is alive.
+            unsafe { c_side.add(i).write(value) };
+        }
+        assert_eq!(moved.pixels()[0], 0x00FF_00FF);
+        assert_eq!(moved.pixels()[FRAMEBUFFER_PIXELS - 1], 7);
+        assert_eq!(moved.pixels().len(), FRAMEBUFFER_PIXELS);
     }
 }

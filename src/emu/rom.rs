@@ -11,8 +11,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Smallest accepted ROM: the 192-byte header plus room for start-up code.
-pub const MIN_ROM_LEN: usize = 512;
+/// Smallest accepted ROM: the 192-byte cartridge header, which mGBA runs
+/// (homebrew test ROMs can be that small; the header checks still reject
+/// garbage).
+pub const MIN_ROM_LEN: usize = 0xC0;
 /// Largest GBA ROM: the 32 MiB cartridge address space.
 pub const MAX_ROM_LEN: usize = 32 * 1024 * 1024;
 
@@ -321,8 +323,13 @@ mod tests {
             Err(RomError::Empty { .. })
         ));
         assert!(matches!(
-            Rom::from_bytes(vec![0u8; 200], "t"),
-            Err(RomError::TooSmall { len: 200, .. })
+            Rom::from_bytes(vec![0u8; 191], "t"),
+            Err(RomError::TooSmall { len: 191, .. })
+        ));
+        // 192 bytes of garbage pass the size check and fail the header's
+        assert!(matches!(
+            Rom::from_bytes(vec![0u8; 192], "t"),
+            Err(RomError::NotGba { .. })
         ));
         let mut big = minimal_rom();
         big.resize(MAX_ROM_LEN + 1, 0);

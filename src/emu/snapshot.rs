@@ -29,6 +29,15 @@ pub enum SnapshotError {
     /// mGBA refused the state (inconsistent contents).
     #[error("mGBA rejected the savestate as inconsistent")]
     Rejected,
+    /// mGBA could not save the machine state.
+    #[error("mGBA failed to save the machine state")]
+    SaveFailed,
+    /// A frontend savestate of another save-state format version.
+    #[error("the savestate was written by an mGBA with another save-state format")]
+    StateFileVersion,
+    /// A frontend savestate of another game.
+    #[error("the savestate belongs to another game (its header names another title or game code)")]
+    StateFileOtherGame,
     /// A frontend savestate file that is damaged or not a savestate.
     #[error("not a usable mGBA savestate file: {0}")]
     StateFileDamaged(&'static str),
@@ -90,6 +99,11 @@ impl Snapshot {
     /// Whether the state is empty (never true for a state taken by mGBA).
     pub fn is_empty(&self) -> bool {
         self.state.is_empty()
+    }
+
+    /// Whether `bytes` start like the byte form of [`Snapshot::to_bytes`].
+    pub fn is_byte_form(bytes: &[u8]) -> bool {
+        bytes.starts_with(MAGIC)
     }
 
     /// Self-delimiting byte form: magic, ROM CRC-32, state length, CRC-32

@@ -1,32 +1,49 @@
 //! The step API: an [`Env`] turns an emulator running a known game into an
-//! environment an agent plays turn by turn.
+//! environment an agent plays turn by turn, with gymnasium's episode
+//! semantics.
 //!
-//! `step(action)` presses the buttons for the action, then advances frames
-//! until the game is ready for the next input (the turn-ready flag, Dungeon
-//! +0x0F) or the frame cap is hit (reported as a timeout, never a hang).
+//! `step(action)` presses the buttons the game's profile gives for the
+//! action, then advances frames until the game is ready for the next input
+//! (the turn-ready flag, Dungeon +0x0F), the leader leaves the dungeon, or
+//! the frame cap is hit. Each [`StepResult`] says whether the episode
+//! *terminated* (the game's outcome: fainted, cleared, left the dungeon)
+//! or was *truncated* (the step limit, or the frame cap), with an
+//! [`EndReason`]; the reward is defined in one table ([`reward`]).
 //! The emulator stays reachable for raw per-frame control.
+//!
+//! **Invariant:** `env` reads game state only through `game` (the decoder
+//! and the game's [`GameProfile`]); it never branches on which game runs.
 
-mod action;
+mod outcome;
 pub mod reward;
 
-pub use action::{Action, Direction, ParseActionError, Presses, ACTION_COUNT};
+pub use crate::game::{
+    Action, ActionMask, Direction, ParseActionError, Presses, SeedScope, ACTION_COUNT,
+};
+pub use outcome::EndReason;
 
-use crate::cartridge::{self, Phase};
 use crate::emu::{EmuError, Emulator, Keys, Rom, Snapshot};
-use crate::game::ram_map::addr;
-use crate::game::{DecodeError, DungeonState, DungeonView, Game, UnsupportedGame};
+use crate::game::{
+    profile_for, BootError, DecodeError, DungeonExit, DungeonState, DungeonView, GameProfile,
+    UnsupportedGame,
+};
 use reward::RewardBasis;
 
 /// Default frame cap per step: 10 s of game time.
 pub const DEFAULT_FRAME_CAP: u32 = 600;
+/// Default step limit of an episode.
+pub const DEFAULT_MAX_EPISODE_STEPS: u32 = 1000;
 
 /// Environment settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvConfig {
-    /// Frames a step may take before it is reported as timed out.
+    /// Frames a step may take before it is cut (truncated, `frame_cap`).
     pub frame_cap: u32,
     /// Render frames (for pixel observations); off by default.
     pub render: bool,
+    /// Steps after which an episode is truncated (`step_limit`); `None`
+    /// for no limit.
+    pub max_episode_steps: Option<u32>,
 }
 
 impl Default for EnvConfig {
@@ -34,6 +51,7 @@ impl Default for EnvConfig {
         EnvConfig {
             frame_cap: DEFAULT_FRAME_CAP,
             render: false,
+            max_episode_steps: Some(DEFAULT_MAX_EPISODE_STEPS),
         }
     }
 }
@@ -50,15 +68,23 @@ pub enum EnvError {
     /// The dungeon state could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// The cartridge did not boot.
+    /// Power-on did not reach a dungeon.
     #[error(transparent)]
-    Boot(#[from] cartridge::BootError),
+    Boot(#[from] BootError),
     /// After reset the game never became ready within the frame cap.
     #[error("the game was not ready for input within {0} frames after reset")]
     NotReady(u32),
-    /// `step` after the episode ended; call `reset`.
-    #[error("the episode is over; reset the environment first")]
+    /// `step` outside an episode; call `reset`.
+    #[error("no episode is running; reset the environment first")]
     EpisodeOver,
+    /// The game has no buttons for this action.
+    #[error("{game} has no controls for {action} (it needs menus pmd-agent does not navigate)")]
+    UnsupportedAction {
+        /// The action.
+        action: Action,
+        /// The game's name.
+        game: &'static str,
+    },
 }
 
 /// The leader's situation after a step (small and `Copy`; the whole
@@ -84,32 +110,56 @@ pub struct StepState {
 /// The outcome of one [`Env::step`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StepResult {
-    /// Where the leader stands now.
+    /// Where the leader stands now (the last state seen in the dungeon
+    /// when the step left it).
     pub state: StepState,
     /// Reward for this step (see [`reward`]).
     pub reward: f32,
-    /// The episode ended: the leader fainted or left the dungeon.
-    pub done: bool,
-    /// The frame cap was hit before the game was ready again.
-    pub timed_out: bool,
+    /// The episode ended by the game's outcome (fainted, cleared, left).
+    /// A step that terminates is never also reported truncated.
+    pub terminated: bool,
+    /// The episode was cut: the step limit, or the frame cap.
+    pub truncated: bool,
+    /// Why the episode ended, when it did.
+    pub reason: Option<EndReason>,
     /// Frames this step took.
     pub frames: u32,
+}
+
+impl StepResult {
+    /// Whether the episode ended (terminated or truncated).
+    pub fn done(&self) -> bool {
+        self.terminated || self.truncated
+    }
 }
 
 /// Where `reset` starts an episode.
 #[derive(Debug, Clone)]
 enum Start {
-    /// Power on (the cartridge: boot and seed).
+    /// Power on and pass the menus (once; later resets restore the point
+    /// where the seed is written).
     Boot,
-    /// A savestate loaded from a file (kept as an in-memory snapshot).
+    /// A savestate (kept as an in-memory snapshot).
     Saved(Box<Snapshot>),
+}
+
+/// Where the episode stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// No episode yet.
+    Idle,
+    /// An episode is running.
+    Running,
+    /// The episode ended.
+    Ended(EndReason),
 }
 
 /// A branch point of an [`Env`]: the machine and the episode bookkeeping.
 #[derive(Debug, Clone)]
 pub struct EnvSnapshot {
     machine: Snapshot,
-    done: bool,
+    status: Status,
+    episode_steps: u32,
     floor_turns: u32,
     last_floor: u8,
     basis: RewardBasis,
@@ -119,70 +169,135 @@ pub struct EnvSnapshot {
 #[derive(Debug)]
 pub struct Env {
     emu: Emulator,
-    game: Game,
+    profile: &'static dyn GameProfile,
     config: EnvConfig,
     start: Start,
+    /// Power-on, menus passed, ready for the seed: taken on the first
+    /// reset from `Start::Boot`, restored by every later one; with the
+    /// frames from power-on to it.
+    boot_point: Option<(Box<Snapshot>, SeedScope, u32)>,
+    seed_scope: SeedScope,
     state: DungeonState,
     basis: RewardBasis,
-    done: bool,
+    mask: ActionMask,
+    status: Status,
+    episode_steps: u32,
     floor_turns: u32,
     last_floor: u8,
+}
+
+/// What one frame's poll of the game saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Poll {
+    /// In a dungeon, ready for input.
+    Ready,
+    /// In a dungeon, busy (a turn animating).
+    Busy,
+    /// Outside a dungeon.
+    Out,
 }
 
 impl Env {
     /// An environment over `rom`, which must be a game with a RAM map.
     pub fn new(rom: &Rom, config: EnvConfig) -> Result<Env, EnvError> {
-        let game = Game::from_code(rom.game_code())?;
+        let profile = profile_for(rom.game_code())?;
         let mut emu = Emulator::new(rom)?;
         emu.set_rendering(config.render);
         Ok(Env {
             emu,
-            game,
+            profile,
             config,
             start: Start::Boot,
+            boot_point: None,
+            seed_scope: SeedScope::WholeEpisode,
             state: DungeonState::new(),
             basis: RewardBasis::default(),
-            done: true,
+            mask: ActionMask::NONE,
+            status: Status::Idle,
+            episode_steps: 0,
             floor_turns: 0,
             last_floor: 0,
         })
     }
 
-    /// Starts every episode from an mGBA frontend savestate file (`.ss1`
-    /// …), e.g. one taken inside a dungeon. The seed given to `reset` is
-    /// written into `gDungeonRngState` right after loading.
+    /// Starts every episode from a savestate file: either mGBA's frontend
+    /// format (`.ss1` …, PNG or raw) or pmd-agent's own checksummed form
+    /// ([`Snapshot::to_bytes`]). Both are checked (structure, checksum,
+    /// size, that they belong to this very ROM) before mGBA loads them; a
+    /// refused file leaves the environment as it was. The seed given to
+    /// `reset` is written right after loading (see [`Env::seed_scope`]).
     pub fn start_from_state_file(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        self.emu.load_mgba_state_file(bytes)?;
-        self.start = Start::Saved(Box::new(self.emu.snapshot()));
+        let snapshot = if Snapshot::is_byte_form(bytes) {
+            let snapshot = Snapshot::from_bytes(bytes).map_err(EmuError::from)?;
+            // Validates ROM and size, then loads: the state is known good.
+            self.emu.restore(&snapshot)?;
+            snapshot
+        } else {
+            self.emu.load_mgba_state_file(bytes)?;
+            self.emu.snapshot()?
+        };
+        self.start = Start::Saved(Box::new(snapshot));
+        self.status = Status::Idle;
         Ok(())
     }
 
     /// Installs a battery save; episodes then boot with it.
     pub fn use_battery_save(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
         self.emu.load_battery_save(bytes)?;
+        self.start = Start::Boot;
+        self.boot_point = None;
+        self.status = Status::Idle;
         Ok(())
     }
 
-    /// The game being played.
-    pub fn game(&self) -> Game {
-        self.game
+    /// The profile of the game being played.
+    pub fn profile(&self) -> &'static dyn GameProfile {
+        self.profile
+    }
+
+    /// What the seed of the last `reset` decided: the whole episode, or
+    /// only the floors after the start point's (a savestate taken inside a
+    /// floor always starts on that floor).
+    pub fn seed_scope(&self) -> SeedScope {
+        self.seed_scope
+    }
+
+    /// Frames from power-on to the point where the seed is written, once a
+    /// reset from power-on has booted the game.
+    pub fn boot_frames(&self) -> Option<u32> {
+        self.boot_point.as_ref().map(|(_, _, frames)| *frames)
     }
 
     /// Starts an episode with `seed` and returns once the game accepts
     /// input. Returns [`DecodeError::NotInDungeon`] (as `EnvError::Decode`)
     /// when the start point is outside a dungeon.
     pub fn reset(&mut self, seed: u32) -> Result<StepState, EnvError> {
+        self.status = Status::Idle;
+        self.mask = ActionMask::NONE;
         self.emu.set_keys(Keys::empty());
-        match (&self.start, self.game) {
-            (Start::Saved(snap), _) => {
+        match &self.start {
+            Start::Saved(snap) => {
                 self.emu.restore(snap)?;
-                self.emu
-                    .write_u32(addr::G_DUNGEON_RNG_STATE, seed)
-                    .map_err(EmuError::from)?;
+                self.seed_scope = self.profile.seed_scope(&self.emu);
             }
-            (Start::Boot, Game::TestCartridge) => cartridge::boot_with_seed(&mut self.emu, seed)?,
-            (Start::Boot, Game::PmdRedUs) => self.emu.reset(),
+            Start::Boot => {
+                if self.boot_point.is_none() {
+                    self.emu.reset();
+                    let scope = self.profile.boot(&mut self.emu)?;
+                    let frames = self.emu.frame_count();
+                    self.boot_point = Some((Box::new(self.emu.snapshot()?), scope, frames));
+                }
+                if let Some((snap, scope, _)) = &self.boot_point {
+                    // Every reset, the first included, goes on from the
+                    // restored point, so all episodes start alike.
+                    self.emu.restore(snap)?;
+                    self.seed_scope = *scope;
+                }
+            }
         }
+        self.profile
+            .write_seed(&mut self.emu, seed)
+            .map_err(EmuError::from)?;
         let mut frames = 0;
         loop {
             match DungeonView::of(&self.emu) {
@@ -201,39 +316,55 @@ impl Env {
         }
         self.decode()?;
         self.basis = RewardBasis::of(&self.state);
-        self.done = false;
+        self.status = Status::Running;
+        self.episode_steps = 0;
         self.floor_turns = 0;
         self.last_floor = self.state.floor;
+        self.mask = ActionMask::legal(&self.state, self.profile);
         Ok(self.step_state())
     }
 
     /// Plays one action: presses its buttons, then runs frames until the
-    /// game is ready for the next input, the episode ends, or the frame cap
-    /// is hit.
+    /// game is ready for the next input, the leader leaves the dungeon, or
+    /// the frame cap is hit. An illegal action (see [`Env::action_mask`])
+    /// is pressed all the same; the game ignores it and no turn passes.
     pub fn step(&mut self, action: Action) -> Result<StepResult, EnvError> {
-        if self.done {
+        if self.status != Status::Running {
             return Err(EnvError::EpisodeOver);
         }
-        let presses = action.presses();
+        let presses = self
+            .profile
+            .presses(action)
+            .ok_or(EnvError::UnsupportedAction {
+                action,
+                game: self.profile.name(),
+            })?;
+        let took_stairs = action == Action::TakeStairs && self.mask.contains(Action::TakeStairs);
         let last = presses.iter().rposition(|k| !k.is_empty()).unwrap_or(0);
         let mut frames = 0u32;
         let mut took_turn = false;
+        let mut fainted = false;
+        let mut poll = Poll::Ready;
         for keys in &presses[..=last] {
             self.emu.set_keys(*keys);
             self.emu.run_frame();
             frames += 1;
-            took_turn |= !self.ready()?;
+            poll = self.poll(&mut fainted)?;
+            took_turn |= poll != Poll::Ready;
+            if poll == Poll::Out {
+                break;
+            }
         }
         self.emu.set_keys(Keys::empty());
         let mut timed_out = false;
-        loop {
+        while poll != Poll::Out {
             self.emu.run_frame();
             frames += 1;
-            match DungeonView::of(&self.emu) {
-                Ok(view) if view.turn_ready() => break,
-                Ok(_) => took_turn = true,
-                Err(DecodeError::NotInDungeon) => break,
-                Err(e) => return Err(e.into()),
+            poll = self.poll(&mut fainted)?;
+            match poll {
+                Poll::Ready => break,
+                Poll::Busy => took_turn = true,
+                Poll::Out => {}
             }
             if frames >= self.config.frame_cap {
                 timed_out = true;
@@ -242,49 +373,80 @@ impl Env {
         }
 
         let before = self.basis;
-        let left_dungeon = match self.decode() {
+        let left = match self.decode() {
             Ok(()) => false,
             Err(EnvError::Decode(DecodeError::NotInDungeon)) => true,
             Err(e) => return Err(e),
         };
-        if !left_dungeon {
+        let terminal = if left {
+            Some(if fainted || before.leader_hp() <= 0 {
+                EndReason::Fainted
+            } else {
+                match self.profile.exit(&self.emu, took_stairs) {
+                    DungeonExit::Cleared => EndReason::Cleared,
+                    DungeonExit::Left => EndReason::LeftDungeon,
+                }
+            })
+        } else {
             self.basis = RewardBasis::of(&self.state);
+            (self.basis.leader_hp() <= 0 || self.profile.game_over(&self.emu))
+                .then_some(EndReason::Fainted)
+        };
+        if !left {
+            if self.state.floor != self.last_floor {
+                self.floor_turns = 0;
+                self.last_floor = self.state.floor;
+            } else if took_turn {
+                self.floor_turns += 1;
+            }
         }
-        if self.state.floor != self.last_floor {
-            self.floor_turns = 0;
-            self.last_floor = self.state.floor;
-        } else if took_turn {
-            self.floor_turns += 1;
-        }
-        let fainted = self.basis.leader_hp() <= 0 || self.cartridge_game_over();
-        self.done = left_dungeon || fainted;
+        self.episode_steps += 1;
+        let at_limit = self
+            .config
+            .max_episode_steps
+            .is_some_and(|limit| self.episode_steps >= limit);
+        let reason = terminal
+            .or(timed_out.then_some(EndReason::FrameCap))
+            .or(at_limit.then_some(EndReason::StepLimit));
+        self.status = reason.map_or(Status::Running, Status::Ended);
+        self.mask = if reason.is_none() {
+            ActionMask::legal(&self.state, self.profile)
+        } else {
+            ActionMask::NONE
+        };
         Ok(StepResult {
             state: self.step_state(),
-            reward: reward::reward(&before, &self.basis),
-            done: self.done,
-            timed_out,
+            reward: reward::reward(&before, &self.basis, reason),
+            terminated: reason.is_some_and(EndReason::is_termination),
+            truncated: reason.is_some_and(|r| !r.is_termination()),
+            reason,
             frames,
         })
     }
 
-    fn ready(&self) -> Result<bool, EnvError> {
+    /// Looks at the game after a frame: ready, busy or out of the
+    /// dungeon; notes a leader at 0 HP (the game may leave the dungeon
+    /// within the same step when the leader faints).
+    fn poll(&self, fainted: &mut bool) -> Result<Poll, EnvError> {
         match DungeonView::of(&self.emu) {
-            Ok(view) => Ok(view.turn_ready()),
-            Err(DecodeError::NotInDungeon) => Ok(false),
+            Ok(view) => {
+                if view.leader()?.is_some_and(|l| l.hp <= 0) {
+                    *fainted = true;
+                }
+                Ok(if view.turn_ready() {
+                    Poll::Ready
+                } else {
+                    Poll::Busy
+                })
+            }
+            Err(DecodeError::NotInDungeon) => Ok(Poll::Out),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn cartridge_game_over(&self) -> bool {
-        self.game == Game::TestCartridge
-            && self.emu.read_u8(cartridge::addr::PHASE).map(Phase::from) == Ok(Phase::GameOver)
-    }
-
     fn decode(&mut self) -> Result<(), EnvError> {
-        let started = std::time::Instant::now();
         let view = DungeonView::of(&self.emu)?;
         self.state.decode(&view)?;
-        crate::metrics::observe(&crate::metrics::metrics().decode_seconds, started.elapsed());
         Ok(())
     }
 
@@ -307,9 +469,32 @@ impl Env {
         &self.state
     }
 
-    /// Whether the episode has ended.
+    /// The actions legal now (empty outside a running episode).
+    pub fn action_mask(&self) -> ActionMask {
+        self.mask
+    }
+
+    /// Whether no episode is running (none started yet, or it ended).
     pub fn done(&self) -> bool {
-        self.done
+        self.status != Status::Running
+    }
+
+    /// Why the last episode ended, once it has.
+    pub fn end_reason(&self) -> Option<EndReason> {
+        match self.status {
+            Status::Ended(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Steps taken in the running episode.
+    pub fn episode_steps(&self) -> u32 {
+        self.episode_steps
+    }
+
+    /// Turns taken on the current floor.
+    pub fn floor_turns(&self) -> u32 {
+        self.floor_turns
     }
 
     /// The emulator, for raw per-frame control and observations.
@@ -327,44 +512,52 @@ impl Env {
     pub fn refresh(&mut self) -> Result<(), EnvError> {
         self.decode()?;
         self.basis = RewardBasis::of(&self.state);
+        if self.status == Status::Running {
+            self.mask = ActionMask::legal(&self.state, self.profile);
+        }
         Ok(())
     }
 
     /// Takes a branch point.
-    pub fn snapshot(&mut self) -> EnvSnapshot {
-        EnvSnapshot {
-            machine: self.emu.snapshot(),
-            done: self.done,
+    pub fn snapshot(&mut self) -> Result<EnvSnapshot, EnvError> {
+        Ok(EnvSnapshot {
+            machine: self.emu.snapshot()?,
+            status: self.status,
+            episode_steps: self.episode_steps,
             floor_turns: self.floor_turns,
             last_floor: self.last_floor,
             basis: self.basis,
-        }
+        })
     }
 
     /// Takes a branch point into an existing snapshot, reusing its buffer.
-    pub fn snapshot_into(&mut self, snap: &mut EnvSnapshot) {
-        self.emu.snapshot_into(&mut snap.machine);
-        snap.done = self.done;
+    pub fn snapshot_into(&mut self, snap: &mut EnvSnapshot) -> Result<(), EnvError> {
+        self.emu.snapshot_into(&mut snap.machine)?;
+        snap.status = self.status;
+        snap.episode_steps = self.episode_steps;
         snap.floor_turns = self.floor_turns;
         snap.last_floor = self.last_floor;
         snap.basis = self.basis;
-    }
-
-    /// Turns taken on the current floor.
-    pub fn floor_turns(&self) -> u32 {
-        self.floor_turns
+        Ok(())
     }
 
     /// Returns to a branch point taken on this environment.
     pub fn restore(&mut self, snap: &EnvSnapshot) -> Result<(), EnvError> {
         self.emu.restore(&snap.machine)?;
-        self.done = snap.done;
+        self.status = snap.status;
+        self.episode_steps = snap.episode_steps;
         self.floor_turns = snap.floor_turns;
         self.last_floor = snap.last_floor;
         self.basis = snap.basis;
         match self.decode() {
-            Ok(()) | Err(EnvError::Decode(DecodeError::NotInDungeon)) => Ok(()),
-            Err(e) => Err(e),
+            Ok(()) | Err(EnvError::Decode(DecodeError::NotInDungeon)) => {}
+            Err(e) => return Err(e),
         }
+        self.mask = if self.status == Status::Running {
+            ActionMask::legal(&self.state, self.profile)
+        } else {
+            ActionMask::NONE
+        };
+        Ok(())
     }
 }

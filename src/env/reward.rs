@@ -1,15 +1,20 @@
 //! The step reward, in one place.
 //!
-//! | event | reward |
-//! |-------|--------|
-//! | each floor descended | +1.0 |
-//! | each HP of damage dealt to wild monsters (same floor) | +0.02 |
-//! | each HP the leader gains or loses (same floor) | ±0.01 |
-//! | the leader faints | -1.0 |
+//! | event | reward | why |
+//! |-------|--------|-----|
+//! | each floor descended | +1.0 | depth is the goal: it dominates every other term |
+//! | each HP of damage dealt to wild monsters (same floor) | +0.02 | fighting pays a little, so clearing a blocked corridor is not a dead loss |
+//! | each HP the leader gains or loses (same floor) | ±0.01 | staying healthy matters, but less than a floor: 100 HP lost costs one floor |
+//! | the leader faints (terminated, `fainted`) | −1.0 | ends the run: as bad as losing a floor |
+//! | the dungeon is cleared (terminated, `cleared`: the stairs of the last floor) | +5.0 | the end goal: worth five floors, so near the end finishing beats lingering |
+//! | the leader leaves the dungeon alive another way (terminated, `left_dungeon`) | 0.0 | ends the run without the fainting penalty; a bonus would teach escaping instead of descending |
+//! | the episode is truncated (step limit, frame cap, failures) | 0.0 | not an outcome of play: learners bootstrap from the last state's value |
 //!
-//! Descending dominates; fighting pays a little; losing HP costs a little;
-//! fainting ends the episode with a penalty as large as a floor.
+//! The floor, damage and HP terms compare two decoded states
+//! ([`RewardBasis`]); the terminal terms come from the step's
+//! [`EndReason`].
 
+use super::EndReason;
 use crate::game::ram_map::MAX_WILD;
 use crate::game::DungeonState;
 
@@ -21,6 +26,10 @@ pub const DAMAGE_DEALT: f32 = 0.02;
 pub const LEADER_HP: f32 = 0.01;
 /// Reward for fainting.
 pub const FAINT: f32 = -1.0;
+/// Reward for clearing the dungeon.
+pub const CLEARED: f32 = 5.0;
+/// Reward for leaving the dungeon alive without clearing it.
+pub const LEFT_DUNGEON: f32 = 0.0;
 
 /// What the reward compares between two states (copied, no allocation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,8 +61,9 @@ impl RewardBasis {
     }
 }
 
-/// The reward for going from `before` to `after`.
-pub fn reward(before: &RewardBasis, after: &RewardBasis) -> f32 {
+/// The reward for going from `before` to `after` in a step that ended the
+/// episode for `end` (if it did).
+pub fn reward(before: &RewardBasis, after: &RewardBasis, end: Option<EndReason>) -> f32 {
     let mut r = 0.0;
     if after.floor > before.floor {
         r += FLOOR * f32::from(after.floor - before.floor);
@@ -67,9 +77,12 @@ pub fn reward(before: &RewardBasis, after: &RewardBasis) -> f32 {
         r += DAMAGE_DEALT * dealt as f32;
         r += LEADER_HP * f32::from(after.leader_hp - before.leader_hp);
     }
-    if after.leader_hp == 0 && before.leader_hp > 0 {
-        r += FAINT;
-    }
+    r += match end {
+        Some(EndReason::Fainted) => FAINT,
+        Some(EndReason::Cleared) => CLEARED,
+        Some(EndReason::LeftDungeon) => LEFT_DUNGEON,
+        _ => 0.0,
+    };
     r
 }
 
@@ -92,14 +105,22 @@ mod tests {
     #[test]
     fn each_term() {
         let start = basis(1, 30, &[(0, 10), (3, 12)]);
-        assert_eq!(reward(&start, &basis(2, 30, &[])), FLOOR);
+        assert_eq!(reward(&start, &basis(2, 30, &[]), None), FLOOR);
         // 4 damage dealt to slot 0, 12 to slot 3 (defeated), 5 HP lost
         let after = basis(1, 25, &[(0, 6)]);
         let expected = DAMAGE_DEALT * 16.0 - LEADER_HP * 5.0;
-        assert!((reward(&start, &after) - expected).abs() < 1e-6);
+        assert!((reward(&start, &after, None) - expected).abs() < 1e-6);
         let fainted = basis(1, 0, &[(0, 10), (3, 12)]);
         let expected = FAINT - LEADER_HP * 30.0;
-        assert!((reward(&start, &fainted) - expected).abs() < 1e-6);
-        assert_eq!(reward(&start, &start), 0.0);
+        let got = reward(&start, &fainted, Some(EndReason::Fainted));
+        assert!((got - expected).abs() < 1e-6);
+        assert_eq!(reward(&start, &start, None), 0.0);
+        // leaving: no state after it, only the terminal term
+        assert_eq!(reward(&start, &start, Some(EndReason::Cleared)), CLEARED);
+        assert_eq!(
+            reward(&start, &start, Some(EndReason::LeftDungeon)),
+            LEFT_DUNGEON
+        );
+        assert_eq!(reward(&start, &start, Some(EndReason::StepLimit)), 0.0);
     }
 }

@@ -135,8 +135,9 @@ impl Tile {
     }
 }
 
-/// Everything decoded from one dungeon state.
-#[derive(Debug, Clone)]
+/// Everything decoded from one dungeon state. `clone_from` reuses the
+/// destination's storage (no allocation).
+#[derive(Debug)]
 pub struct DungeonState {
     /// Dungeon id.
     pub dungeon_id: u8,
@@ -157,6 +158,55 @@ pub struct DungeonState {
     stairs: Option<(u8, u8)>,
     bag: [(u8, u8); TEAM_ITEMS],
     bag_len: usize,
+}
+
+impl Clone for DungeonState {
+    fn clone(&self) -> Self {
+        let mut copy = DungeonState::new();
+        copy.clone_from(self);
+        copy
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        let DungeonState {
+            dungeon_id,
+            floor,
+            turn_ready,
+            team,
+            team_len,
+            leader,
+            wild,
+            wild_len,
+            items,
+            items_len,
+            traps,
+            traps_len,
+            tiles,
+            stairs,
+            bag,
+            bag_len,
+        } = source;
+        self.dungeon_id = *dungeon_id;
+        self.floor = *floor;
+        self.turn_ready = *turn_ready;
+        self.team = *team;
+        self.team_len = *team_len;
+        self.leader = *leader;
+        self.wild = *wild;
+        self.wild_len = *wild_len;
+        self.items = *items;
+        self.items_len = *items_len;
+        self.traps = *traps;
+        self.traps_len = *traps_len;
+        if self.tiles.len() == tiles.len() {
+            self.tiles.copy_from_slice(tiles);
+        } else {
+            self.tiles = tiles.clone();
+        }
+        self.stairs = *stairs;
+        self.bag = *bag;
+        self.bag_len = *bag_len;
+    }
 }
 
 impl Default for DungeonState {

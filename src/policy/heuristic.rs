@@ -8,8 +8,11 @@
 //! 6. Otherwise explore: walk to the nearest revealed walkable tile next to
 //!    an unrevealed one (breadth-first search, `game::path`).
 //! 7. Nothing left to explore: wait.
+//!
+//! A choice the action mask forbids (a game without a shortcut for it)
+//! falls back to waiting, or to the first legal action.
 
-use super::{Policy, PolicyContext};
+use super::{legal_or_fallback, Policy, PolicyContext};
 use crate::env::{Action, Direction};
 use crate::game::path::first_step;
 use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH, TEAM_ITEMS};
@@ -107,6 +110,6 @@ impl Policy for Heuristic {
     }
 
     fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
-        self.decide(ctx.env.state())
+        legal_or_fallback(ctx.mask, self.decide(ctx.env.state()))
     }
 }

@@ -1,71 +1,103 @@
-//! Policies: one action per environment per step.
+//! Policies: how actions are chosen.
 //!
-//! A policy sees its environment through a [`PolicyContext`]: the decoded
-//! state and the feature row for feature-based policies, and the `Env`
-//! itself (mutable) so lookahead policies can branch with savestates.
-//! [`VecEnv::act`](crate::rollout::VecEnv::act) calls it for every
-//! environment in parallel.
+//! Two traits, one seam:
+//!
+//! - [`BatchPolicy`] sees the whole batch at once — the contiguous
+//!   `[N, F]` feature buffer and `[N, A]` action masks (as `ndarray`
+//!   views over the rollout's own buffers, so a forward pass reads them
+//!   without copying), and the environments — and writes N actions. The
+//!   runner drives every policy through it.
+//! - [`Policy`] decides for one environment at a time, seeing its decoded
+//!   state, its feature row, its mask and its own random stream (and the
+//!   `Env` itself, mutable, so lookahead can branch with savestates).
+//!   [`PerEnv`] adapts it to a `BatchPolicy`, running it for every
+//!   environment in parallel on the rollout's pool.
+//!
+//! Policies are chosen by a parsed [`PolicySpec`] (`random`, `heuristic`,
+//! `search`, `torch:PATH`). Every built-in policy honours the action mask.
 
 mod heuristic;
 mod random;
 mod search;
-
-use std::str::FromStr;
-
-use rand::rngs::SmallRng;
-
-use crate::env::{Action, Env};
+mod spec;
 
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use search::Search;
+pub use spec::{PolicySpec, PolicySpecError, SearchParams};
 
-/// What a policy may look at (and, for lookahead, branch) for one
-/// environment.
-pub struct PolicyContext<'a> {
-    /// The environment; a policy that steps it must restore it before
-    /// returning (see [`Search`]).
-    pub env: &'a mut Env,
-    /// The environment's observation row (`rollout::obs::FEATURES`).
-    pub features: &'a [f32],
-    /// The environment's own random stream (reproducible per run seed).
-    pub rng: &'a mut SmallRng,
+use crate::env::{Action, ActionMask};
+pub use crate::rollout::EnvContext as PolicyContext;
+use crate::rollout::PolicyInput;
+
+/// Why a policy could not be built or could not decide.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy needs something this build or machine lacks.
+    #[error("{policy}: {reason}")]
+    Unavailable {
+        /// The policy spec.
+        policy: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// The policy failed to decide.
+    #[error("{policy} failed: {reason}")]
+    Failed {
+        /// The policy's name.
+        policy: String,
+        /// Why.
+        reason: String,
+    },
 }
 
-/// Decides actions.
+/// Decides for one environment at a time.
 pub trait Policy: Send + Sync {
     /// A short name (`random`, `heuristic`, `search`).
     fn name(&self) -> &'static str;
-    /// The action for one environment.
+    /// The action for one environment; must be in `ctx.mask` unless the
+    /// mask is empty.
     fn act(&self, ctx: &mut PolicyContext<'_>) -> Action;
 }
 
-/// The policies the CLI offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PolicyKind {
-    /// Uniformly random actions.
-    Random,
-    /// Map-reading rules: fight, heal, stairs, explore.
-    Heuristic,
-    /// Savestate lookahead over the heuristic.
-    Search,
+/// Decides for every environment of a batch at once.
+pub trait BatchPolicy: Send {
+    /// A short name for reports.
+    fn name(&self) -> &str;
+    /// Writes one action per environment into `actions` (its length is
+    /// the number of environments). Quarantined environments' actions are
+    /// ignored.
+    fn act(&mut self, input: PolicyInput<'_>, actions: &mut [Action]) -> Result<(), PolicyError>;
 }
 
-impl PolicyKind {
-    /// Builds the policy.
-    pub fn build(self) -> Box<dyn Policy> {
-        match self {
-            PolicyKind::Random => Box::new(RandomPolicy),
-            PolicyKind::Heuristic => Box::new(Heuristic::default()),
-            PolicyKind::Search => Box::new(Search::default()),
-        }
+/// A per-environment [`Policy`] run for every environment in parallel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PerEnv<P>(pub P);
+
+impl<P: Policy> BatchPolicy for PerEnv<P> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn act(
+        &mut self,
+        mut input: PolicyInput<'_>,
+        actions: &mut [Action],
+    ) -> Result<(), PolicyError> {
+        let policy = &self.0;
+        input.envs.par_decide(actions, |ctx| policy.act(ctx));
+        Ok(())
     }
 }
 
-impl FromStr for PolicyKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <PolicyKind as clap::ValueEnum>::from_str(s, true)
+/// `choice` when `mask` allows it; otherwise waiting when allowed, else the
+/// first legal action; `Wait` when nothing is legal.
+pub fn legal_or_fallback(mask: ActionMask, choice: Action) -> Action {
+    if mask.contains(choice) {
+        choice
+    } else if mask.contains(Action::Wait) {
+        Action::Wait
+    } else {
+        mask.nth(0).unwrap_or(Action::Wait)
     }
 }

@@ -1,11 +1,10 @@
-//! Uniformly random actions: the baseline every other policy must beat.
-
-use rand::Rng;
+//! Uniformly random legal actions: the baseline every other policy must
+//! beat.
 
 use super::{Policy, PolicyContext};
-use crate::env::{Action, ACTION_COUNT};
+use crate::env::Action;
 
-/// Picks one of the `ACTION_COUNT` actions uniformly.
+/// Picks one of the legal actions uniformly (waits when none is legal).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RandomPolicy;
 
@@ -15,7 +14,7 @@ impl Policy for RandomPolicy {
     }
 
     fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
-        let i = ctx.rng.random_range(0..ACTION_COUNT);
-        Action::from_index(i).unwrap_or(Action::Wait)
+        let n = ctx.mask.count();
+        ctx.mask.nth(ctx.rng.below(n)).unwrap_or(Action::Wait)
     }
 }

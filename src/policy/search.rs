@@ -1,177 +1,369 @@
-//! Lookahead with savestate branching — what the socket design cannot
-//! afford. For each sensible first action (moves onto free tiles, attacks
-//! on adjacent monsters, wait, eat when something is in the bag, stairs
-//! when on them): snapshot, play it and then `depth` heuristic turns,
-//! score where the branch ends up, restore. The heuristic's own choice is
-//! the first candidate; another is taken only when its branch scores
-//! better by `margin`.
+//! Lookahead over in-memory savestates — what the socket design cannot
+//! afford: the emulator itself is the model.
 //!
-//! Branch value: 10 per floor, +0.02 per leader HP, −100 for fainting;
-//! with the stairs known +5 and −0.1 per step of path to them, otherwise
-//! +0.01 per revealed tile and −0.1 per step of path to the nearest
-//! unexplored edge. The distance terms keep a short horizon from
-//! preferring to stand still over a path that costs a little HP.
+//! While the stairs are unknown, the search plans. From a snapshot of the
+//! environment it plays several branches for up to `horizon` steps each:
+//! the heuristic's own, and one towards each of a few exploration targets
+//! spread over the map's frontier (revealed floor next to unrevealed
+//! tiles, chosen nearest first and then farthest from those already
+//! chosen). A branch walks to its target — fighting, healing and taking
+//! the stairs by the heuristic's rules — and then follows the heuristic.
+//! It stops when it changes floor, ends the episode or runs out of steps.
+//! It is scored (see [`score`]): fainting is the worst, then a floor
+//! descended sooner beats a later one, then stairs found, then tiles
+//! revealed. The environment goes back to the snapshot, and the best
+//! branch's actions become the plan.
+//!
+//! The emulator is deterministic, so replaying a plan's actions reproduces
+//! its branch exactly: the plan is executed open-loop for up to `commit`
+//! steps (or through its floor change) before planning again. Before each
+//! planned action the environment's fingerprint (frame counter, episode
+//! step, floor, leader position) is compared with the one the branch saw;
+//! any difference (a rollback, a reset) drops the plan. Once the stairs
+//! are known the heuristic walks to them without planning.
+//!
+//! Cost: about `branches × horizon / commit` simulated steps per real step
+//! (see BENCHMARKS.md for the steps/s this gives).
 
-use super::{Heuristic, Policy, PolicyContext};
-use crate::env::{Action, Direction};
-use crate::game::path::first_step;
+use super::{legal_or_fallback, BatchPolicy, Heuristic, PolicyError};
+use crate::env::{Action, ActionMask, Direction, EndReason, Env};
+use crate::game::path::{can_step, first_step};
+use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
 use crate::game::DungeonState;
+use crate::rollout::{EnvContext, PolicyInput};
 
-/// The lookahead policy.
-#[derive(Debug, Clone, Copy)]
+/// The planning policy.
+#[derive(Debug, Clone)]
 pub struct Search {
-    /// Heuristic turns played after each candidate action.
-    pub depth: u32,
-    /// How much better than the heuristic's branch another branch must
-    /// score to be taken. Short branches are noisy (a monster's step, a few
-    /// HP, a room revealed a turn earlier); the margin keeps the search on
-    /// the heuristic's course unless the lookahead sees something decisive:
-    /// fainting avoided (100) or a floor descended sooner (10). Over 100
-    /// seeds (BENCHMARKS.md) a margin of 1 chased revealed tiles (mean max
-    /// floor 2.96 against the heuristic's 4.32), 4 also followed stairs
-    /// glimpsed a turn earlier (4.30), 6 gives 4.34.
-    pub margin: f32,
-    /// The policy followed inside branches.
+    /// Steps each branch may play.
+    pub horizon: u32,
+    /// Branches per plan (the heuristic's and `branches - 1` targets).
+    pub branches: usize,
+    /// Planned steps executed before planning again (a floor change ends a
+    /// plan too).
+    pub commit: u32,
+    /// The rules followed inside branches and once the stairs are known.
     pub heuristic: Heuristic,
+    plans: Vec<Plan>,
 }
 
 impl Default for Search {
     fn default() -> Self {
-        Search {
-            depth: 4,
-            margin: 6.0,
-            heuristic: Heuristic::default(),
+        Search::new(60, 4, 20)
+    }
+}
+
+/// Where the environment stood before a planned action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    frame: u32,
+    step: u32,
+    floor: u8,
+    leader: (u8, u8),
+}
+
+fn fingerprint(env: &Env) -> Fingerprint {
+    let leader = env.state().leader().map_or((0, 0), |l| (l.x, l.y));
+    Fingerprint {
+        frame: env.emulator().frame_count(),
+        step: env.episode_steps(),
+        floor: env.state().floor,
+        leader,
+    }
+}
+
+/// One environment's plan: actions with the fingerprint each expects.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    steps: Vec<(Fingerprint, Action)>,
+    next: usize,
+}
+
+/// A branch's outcome, as [`score`] weighs it.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    fainted: bool,
+    cleared: bool,
+    floors: u32,
+    steps: u32,
+    stairs_distance: Option<u32>,
+    revealed: u32,
+}
+
+/// How good a branch is: fainting is the worst; clearing the dungeon the
+/// best; then each floor descended, sooner better; then stairs found,
+/// nearer better; then tiles revealed.
+fn score(o: &Outcome) -> f64 {
+    if o.fainted {
+        return -1e9;
+    }
+    if o.cleared {
+        return 1e8 - f64::from(o.steps);
+    }
+    if o.floors > 0 {
+        return 1e6 * f64::from(o.floors) - f64::from(o.steps);
+    }
+    match o.stairs_distance {
+        Some(d) => 1e4 - f64::from(o.steps + d),
+        None => f64::from(o.revealed),
+    }
+}
+
+const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
+
+/// Breadth-first distances from the leader over revealed walkable tiles
+/// (`u16::MAX` where unreachable).
+fn distances(s: &DungeonState, from: (u8, u8), out: &mut [u16; CELLS]) {
+    out.fill(u16::MAX);
+    let passable = |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor());
+    let start = usize::from(from.1) * MAP_WIDTH + usize::from(from.0);
+    let mut queue = [0u16; CELLS];
+    let (mut head, mut tail) = (0, 1);
+    queue[0] = start as u16;
+    out[start] = 0;
+    while head < tail {
+        let cell = usize::from(queue[head]);
+        head += 1;
+        let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
+        for d in Direction::ALL {
+            let (dx, dy) = d.delta();
+            let (dx, dy) = (i32::from(dx), i32::from(dy));
+            if !can_step(&passable, x, y, dx, dy) {
+                continue;
+            }
+            let next = (y + dy) as usize * MAP_WIDTH + (x + dx) as usize;
+            if out[next] == u16::MAX {
+                out[next] = out[cell] + 1;
+                queue[tail] = next as u16;
+                tail += 1;
+            }
         }
     }
 }
 
-/// How good a state looks (see the module text).
-fn value(s: &DungeonState, fainted: bool) -> f32 {
-    let Some(leader) = s.leader() else {
-        return f32::NEG_INFINITY;
-    };
-    let mut v = 10.0 * f32::from(s.floor) + 0.02 * f32::from(leader.hp);
-    match s.stairs() {
-        Some((sx, sy)) => {
-            // Known stairs: worth more than any exploring, and closer is better.
-            v += 5.0;
-            let passable =
-                |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && !t.is_wall());
-            let goal = |x: usize, y: usize| (x, y) == (usize::from(sx), usize::from(sy));
-            if let Some((_, distance)) = first_step((leader.x, leader.y), passable, goal) {
-                v -= 0.1 * distance as f32;
-            }
-        }
-        None => {
-            // Exploring: more of the map seen, and the unseen part close.
-            v += 0.01 * s.tiles().iter().filter(|t| t.revealed()).count() as f32;
-            let passable =
-                |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && !t.is_wall());
-            let frontier = |x: usize, y: usize| {
-                Direction::ALL.into_iter().any(|d| {
-                    let (dx, dy) = d.delta();
-                    let (nx, ny) = (x as i32 + i32::from(dx), y as i32 + i32::from(dy));
-                    nx >= 0
-                        && ny >= 0
-                        && s.tile(nx as usize, ny as usize)
-                            .is_some_and(|t| !t.revealed())
-                })
-            };
-            if let Some((_, distance)) = first_step((leader.x, leader.y), passable, frontier) {
-                v -= 0.1 * distance as f32;
-            }
-        }
-    }
-    if fainted {
-        v -= 100.0;
-    }
-    v
+fn is_frontier(s: &DungeonState, x: usize, y: usize) -> bool {
+    s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor())
+        && Direction::ALL.into_iter().any(|d| {
+            let (dx, dy) = d.delta();
+            let (nx, ny) = (x as i32 + i32::from(dx), y as i32 + i32::from(dy));
+            nx >= 0
+                && ny >= 0
+                && s.tile(nx as usize, ny as usize)
+                    .is_some_and(|t| !t.revealed())
+        })
 }
 
-/// The first actions worth trying in `s`; `first` (the heuristic's) leads.
-fn candidates(s: &DungeonState, first: Action, out: &mut Vec<Action>) {
+/// Up to `count` exploration targets within `reach` steps: the nearest
+/// frontier tile, then each time the one farthest from those chosen.
+fn targets(s: &DungeonState, count: usize, reach: u32, out: &mut Vec<(u8, u8)>) {
     out.clear();
-    out.push(first);
     let Some(leader) = s.leader() else {
         return;
     };
-    let monster_at = |x: i32, y: i32| {
-        s.wild()
-            .iter()
-            .any(|m| (i32::from(m.x), i32::from(m.y)) == (x, y))
+    let mut dist = [0u16; CELLS];
+    distances(s, (leader.x, leader.y), &mut dist);
+    let frontier = |i: usize| {
+        let (x, y) = (i % MAP_WIDTH, i / MAP_WIDTH);
+        u32::from(dist[i]) <= reach && dist[i] > 0 && is_frontier(s, x, y)
     };
-    for d in Direction::ALL {
-        let (dx, dy) = d.delta();
-        let (x, y) = (
-            i32::from(leader.x) + i32::from(dx),
-            i32::from(leader.y) + i32::from(dy),
-        );
-        let free = x >= 0 && y >= 0 && s.tile(x as usize, y as usize).is_some_and(|t| t.is_floor());
-        if monster_at(x, y) {
-            out.push(Action::Attack(d));
-        } else if free {
-            out.push(Action::Move(d));
+    let Some(nearest) = (0..CELLS).filter(|&i| frontier(i)).min_by_key(|&i| dist[i]) else {
+        return;
+    };
+    let at = |i: usize| ((i % MAP_WIDTH) as u8, (i / MAP_WIDTH) as u8);
+    out.push(at(nearest));
+    while out.len() < count {
+        let spread = |i: usize| {
+            let (x, y) = at(i);
+            out.iter()
+                .map(|&(tx, ty)| x.abs_diff(tx).max(y.abs_diff(ty)))
+                .min()
+                .unwrap_or(0)
+        };
+        match (0..CELLS)
+            .filter(|&i| frontier(i))
+            .max_by_key(|&i| spread(i))
+        {
+            Some(i) if spread(i) >= 4 => out.push(at(i)),
+            _ => break,
         }
     }
-    out.push(Action::Wait);
-    if !s.bag().is_empty() {
-        out.push(Action::UseItem);
-    }
-    if s.tile(leader.x.into(), leader.y.into())
-        .is_some_and(|t| t.is_stairs())
-    {
-        out.push(Action::TakeStairs);
-    }
-    let mut seen = 0usize;
-    out.retain(|a| {
-        let bit = 1usize << a.index();
-        let new = seen & bit == 0;
-        seen |= bit;
-        new
-    });
 }
 
-impl Policy for Search {
-    fn name(&self) -> &'static str {
-        "search"
+impl Search {
+    /// A search with these parameters (see the fields).
+    pub fn new(horizon: u32, branches: usize, commit: u32) -> Search {
+        Search {
+            horizon: horizon.max(1),
+            branches: branches.max(1),
+            commit: commit.max(1),
+            heuristic: Heuristic::default(),
+            plans: Vec::new(),
+        }
     }
 
-    fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
-        let env = &mut *ctx.env;
-        let first = self.heuristic.decide(env.state());
-        let mut tries = Vec::with_capacity(crate::env::ACTION_COUNT);
-        candidates(env.state(), first, &mut tries);
-        if tries.len() == 1 {
-            return first;
+    /// The action inside a branch heading for `target`.
+    fn branch_action(
+        &self,
+        s: &DungeonState,
+        mask: ActionMask,
+        target: Option<(u8, u8)>,
+    ) -> Action {
+        let rules = self.heuristic.decide(s);
+        let urgent = matches!(
+            rules,
+            Action::Attack(_) | Action::UseItem | Action::TakeStairs
+        ) || s.stairs().is_some();
+        let heading = target.filter(|&(x, y)| !urgent && is_frontier(s, x.into(), y.into()));
+        let Some((tx, ty)) = heading else {
+            return legal_or_fallback(mask, rules);
+        };
+        let Some(leader) = s.leader() else {
+            return legal_or_fallback(mask, rules);
+        };
+        let passable =
+            |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor());
+        let goal = |x: usize, y: usize| (x, y) == (usize::from(tx), usize::from(ty));
+        match first_step((leader.x, leader.y), passable, goal)
+            .and_then(|(d, _)| Direction::from_index(d))
+        {
+            Some(d) if mask.contains(Action::Move(d)) => Action::Move(d),
+            Some(d) => legal_or_fallback(mask, Action::Attack(d)),
+            None => legal_or_fallback(mask, rules),
         }
-        let root = env.snapshot();
-        let mut best = (f32::NEG_INFINITY, first);
-        for (i, &candidate) in tries.iter().enumerate() {
-            let mut action = candidate;
-            let mut fainted = false;
-            for _ in 0..=self.depth {
-                match env.step(action) {
-                    Ok(r) if r.done || r.timed_out => {
-                        fainted = r.state.hp <= 0;
-                        break;
+    }
+
+    /// Plays one branch from the environment's current state; returns its
+    /// outcome and fills `actions` with what it did.
+    fn branch(
+        &self,
+        env: &mut Env,
+        target: Option<(u8, u8)>,
+        actions: &mut Vec<(Fingerprint, Action)>,
+    ) -> Outcome {
+        actions.clear();
+        let floor = env.state().floor;
+        let mut outcome = Outcome {
+            fainted: false,
+            cleared: false,
+            floors: 0,
+            steps: 0,
+            stairs_distance: None,
+            revealed: 0,
+        };
+        for _ in 0..self.horizon {
+            let action = self.branch_action(env.state(), env.action_mask(), target);
+            actions.push((fingerprint(env), action));
+            outcome.steps += 1;
+            match env.step(action) {
+                Ok(r) => {
+                    match r.reason {
+                        Some(EndReason::Fainted) => outcome.fainted = true,
+                        Some(EndReason::Cleared) => outcome.cleared = true,
+                        _ => {}
                     }
-                    Ok(_) => {}
-                    Err(_) => {
-                        fainted = true;
+                    if r.done() {
                         break;
                     }
                 }
-                action = self.heuristic.decide(env.state());
+                Err(_) => {
+                    outcome.fainted = true;
+                    break;
+                }
             }
-            // The heuristic's branch (the first) sets the bar.
-            let score = value(env.state(), fainted) - if i == 0 { 0.0 } else { self.margin };
-            if score > best.0 {
-                best = (score, candidate);
-            }
-            if env.restore(&root).is_err() {
-                return first;
+            if env.state().floor != floor {
+                break;
             }
         }
-        best.1
+        let s = env.state();
+        outcome.floors = u32::from(s.floor.saturating_sub(floor));
+        outcome.revealed = s.tiles().iter().filter(|t| t.revealed()).count() as u32;
+        if let (Some((sx, sy)), Some(l)) = (s.stairs(), s.leader()) {
+            let passable =
+                |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && !t.is_wall());
+            let goal = |x: usize, y: usize| (x, y) == (usize::from(sx), usize::from(sy));
+            outcome.stairs_distance =
+                Some(first_step((l.x, l.y), passable, goal).map_or(0, |(_, d)| d));
+        }
+        outcome
+    }
+
+    /// Plans from the environment's state (which it leaves as it found it);
+    /// returns the best branch's actions.
+    fn plan(&self, env: &mut Env, plan: &mut Plan) {
+        plan.steps.clear();
+        plan.next = 0;
+        let Ok(root) = env.snapshot() else {
+            return;
+        };
+        let mut goals = Vec::with_capacity(self.branches);
+        targets(
+            env.state(),
+            self.branches.saturating_sub(1),
+            self.horizon,
+            &mut goals,
+        );
+        let mut best = f64::NEG_INFINITY;
+        let mut actions = Vec::with_capacity(self.horizon as usize);
+        for target in std::iter::once(None).chain(goals.iter().copied().map(Some)) {
+            let outcome = self.branch(env, target, &mut actions);
+            let value = score(&outcome);
+            if value > best {
+                best = value;
+                plan.steps.clone_from(&actions);
+            }
+            if env.restore(&root).is_err() {
+                plan.steps.clear();
+                return;
+            }
+        }
+        plan.steps.truncate(self.commit.max(1) as usize);
+    }
+
+    /// The action for one environment.
+    fn decide(&self, ctx: &mut EnvContext<'_>, plan: &mut Plan) -> Action {
+        let env = &mut *ctx.env;
+        if env.state().stairs().is_some() {
+            plan.steps.clear();
+            return legal_or_fallback(ctx.mask, self.heuristic.decide(env.state()));
+        }
+        let here = fingerprint(env);
+        let valid = plan.steps.get(plan.next).is_some_and(|(f, _)| *f == here);
+        if !valid {
+            self.plan(env, plan);
+        }
+        match plan.steps.get(plan.next) {
+            Some((f, action)) if *f == here && ctx.mask.contains(*action) => {
+                plan.next += 1;
+                *action
+            }
+            _ => {
+                plan.steps.clear();
+                legal_or_fallback(ctx.mask, self.heuristic.decide(env.state()))
+            }
+        }
+    }
+}
+
+impl BatchPolicy for Search {
+    fn name(&self) -> &str {
+        "search"
+    }
+
+    fn act(
+        &mut self,
+        mut input: PolicyInput<'_>,
+        actions: &mut [Action],
+    ) -> Result<(), PolicyError> {
+        let n = input.envs.len();
+        if self.plans.len() != n {
+            self.plans = vec![Plan::default(); n];
+        }
+        let mut plans = std::mem::take(&mut self.plans);
+        let search = &*self;
+        input
+            .envs
+            .par_decide_with(actions, &mut plans, |ctx, plan| search.decide(ctx, plan));
+        self.plans = plans;
+        Ok(())
     }
 }

@@ -20,12 +20,14 @@ pub struct EpisodeRecord {
     pub x: u8,
     /// Leader y after it.
     pub y: u8,
-    /// The step failed and was rolled back (a replay cannot follow it).
-    pub failed: bool,
+    /// The step failed and was rolled back (a replay skips it: the
+    /// environment went back to the state before it).
+    pub rolled_back: bool,
 }
 
-/// The seed and steps of episode `episode` of environment `env`, in step
-/// order.
+/// The seed and steps of episode `episode` of environment `env`, in the
+/// order they were taken (a rolled-back step comes before its retry; read
+/// the file with rolled-back rows to see them).
 pub fn episode_actions(
     t: &Trajectories,
     path: &str,
@@ -70,9 +72,9 @@ pub fn episode_actions(
         let ys = col("y")?
             .as_primitive_opt::<UInt8Type>()
             .ok_or_else(|| bad("y is not uint8"))?;
-        let failed = col("failed")?
+        let rolled_back = col("rolled_back")?
             .as_boolean_opt()
-            .ok_or_else(|| bad("failed is not bool"))?;
+            .ok_or_else(|| bad("rolled_back is not bool"))?;
         for r in 0..batch.num_rows() {
             if envs.value(r) != env || episodes.value(r) != episode {
                 continue;
@@ -88,7 +90,7 @@ pub fn episode_actions(
                     hp: hps.value(r),
                     x: xs.value(r),
                     y: ys.value(r),
-                    failed: failed.is_valid(r) && failed.value(r),
+                    rolled_back: rolled_back.is_valid(r) && rolled_back.value(r),
                 },
             ));
         }
@@ -100,6 +102,8 @@ pub fn episode_actions(
             episode,
         });
     }
+    // Stable: a rolled-back step and its retry share a step index and
+    // keep their recorded order.
     rows.sort_by_key(|(step, _, _)| *step);
     let seed = rows[0].1;
     Ok((seed, rows.into_iter().map(|(_, _, r)| r).collect()))

@@ -5,12 +5,17 @@ use std::path::Path;
 
 use parquet::arrow::ArrowWriter;
 
-use super::{read_trajectories, RecordError};
+use super::{read_trajectories_with, ReadOptions, RecordError};
 
-/// Converts the trajectory file `input` to a Parquet file `output`;
-/// returns the rows written.
-pub fn export_parquet(input: &Path, output: &Path) -> Result<usize, RecordError> {
-    let trajectories = read_trajectories(input)?;
+/// Converts the trajectory file `input` to a Parquet file `output`
+/// (rolled-back rows left out unless `options` keeps them); returns the
+/// rows written.
+pub fn export_parquet(
+    input: &Path,
+    output: &Path,
+    options: ReadOptions,
+) -> Result<usize, RecordError> {
+    let trajectories = read_trajectories_with(input, options)?;
     let shown = output.display().to_string();
     crate::atomic_file::write_with(output, |file| {
         let mut writer = ArrowWriter::try_new(file, trajectories.schema.clone(), None)

@@ -1,16 +1,28 @@
-//! Reading trajectory files back, tolerant of a torn last batch (a run
-//! killed mid-write): every complete batch is returned and the damage is
-//! reported, not fatal.
+//! Reading trajectory files back: the schema version is checked, what is
+//! allocated is bounded ([`super::stream`]), rolled-back rows are skipped
+//! unless asked for, and a torn last batch (a run killed mid-write) is
+//! reported, not fatal: every complete batch is returned.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use arrow_array::cast::AsArray;
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
 use arrow_schema::SchemaRef;
+use arrow_select::filter::filter_record_batch;
 
+use super::schema::{version_of, SCHEMA_VERSION};
+use super::stream::BoundedStreamReader;
 use super::{RecordError, RunMeta};
+
+/// What to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Keep the rows of steps that failed and were rolled back (they are
+    /// not transitions; skipped by default).
+    pub include_rolled_back: bool,
+}
 
 /// The complete batches of a trajectory file.
 #[derive(Debug, Clone)]
@@ -19,56 +31,106 @@ pub struct Trajectories {
     pub schema: SchemaRef,
     /// The run's metadata.
     pub meta: RunMeta,
-    /// Every complete record batch, in order.
+    /// Every complete record batch, in order (filtered as asked).
     pub batches: Vec<RecordBatch>,
+    /// Rows left out because they were rolled back.
+    pub rolled_back_rows: usize,
     /// Why reading stopped before a clean end of stream, if it did (a
     /// killed run leaves a torn last batch or no end-of-stream mark).
     pub torn: Option<String>,
 }
 
 impl Trajectories {
-    /// Rows in all complete batches.
+    /// Rows in all (kept) batches.
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
 }
 
-/// Reads the trajectory file at `path`.
+/// Reads the trajectory file at `path`, skipping rolled-back rows.
 pub fn read_trajectories(path: &Path) -> Result<Trajectories, RecordError> {
+    read_trajectories_with(path, ReadOptions::default())
+}
+
+/// Reads the trajectory file at `path`.
+pub fn read_trajectories_with(
+    path: &Path,
+    options: ReadOptions,
+) -> Result<Trajectories, RecordError> {
     let shown = path.display().to_string();
+    let not_ours = |reason: String| RecordError::NotTrajectories {
+        path: shown.clone(),
+        reason,
+    };
     let file = File::open(path).map_err(|source| RecordError::Io {
         path: shown.clone(),
         source,
     })?;
-    let reader = StreamReader::try_new(BufReader::new(file), None).map_err(|e| {
-        RecordError::NotTrajectories {
+    let len = file
+        .metadata()
+        .map_err(|source| RecordError::Io {
             path: shown.clone(),
-            reason: e.to_string(),
-        }
-    })?;
+            source,
+        })?
+        .len();
+    let mut reader =
+        BoundedStreamReader::new(BufReader::new(file), len).map_err(|e| not_ours(e.0))?;
     let schema = reader.schema();
-    let meta =
-        RunMeta::from_map(schema.metadata()).ok_or_else(|| RecordError::NotTrajectories {
-            path: shown.clone(),
-            reason: "no pmd_agent metadata in the schema".into(),
-        })?;
+    match version_of(schema.metadata()) {
+        None => {
+            return Err(RecordError::Version {
+                path: shown,
+                found: "1 (no version in its metadata)".into(),
+            })
+        }
+        Some(Err(text)) => {
+            return Err(RecordError::Version {
+                path: shown,
+                found: text,
+            })
+        }
+        Some(Ok((major, _))) if major != SCHEMA_VERSION.0 => {
+            return Err(RecordError::Version {
+                path: shown,
+                found: format!("{major}.x"),
+            })
+        }
+        Some(Ok(_)) => {}
+    }
+    let meta = RunMeta::from_map(schema.metadata())
+        .ok_or_else(|| not_ours("no pmd_agent metadata in the schema".into()))?;
     for column in [
-        "env", "episode", "step", "seed", "action", "floor", "hp", "x", "y",
+        "env",
+        "episode",
+        "step",
+        "seed",
+        "action_id",
+        "floor",
+        "hp",
+        "x",
+        "y",
+        "rolled_back",
+        "terminated",
+        "truncated",
     ] {
         if schema.field_with_name(column).is_err() {
-            return Err(RecordError::NotTrajectories {
-                path: shown,
-                reason: format!("no {column} column"),
-            });
+            return Err(not_ours(format!("no {column} column")));
         }
     }
     let mut batches = Vec::new();
+    let mut rolled_back_rows = 0;
     let mut torn = None;
-    for batch in reader {
-        match batch {
-            Ok(b) => batches.push(b),
+    loop {
+        match reader.next_batch() {
+            Ok(Some(batch)) if options.include_rolled_back => batches.push(batch),
+            Ok(Some(batch)) => {
+                let (kept, dropped) = without_rolled_back(batch).map_err(not_ours)?;
+                rolled_back_rows += dropped;
+                batches.push(kept);
+            }
+            Ok(None) => break,
             Err(e) => {
-                torn = Some(e.to_string());
+                torn = Some(e.0);
                 break;
             }
         }
@@ -77,6 +139,22 @@ pub fn read_trajectories(path: &Path) -> Result<Trajectories, RecordError> {
         schema,
         meta,
         batches,
+        rolled_back_rows,
         torn,
     })
+}
+
+/// The batch without its rolled-back rows, and how many were dropped.
+fn without_rolled_back(batch: RecordBatch) -> Result<(RecordBatch, usize), String> {
+    let flags = batch
+        .column_by_name("rolled_back")
+        .and_then(|c| c.as_boolean_opt())
+        .ok_or("rolled_back is not a boolean column")?;
+    let dropped = flags.true_count();
+    if dropped == 0 {
+        return Ok((batch, 0));
+    }
+    let keep = arrow_arith::boolean::not(flags).map_err(|e| e.to_string())?;
+    let kept = filter_record_batch(&batch, &keep).map_err(|e| e.to_string())?;
+    Ok((kept, dropped))
 }

@@ -1,5 +1,5 @@
-//! [`TrajectoryWriter`]: rows accumulated in column buffers, written as a
-//! record batch and flushed every `batch_rows` rows.
+//! [`TrajectoryWriter`]: rows accumulated in column buffers, written as
+//! zstd-compressed record batches and flushed every `batch_rows` rows.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -10,15 +10,20 @@ use arrow_array::{
     ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int16Array, RecordBatch, StringArray,
     UInt32Array, UInt64Array, UInt8Array,
 };
-use arrow_ipc::writer::StreamWriter;
+use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_ipc::CompressionType;
 use arrow_schema::{DataType, Field, Schema};
 
-use super::{schema, RecordError, RunMeta};
+use super::schema::max_row_bytes;
+use super::{schema, RecordError, RunMeta, MAX_BATCH_BYTES};
 use crate::env::Action;
 use crate::rollout::{frames, obs, ObsBatch, StepInfo};
 
 /// Default rows per record batch.
 pub const DEFAULT_BATCH_ROWS: usize = 2048;
+
+/// Longest run id (it names the file).
+pub const MAX_RUN_ID_LEN: usize = 128;
 
 #[derive(Default)]
 struct Columns {
@@ -32,11 +37,14 @@ struct Columns {
     belly: Vec<i16>,
     x: Vec<u8>,
     y: Vec<u8>,
-    action: Vec<String>,
+    action: Vec<&'static str>,
     action_id: Vec<u8>,
+    legal: Vec<u32>,
     reward: Vec<f32>,
-    done: Vec<bool>,
-    failed: Vec<bool>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    reason: Vec<Option<&'static str>>,
+    rolled_back: Vec<bool>,
     obs: Vec<f32>,
     frame: Vec<u8>,
 }
@@ -48,6 +56,11 @@ impl Columns {
 }
 
 /// Writes one run's steps to an Arrow IPC stream file.
+///
+/// Each round of a rollout is two calls: [`begin_round`](Self::begin_round)
+/// with the batch the actions are chosen on (its observations are copied
+/// straight into the column buffers, the only copy), then
+/// [`end_round`](Self::end_round) with the actions and what the steps did.
 pub struct TrajectoryWriter {
     path: PathBuf,
     schema: Arc<Schema>,
@@ -56,6 +69,8 @@ pub struct TrajectoryWriter {
     with_frames: bool,
     batch_rows: usize,
     columns: Columns,
+    /// Which environments `begin_round` recorded, to pair rows with steps.
+    pending: Vec<usize>,
     rows: u64,
 }
 
@@ -68,14 +83,30 @@ impl std::fmt::Debug for TrajectoryWriter {
     }
 }
 
+/// Whether `id` can name a run (and a file): 1 to 128 characters of
+/// letters, digits, `.`, `_` and `-`, not starting with `.`.
+pub fn valid_run_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_RUN_ID_LEN
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 impl TrajectoryWriter {
-    /// Creates `dir/<run_id>.arrows` (creating `dir` if needed).
+    /// Creates `dir/<run_id>.arrows` (creating `dir` if needed). Batches
+    /// hold at most `batch_rows` rows, and never more than fit in
+    /// [`MAX_BATCH_BYTES`] decoded (the bound readers enforce).
     pub fn create(
         dir: &Path,
         meta: RunMeta,
         with_frames: bool,
         batch_rows: usize,
     ) -> Result<Self, RecordError> {
+        if !valid_run_id(&meta.run_id) {
+            return Err(RecordError::BadRunId(meta.run_id));
+        }
         let io = |path: &Path| {
             let path = path.display().to_string();
             move |source| RecordError::Io { path, source }
@@ -83,21 +114,28 @@ impl TrajectoryWriter {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(format!("{}.arrows", meta.run_id));
         let file = File::create_new(&path).map_err(io(&path))?;
+        // The new file's name must outlive a crash like its batches do.
+        crate::atomic_file::sync_dir(dir).map_err(io(dir))?;
         let schema = Arc::new(schema(&meta, with_frames));
-        let writer = StreamWriter::try_new(BufWriter::new(file), &schema).map_err(|source| {
-            RecordError::Arrow {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+        let arrow = |source| RecordError::Arrow {
+            path: path.display().to_string(),
+            source,
+        };
+        let options = IpcWriteOptions::default()
+            .try_with_compression(Some(CompressionType::ZSTD))
+            .map_err(arrow)?;
+        let writer = StreamWriter::try_new_with_options(BufWriter::new(file), &schema, options)
+            .map_err(arrow)?;
+        let most = (MAX_BATCH_BYTES / max_row_bytes(&schema)).max(1);
         Ok(TrajectoryWriter {
             path,
             schema,
             writer: Some(writer),
             meta,
             with_frames,
-            batch_rows: batch_rows.max(1),
+            batch_rows: batch_rows.clamp(1, most),
             columns: Columns::default(),
+            pending: Vec::new(),
             rows: 0,
         })
     }
@@ -112,15 +150,32 @@ impl TrajectoryWriter {
         self.rows + self.columns.len() as u64
     }
 
-    /// Appends one row per environment: the batch the actions were chosen
-    /// on (`before`), the actions, and what the steps did (`infos`).
-    pub fn append(
-        &mut self,
-        before: &ObsBatch<'_>,
-        actions: &[Action],
-        infos: &[StepInfo],
-    ) -> Result<(), RecordError> {
-        for (i, (action, info)) in actions.iter().zip(infos).enumerate() {
+    /// Records the observations the round's actions are chosen on, for
+    /// every active environment of `batch`.
+    pub fn begin_round(&mut self, batch: &ObsBatch<'_>) {
+        self.pending.clear();
+        let c = &mut self.columns;
+        for i in (0..batch.len()).filter(|&i| batch.active[i]) {
+            self.pending.push(i);
+            c.obs.extend_from_slice(batch.row(i));
+            c.legal.push(batch.mask(i).bits());
+            if self.with_frames {
+                match batch.frame(i) {
+                    Some(f) => c.frame.extend_from_slice(f),
+                    None => c.frame.extend(std::iter::repeat_n(0, frames::LEN)),
+                }
+            }
+        }
+    }
+
+    /// Completes the rows of the round begun with
+    /// [`begin_round`](Self::begin_round): the actions and what the steps
+    /// did (`infos`, one per environment).
+    pub fn end_round(&mut self, actions: &[Action], infos: &[StepInfo]) -> Result<(), RecordError> {
+        for &i in &self.pending {
+            let (Some(action), Some(info)) = (actions.get(i), infos.get(i)) else {
+                continue;
+            };
             let c = &mut self.columns;
             c.env.push(i as u32);
             c.episode.push(info.episode);
@@ -132,32 +187,19 @@ impl TrajectoryWriter {
             c.belly.push(info.state.belly);
             c.x.push(info.state.x);
             c.y.push(info.state.y);
-            c.action.push(action.to_string());
+            c.action.push(action.name());
             c.action_id.push(action.index() as u8);
             c.reward.push(info.reward);
-            c.done.push(info.done);
-            c.failed.push(info.failed);
-            c.obs.extend_from_slice(before.row(i));
-            if self.with_frames {
-                match before.frames {
-                    Some(f) => c
-                        .frame
-                        .extend_from_slice(&f[i * frames::LEN..(i + 1) * frames::LEN]),
-                    None => c.frame.extend(std::iter::repeat_n(0, frames::LEN)),
-                }
-            }
+            c.terminated.push(info.terminated);
+            c.truncated.push(info.truncated);
+            c.reason.push(info.reason.map(|r| r.code()));
+            c.rolled_back.push(info.rolled_back);
         }
+        self.pending.clear();
         if self.columns.len() >= self.batch_rows {
             self.flush()?;
         }
         Ok(())
-    }
-
-    fn arrow_err(&self) -> impl Fn(arrow_schema::ArrowError) -> RecordError + '_ {
-        move |source| RecordError::Arrow {
-            path: self.path.display().to_string(),
-            source,
-        }
     }
 
     /// Writes the buffered rows as one record batch and flushes the file.
@@ -167,8 +209,11 @@ impl TrajectoryWriter {
         }
         let columns = std::mem::take(&mut self.columns);
         let rows = columns.len() as u64;
-        let batch = self.batch(columns).map_err(self.arrow_err())?;
         let path = self.path.display().to_string();
+        let batch = self.batch(columns).map_err(|source| RecordError::Arrow {
+            path: path.clone(),
+            source,
+        })?;
         let writer = self.writer.as_mut().ok_or_else(|| RecordError::Io {
             path: path.clone(),
             source: std::io::Error::other("writer already finished"),
@@ -184,7 +229,8 @@ impl TrajectoryWriter {
         Ok(())
     }
 
-    /// Moves the buffered columns into a record batch (no copies).
+    /// Moves the buffered columns into a record batch (no copies of the
+    /// numeric columns).
     fn batch(&self, c: Columns) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let n = c.len();
         let list = |values: ArrayRef, width: usize, inner: DataType| {
@@ -209,9 +255,12 @@ impl TrajectoryWriter {
             Arc::new(UInt8Array::from(c.y)),
             Arc::new(StringArray::from(c.action)),
             Arc::new(UInt8Array::from(c.action_id)),
+            Arc::new(UInt32Array::from(c.legal)),
             Arc::new(Float32Array::from(c.reward)),
-            Arc::new(BooleanArray::from(c.done)),
-            Arc::new(BooleanArray::from(c.failed)),
+            Arc::new(BooleanArray::from(c.terminated)),
+            Arc::new(BooleanArray::from(c.truncated)),
+            Arc::new(StringArray::from(c.reason)),
+            Arc::new(BooleanArray::from(c.rolled_back)),
             Arc::new(list(
                 Arc::new(Float32Array::from(c.obs)),
                 obs::FEATURES,

@@ -1,12 +1,6 @@
 //! Per-environment, per-episode seeds derived from one run seed.
 
-/// SplitMix64's output function: a well-mixed 64-bit hash.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::rng::mix64 as mix;
 
 /// The dungeon seed of episode `episode` of environment `env` in a run
 /// seeded with `run_seed`: distinct across envs and episodes, reproducible.

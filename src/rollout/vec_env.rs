@@ -1,34 +1,62 @@
-//! [`VecEnv`]: N environments stepped in lockstep on a rayon pool.
+//! [`VecEnv`]: N environments stepped in lockstep on a rayon pool, each
+//! writing its rows of the batch buffers in place, with fault isolation
+//! that cannot loop.
+//!
+//! **Fault isolation.** Each environment keeps a checkpoint (a snapshot,
+//! 8 µs) taken at reset and every `snapshot_every` steps, and the actions
+//! it took since. A step that returns an error, panics or hits the frame
+//! cap is undone: the environment goes back to the checkpoint and replays
+//! those actions — emulation is deterministic, so this reproduces exactly
+//! the state before the failed step, at a sixteenth of the cost of a
+//! snapshot before every step — and the row is marked rolled back. A
+//! policy that fails deterministically fails again from the same state,
+//! so after `max_consecutive_failures` failures in a row the episode ends,
+//! truncated with the failure's reason, and the environment resets (a
+//! replay that does not go through ends it at once). A reset that fails
+//! is retried with the next episode's seed, at most `reset_attempts`
+//! times; then the environment is quarantined: it is never stepped again,
+//! its rows are zero and its mask is empty. Nothing here retries forever.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
 
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
 use rayon::prelude::*;
 
+use super::batch::{ObsBatch, RolloutStats, StepInfo};
+use super::hook::EnvHook;
+use super::policy_input::{EnvSlots, PolicyInput};
+use super::telemetry::{FailureKind, NoTelemetry, Telemetry};
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
-use crate::env::{Action, Env, EnvConfig, EnvError, EnvSnapshot, StepState};
-use crate::metrics::{metrics, observe};
-use crate::policy::{Policy, PolicyContext};
+use crate::env::{
+    Action, EndReason, Env, EnvConfig, EnvError, EnvSnapshot, SeedScope, ACTION_COUNT,
+};
+use crate::game::DungeonState;
+use crate::rng::Rng;
 
 /// Settings of a [`VecEnv`].
 #[derive(Debug, Clone, Copy)]
 pub struct VecEnvConfig {
     /// Number of environments.
     pub envs: usize,
-    /// Run seed; every episode's dungeon seed derives from it.
+    /// Run seed; every episode's dungeon seed and every environment's
+    /// random stream derive from it.
     pub seed: u64,
     /// Also produce downsampled frames (renders every frame of a step).
     pub frames: bool,
-    /// Per-environment settings (frame cap).
+    /// Per-environment settings (frame cap, step limit).
     pub env: EnvConfig,
     /// Worker threads; `None` uses every core. `Some(1)` runs every
-    /// environment on the calling thread (the pool borrows it).
+    /// environment on the calling thread (the pool borrows it; when the
+    /// thread already serves another pool, on one worker thread).
     pub threads: Option<usize>,
-    /// Steps after which an episode is cut short (and counted as ended).
-    pub max_episode_steps: u32,
-    /// Steps between two "last good" snapshots of an environment.
+    /// Failed steps in a row after which the episode is truncated.
+    pub max_consecutive_failures: u32,
+    /// Failed resets in a row after which the environment is quarantined.
+    pub reset_attempts: u32,
+    /// Steps between two checkpoints of an environment (1: a snapshot
+    /// before every step).
     pub snapshot_every: u32,
 }
 
@@ -40,124 +68,113 @@ impl Default for VecEnvConfig {
             frames: false,
             env: EnvConfig::default(),
             threads: None,
-            max_episode_steps: 1000,
+            max_consecutive_failures: 3,
+            reset_attempts: 3,
             snapshot_every: 16,
         }
     }
 }
 
-/// Counters of a rollout.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RolloutStats {
-    /// Environment steps taken (all environments).
-    pub steps: u64,
-    /// Emulated frames run by those steps.
-    pub frames: u64,
-    /// Episodes finished (fainted, left the dungeon, or cut at the step cap).
-    pub episodes: u64,
-    /// Sum over finished episodes of the deepest floor reached.
-    pub sum_max_floor: u64,
-    /// Deepest floor reached by any environment.
-    pub best_floor: u8,
-    /// Steps that failed (error, panic, frame cap) and were recovered.
-    pub failures: u64,
+/// Hooks a [`VecEnv`] calls: telemetry and the fault-isolation hook.
+#[derive(Clone)]
+pub struct VecEnvOptions {
+    /// Where step, episode and failure events go.
+    pub telemetry: Arc<dyn Telemetry>,
+    /// Run before each reset and step, inside the fault isolation.
+    pub hook: Option<Arc<dyn EnvHook>>,
 }
 
-impl RolloutStats {
-    /// Mean over finished episodes of the deepest floor reached.
-    pub fn mean_max_floor(&self) -> f64 {
-        if self.episodes == 0 {
-            0.0
-        } else {
-            self.sum_max_floor as f64 / self.episodes as f64
+impl Default for VecEnvOptions {
+    fn default() -> Self {
+        VecEnvOptions {
+            telemetry: Arc::new(NoTelemetry),
+            hook: None,
         }
     }
-
-    fn add(&mut self, other: &SlotStats) {
-        self.steps += other.steps;
-        self.frames += other.frames;
-        self.episodes += other.episodes;
-        self.sum_max_floor += other.sum_max_floor;
-        self.best_floor = self.best_floor.max(other.best_floor);
-        self.failures += other.failures;
-    }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct SlotStats {
-    steps: u64,
-    frames: u64,
-    episodes: u64,
-    sum_max_floor: u64,
-    best_floor: u8,
-    failures: u64,
+impl std::fmt::Debug for VecEnvOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VecEnvOptions")
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
 }
 
 /// One environment and its episode bookkeeping.
-struct Slot {
-    env: Env,
-    index: usize,
+pub(super) struct Slot {
+    pub(super) env: Env,
+    pub(super) index: usize,
     episode: u64,
     seed: u32,
-    episode_steps: u32,
     max_floor: u8,
-    last_good: EnvSnapshot,
-    since_snapshot: u32,
-    rng: SmallRng,
-    stats: SlotStats,
+    /// The environment at its last checkpoint.
+    checkpoint: EnvSnapshot,
+    /// The actions taken since the checkpoint (capacity `snapshot_every`:
+    /// pushing never allocates).
+    since_checkpoint: Vec<Action>,
+    consecutive_failures: u32,
+    pub(super) quarantined: bool,
+    pub(super) rng: Rng,
+    stats: RolloutStats,
+    /// The state the last finished episode ended in.
+    final_state: DungeonState,
 }
 
-/// What one environment's last step was, before any auto-reset: the
-/// record a trajectory file keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StepInfo {
-    /// Episode the step belonged to.
-    pub episode: u64,
-    /// Step index within the episode (0-based).
-    pub step: u32,
-    /// The episode's dungeon seed.
-    pub seed: u32,
-    /// The leader after the step.
-    pub state: StepState,
-    /// Reward of the step.
-    pub reward: f32,
-    /// The step ended the episode.
-    pub done: bool,
-    /// Frames the step took.
-    pub frames: u32,
-    /// The step failed and the environment was restored.
-    pub failed: bool,
+/// The contiguous batch buffers, allocated once.
+struct Buffers {
+    features: Vec<f32>,
+    masks: Vec<bool>,
+    final_features: Vec<f32>,
+    /// `envs * frame_len` bytes: `frames::LEN` per env with frames on, one
+    /// unused byte per env with frames off (so one code path zips them).
+    frames: Vec<u8>,
+    final_frames: Vec<u8>,
+    with_frames: bool,
+    rewards: Vec<f32>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    active: Vec<bool>,
 }
 
-/// The batch handed to a learner: views of the contiguous buffers the
-/// environments wrote in place.
-#[derive(Debug, Clone, Copy)]
-pub struct ObsBatch<'a> {
-    /// Features, `[envs, obs::FEATURES]` row-major.
-    pub features: &'a [f32],
-    /// Downsampled frames, `[envs, 1, 80, 120]`, when asked for.
-    pub frames: Option<&'a [u8]>,
-    /// Reward of each environment's last step.
-    pub rewards: &'a [f32],
-    /// Whether each environment's last step ended its episode (it has
-    /// been reset since; its features show the new episode).
-    pub dones: &'a [bool],
-}
-
-impl ObsBatch<'_> {
-    /// Number of environments.
-    pub fn len(&self) -> usize {
-        self.rewards.len()
+impl Buffers {
+    fn new(n: usize, with_frames: bool) -> Buffers {
+        let frame_len = if with_frames { frames::LEN } else { 1 };
+        Buffers {
+            features: vec![0.0; n * obs::FEATURES],
+            masks: vec![false; n * ACTION_COUNT],
+            final_features: vec![0.0; n * obs::FEATURES],
+            frames: vec![0u8; n * frame_len],
+            final_frames: vec![0u8; n * frame_len],
+            with_frames,
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            active: vec![true; n],
+        }
     }
 
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.rewards.is_empty()
+    fn frame_len(&self) -> usize {
+        if self.with_frames {
+            frames::LEN
+        } else {
+            1
+        }
     }
 
-    /// The feature row of environment `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.features[i * obs::FEATURES..(i + 1) * obs::FEATURES]
+    /// The borrowed view handed out.
+    fn view(&self) -> ObsBatch<'_> {
+        ObsBatch {
+            features: &self.features,
+            masks: &self.masks,
+            frames: self.with_frames.then_some(&self.frames[..]),
+            rewards: &self.rewards,
+            terminated: &self.terminated,
+            truncated: &self.truncated,
+            final_features: &self.final_features,
+            final_frames: self.with_frames.then_some(&self.final_frames[..]),
+            active: &self.active,
+        }
     }
 }
 
@@ -165,18 +182,17 @@ impl ObsBatch<'_> {
 /// allocates nothing.
 pub struct VecEnv {
     slots: Vec<Slot>,
-    features: Vec<f32>,
-    frames: Option<Vec<u8>>,
-    rewards: Vec<f32>,
-    dones: Vec<bool>,
+    buffers: Buffers,
     infos: Vec<StepInfo>,
     pool: rayon::ThreadPool,
     config: VecEnvConfig,
+    options: VecEnvOptions,
+    seed_scope: SeedScope,
 }
 
 impl Drop for VecEnv {
     fn drop(&mut self) {
-        metrics().envs.dec_by(self.slots.len() as i64);
+        self.options.telemetry.envs(-(self.slots.len() as i64));
     }
 }
 
@@ -188,7 +204,7 @@ impl std::fmt::Debug for VecEnv {
     }
 }
 
-/// Why a [`VecEnv`] could not be built.
+/// Why a [`VecEnv`] could not be built or stepped.
 #[derive(Debug, thiserror::Error)]
 pub enum VecEnvError {
     /// An environment could not be created or reset.
@@ -205,27 +221,52 @@ pub enum VecEnvError {
     /// Zero environments were asked for.
     #[error("at least one environment is needed")]
     NoEnvs,
+    /// A batch of actions whose length is not the number of environments.
+    #[error("{actual} actions for {expected} environments")]
+    ActionCount {
+        /// Environments.
+        expected: usize,
+        /// Actions given.
+        actual: usize,
+    },
 }
 
 impl VecEnv {
     /// Builds `config.envs` environments over `rom` and resets each with its
     /// first episode seed. `prepare` runs on each new environment before
-    /// its first reset (e.g. to load a start savestate).
+    /// its first reset (e.g. to load a start savestate). The first resets
+    /// must succeed: they check the start point.
     pub fn new(
         rom: &Rom,
         config: VecEnvConfig,
         prepare: impl Fn(&mut Env) -> Result<(), EnvError> + Sync,
     ) -> Result<VecEnv, VecEnvError> {
+        VecEnv::with_options(rom, config, prepare, VecEnvOptions::default())
+    }
+
+    /// [`VecEnv::new`] with telemetry and a hook.
+    pub fn with_options(
+        rom: &Rom,
+        config: VecEnvConfig,
+        prepare: impl Fn(&mut Env) -> Result<(), EnvError> + Sync,
+        options: VecEnvOptions,
+    ) -> Result<VecEnv, VecEnvError> {
         if config.envs == 0 {
             return Err(VecEnvError::NoEnvs);
         }
-        let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
-        match config.threads {
-            Some(1) => builder = builder.num_threads(1).use_current_thread(),
-            Some(threads) => builder = builder.num_threads(threads),
-            None => {}
-        }
-        let pool = builder.build()?;
+        let builder = || rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
+        let pool = match config.threads {
+            // The calling thread runs everything, unless it already belongs
+            // to another pool (a thread can serve only one): then one
+            // worker thread does.
+            Some(1) => builder()
+                .num_threads(1)
+                .use_current_thread()
+                .build()
+                .or_else(|_| builder().num_threads(1).build())?,
+            Some(threads) => builder().num_threads(threads).build()?,
+            None => builder().build()?,
+        };
         let env_config = EnvConfig {
             render: config.frames,
             ..config.env
@@ -239,51 +280,51 @@ impl VecEnv {
                     prepare(&mut env).map_err(wrap)?;
                     let seed = episode_seed(config.seed, index, 0);
                     env.reset(seed).map_err(wrap)?;
-                    let last_good = env.snapshot();
+                    let checkpoint = env.snapshot().map_err(wrap)?;
                     Ok(Slot {
+                        max_floor: env.state().floor.max(1),
                         env,
                         index,
                         episode: 0,
                         seed,
-                        episode_steps: 0,
-                        max_floor: 1,
-                        last_good,
-                        since_snapshot: 0,
-                        rng: SmallRng::seed_from_u64(config.seed ^ (index as u64).rotate_left(32)),
-                        stats: SlotStats::default(),
+                        checkpoint,
+                        since_checkpoint: Vec::with_capacity(config.snapshot_every.max(1) as usize),
+                        consecutive_failures: 0,
+                        quarantined: false,
+                        rng: Rng::new(config.seed, index as u64),
+                        stats: RolloutStats::default(),
+                        final_state: DungeonState::new(),
                     })
                 })
                 .collect::<Result<Vec<Slot>, VecEnvError>>()
         })?;
         let n = config.envs;
+        let seed_scope = slots[0].env.seed_scope();
         let mut vec_env = VecEnv {
             slots,
-            features: vec![0.0; n * obs::FEATURES],
-            frames: config.frames.then(|| vec![0u8; n * frames::LEN]),
-            rewards: vec![0.0; n],
-            dones: vec![false; n],
+            buffers: Buffers::new(n, config.frames),
             infos: vec![StepInfo::default(); n],
             pool,
             config,
+            options,
+            seed_scope,
         };
         vec_env.observe_all();
-        metrics().envs.inc_by(n as i64);
+        vec_env.options.telemetry.envs(n as i64);
         Ok(vec_env)
     }
 
     fn observe_all(&mut self) {
-        let frames = self.frames.as_deref_mut();
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
         for (i, slot) in self.slots.iter().enumerate() {
-            obs::encode(
-                slot.env.state(),
-                slot.env.floor_turns(),
-                &mut self.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+            observe(
+                slot,
+                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+                b.with_frames
+                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
             );
-        }
-        if let Some(frames) = frames {
-            for (slot, out) in self.slots.iter().zip(frames.chunks_exact_mut(frames::LEN)) {
-                frames::downsample(slot.env.emulator().frame(), out);
-            }
         }
     }
 
@@ -297,13 +338,28 @@ impl VecEnv {
         self.slots.is_empty()
     }
 
+    /// The settings.
+    pub fn config(&self) -> &VecEnvConfig {
+        &self.config
+    }
+
+    /// What each episode's seed decides (see [`Env::seed_scope`]).
+    pub fn seed_scope(&self) -> SeedScope {
+        self.seed_scope
+    }
+
     /// The current batch.
     pub fn batch(&self) -> ObsBatch<'_> {
-        ObsBatch {
-            features: &self.features,
-            frames: self.frames.as_deref(),
-            rewards: &self.rewards,
-            dones: &self.dones,
+        self.buffers.view()
+    }
+
+    /// The batch and the environments, as a batch policy sees them: the
+    /// buffers read-only, the environments mutable (for lookahead) on this
+    /// pool.
+    pub fn policy_input(&mut self) -> PolicyInput<'_> {
+        PolicyInput {
+            obs: self.buffers.view(),
+            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.buffers.features),
         }
     }
 
@@ -318,72 +374,91 @@ impl VecEnv {
         &mut self.slots[i].env
     }
 
-    /// Asks `policy` for one action per environment, in parallel.
-    pub fn act(&mut self, policy: &dyn Policy, actions: &mut [Action]) {
-        let features = &self.features;
-        self.pool.install(|| {
-            self.slots
-                .par_iter_mut()
-                .zip(actions.par_iter_mut())
-                .for_each(|(slot, action)| {
-                    let row =
-                        &features[slot.index * obs::FEATURES..(slot.index + 1) * obs::FEATURES];
-                    let mut ctx = PolicyContext {
-                        env: &mut slot.env,
-                        features: row,
-                        rng: &mut slot.rng,
-                    };
-                    *action = policy.act(&mut ctx);
-                })
-        });
+    /// The state environment `i`'s last finished episode ended in (valid
+    /// after a step that ended it; see [`ObsBatch`] on auto-reset).
+    pub fn final_state(&self, i: usize) -> &DungeonState {
+        &self.slots[i].final_state
+    }
+
+    /// Whether environment `i` is quarantined.
+    pub fn is_quarantined(&self, i: usize) -> bool {
+        self.slots[i].quarantined
+    }
+
+    /// The indices of the quarantined environments.
+    pub fn quarantined(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().filter(|s| s.quarantined).map(|s| s.index)
     }
 
     /// Steps every environment with its action, in parallel, and writes
-    /// observations, rewards and dones in place. An environment whose step
-    /// fails (error, panic, frame cap) is restored to its last good
-    /// snapshot and counted; the others go on. Finished episodes reset
-    /// with the next seed.
-    pub fn step(&mut self, actions: &[Action]) -> ObsBatch<'_> {
-        let config = self.config;
-        let frames = self.frames.as_deref_mut();
-        let rows = self.features.par_chunks_exact_mut(obs::FEATURES);
-        let outs = self
-            .rewards
-            .par_iter_mut()
-            .zip(self.dones.par_iter_mut())
-            .zip(self.infos.par_iter_mut());
-        match frames {
-            Some(frames) => self.pool.install(|| {
-                self.slots
-                    .par_iter_mut()
-                    .zip(actions.par_iter())
-                    .zip(rows)
-                    .zip(outs)
-                    .zip(frames.par_chunks_exact_mut(frames::LEN))
-                    .for_each(|((((slot, action), row), ((reward, done), info)), frame)| {
-                        *info = step_slot(slot, *action, &config);
-                        (*reward, *done) = (info.reward, info.done);
-                        obs::encode(slot.env.state(), slot.env.floor_turns(), row);
-                        frames::downsample(slot.env.emulator().frame(), frame);
-                    })
-            }),
-            None => self.pool.install(|| {
-                self.slots
-                    .par_iter_mut()
-                    .zip(actions.par_iter())
-                    .zip(rows)
-                    .zip(outs)
-                    .for_each(|(((slot, action), row), ((reward, done), info))| {
-                        *info = step_slot(slot, *action, &config);
-                        (*reward, *done) = (info.reward, info.done);
-                        obs::encode(slot.env.state(), slot.env.floor_turns(), row);
-                    })
-            }),
+    /// observations, masks, rewards and episode ends in place (see
+    /// [`ObsBatch`] for auto-reset). A failing environment is rolled back
+    /// or, when it keeps failing, ends its episode or is quarantined (see
+    /// the module text); the others go on. `actions` must have one action
+    /// per environment (a quarantined environment's is ignored).
+    pub fn step(&mut self, actions: &[Action]) -> Result<ObsBatch<'_>, VecEnvError> {
+        if actions.len() != self.slots.len() {
+            return Err(VecEnvError::ActionCount {
+                expected: self.slots.len(),
+                actual: actions.len(),
+            });
         }
-        self.batch()
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
+        let ctx = StepContext {
+            config: &self.config,
+            hook: self.options.hook.as_deref(),
+            telemetry: &*self.options.telemetry,
+        };
+        let rows = b.features.par_chunks_exact_mut(obs::FEATURES);
+        let masks = b.masks.par_chunks_exact_mut(ACTION_COUNT);
+        let finals = b.final_features.par_chunks_exact_mut(obs::FEATURES);
+        let frames = b.frames.par_chunks_exact_mut(frame_len);
+        let final_frames = b.final_frames.par_chunks_exact_mut(frame_len);
+        let slots = &mut self.slots;
+        let infos = &mut self.infos;
+        self.pool.install(|| {
+            slots
+                .par_iter_mut()
+                .zip(actions.par_iter())
+                .zip(infos.par_iter_mut())
+                .zip(rows.zip(masks))
+                .zip(finals.zip(frames.zip(final_frames)))
+                .for_each(
+                    |((((slot, action), info), (row, mask)), (final_row, (frame, final_frame)))| {
+                        let out = Rows {
+                            row,
+                            mask,
+                            final_row,
+                            frame: ctx.config.frames.then_some(frame),
+                            final_frame: ctx.config.frames.then_some(final_frame),
+                        };
+                        *info = step_slot(slot, *action, out, &ctx);
+                    },
+                )
+        });
+        let b = &mut self.buffers;
+        for (i, info) in self.infos.iter().enumerate() {
+            b.rewards[i] = info.reward;
+            b.terminated[i] = info.terminated;
+            b.truncated[i] = info.truncated;
+            b.active[i] = !self.slots[i].quarantined;
+        }
+        Ok(self.batch())
     }
 
-    /// What each environment's last step was (before auto-reset).
+    /// Adds `bonus[i]` to environment `i`'s reward of the last step (in
+    /// the reward buffer and its `StepInfo`): reward shaping such as the
+    /// vector memory's novelty bonus. Extra entries are ignored.
+    pub fn add_rewards(&mut self, bonus: &[f32]) {
+        let rewards = self.buffers.rewards.iter_mut();
+        for ((reward, info), b) in rewards.zip(&mut self.infos).zip(bonus) {
+            *reward += b;
+            info.reward += b;
+        }
+    }
+
+    /// What each environment's last step was (before any auto-reset).
     pub fn infos(&self) -> &[StepInfo] {
         &self.infos
     }
@@ -398,83 +473,205 @@ impl VecEnv {
     }
 }
 
-/// One environment step with recovery.
-fn step_slot(slot: &mut Slot, action: Action, config: &VecEnvConfig) -> StepInfo {
+/// What every environment's step shares.
+struct StepContext<'a> {
+    config: &'a VecEnvConfig,
+    hook: Option<&'a dyn EnvHook>,
+    telemetry: &'a dyn Telemetry,
+}
+
+/// One environment's rows of the batch buffers.
+struct Rows<'a> {
+    row: &'a mut [f32],
+    mask: &'a mut [bool],
+    final_row: &'a mut [f32],
+    frame: Option<&'a mut [u8]>,
+    final_frame: Option<&'a mut [u8]>,
+}
+
+/// Writes what environment `slot` looks like now into its rows.
+fn observe(slot: &Slot, row: &mut [f32], mask: &mut [bool], frame: Option<&mut [u8]>) {
+    if slot.quarantined {
+        row.fill(0.0);
+        mask.fill(false);
+        if let Some(frame) = frame {
+            frame.fill(0);
+        }
+        return;
+    }
+    obs::encode(slot.env.state(), slot.env.floor_turns(), row);
+    slot.env.action_mask().write(mask);
+    if let Some(frame) = frame {
+        frames::downsample(slot.env.emulator().frame(), frame);
+    }
+}
+
+/// One environment step with recovery; writes the environment's rows.
+fn step_slot(slot: &mut Slot, action: Action, out: Rows<'_>, ctx: &StepContext<'_>) -> StepInfo {
     let mut info = StepInfo {
         episode: slot.episode,
-        step: slot.episode_steps,
+        step: slot.env.episode_steps(),
         seed: slot.seed,
+        quarantined: slot.quarantined,
         ..StepInfo::default()
     };
-    let started = std::time::Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| slot.env.step(action)));
-    let m = metrics();
-    observe(&m.step_seconds, started.elapsed());
-    m.steps.inc();
+    if slot.quarantined {
+        observe(slot, out.row, out.mask, out.frame);
+        return info;
+    }
+    let started = ctx.telemetry.timed().then(Instant::now);
+    let (index, episode, step) = (slot.index, slot.episode, info.step);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if let Some(hook) = ctx.hook {
+            hook.before_step(index, episode, step, &mut slot.env)?;
+        }
+        slot.env.step(action)
+    }));
     slot.stats.steps += 1;
-    match outcome {
-        Ok(Ok(result)) if !result.timed_out => {
+    let failure = match outcome {
+        Ok(Ok(result)) if result.reason != Some(EndReason::FrameCap) => {
+            ctx.telemetry
+                .step(result.frames, started.map(|t| t.elapsed().as_secs_f64()));
             slot.stats.frames += u64::from(result.frames);
-            m.frames.inc_by(u64::from(result.frames));
-            slot.episode_steps += 1;
+            slot.consecutive_failures = 0;
             slot.max_floor = slot.max_floor.max(result.state.floor);
             slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
             info.state = result.state;
             info.reward = result.reward;
             info.frames = result.frames;
-            let cut = slot.episode_steps >= config.max_episode_steps;
-            if result.done || cut {
-                finish_episode(slot, config);
-                info.done = true;
+            if let Some(reason) = result.reason {
+                end_episode(slot, reason, &mut info, out, ctx);
                 return info;
             }
-            slot.since_snapshot += 1;
-            if slot.since_snapshot >= config.snapshot_every {
-                slot.env.snapshot_into(&mut slot.last_good);
-                slot.since_snapshot = 0;
+            slot.since_checkpoint.push(action);
+            if slot.since_checkpoint.len() < ctx.config.snapshot_every.max(1) as usize {
+                observe(slot, out.row, out.mask, out.frame);
+                return info;
             }
-            info
+            match slot.env.snapshot_into(&mut slot.checkpoint) {
+                Ok(()) => {
+                    slot.since_checkpoint.clear();
+                    observe(slot, out.row, out.mask, out.frame);
+                    return info;
+                }
+                // Without a checkpoint the next failure could not be undone.
+                Err(e) => {
+                    tracing::warn!(env = slot.index, error = %e, "cannot snapshot the environment");
+                    FailureKind::Error
+                }
+            }
         }
-        failed => {
-            if let Ok(Ok(result)) = &failed {
-                slot.stats.frames += u64::from(result.frames);
-                m.frames.inc_by(u64::from(result.frames));
-                info.frames = result.frames;
-            }
-            let reason = match &failed {
-                Ok(Ok(_)) => "frame cap".to_string(),
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "panic".to_string(),
-            };
-            tracing::warn!(env = slot.index, episode = slot.episode, %reason, "step failed; restoring the last good snapshot");
-            slot.stats.failures += 1;
-            m.env_failures.inc();
-            info.failed = true;
-            if slot.env.restore(&slot.last_good).is_err() {
-                finish_episode(slot, config);
-                info.done = true;
-            }
-            info.state = slot.env.step_state();
-            info
+        Ok(Ok(result)) => {
+            ctx.telemetry
+                .step(result.frames, started.map(|t| t.elapsed().as_secs_f64()));
+            slot.stats.frames += u64::from(result.frames);
+            info.frames = result.frames;
+            FailureKind::FrameCap
         }
+        Ok(Err(e)) => {
+            tracing::warn!(env = slot.index, episode = slot.episode, error = %e, "step failed");
+            FailureKind::Error
+        }
+        Err(_) => {
+            tracing::warn!(env = slot.index, episode = slot.episode, "step panicked");
+            FailureKind::Panic
+        }
+    };
+    ctx.telemetry.failure(failure);
+    slot.stats.failures += 1;
+    slot.consecutive_failures += 1;
+    info.rolled_back = true;
+    let restored = roll_back(slot);
+    info.state = slot.env.step_state();
+    if !restored || slot.consecutive_failures >= ctx.config.max_consecutive_failures {
+        tracing::warn!(
+            env = slot.index,
+            episode = slot.episode,
+            failures = slot.consecutive_failures,
+            "giving up on the episode"
+        );
+        end_episode(slot, failure.end_reason(), &mut info, out, ctx);
+        return info;
     }
+    observe(slot, out.row, out.mask, out.frame);
+    info
 }
 
-fn finish_episode(slot: &mut Slot, config: &VecEnvConfig) {
-    slot.stats.episodes += 1;
-    metrics().episodes.inc();
-    slot.stats.sum_max_floor += u64::from(slot.max_floor);
-    // Reset until one works: a reset that fails is a failure too.
-    for _ in 0..8 {
-        slot.episode += 1;
-        slot.seed = episode_seed(config.seed, slot.index, slot.episode);
-        match catch_unwind(AssertUnwindSafe(|| slot.env.reset(slot.seed))) {
-            Ok(Ok(_)) => break,
-            _ => slot.stats.failures += 1,
+/// Returns the environment to the state before the failed step: the
+/// checkpoint, then the actions taken since it. False when that does not
+/// go through (the environment is then in no known state).
+fn roll_back(slot: &mut Slot) -> bool {
+    if slot.env.restore(&slot.checkpoint).is_err() {
+        return false;
+    }
+    for &action in &slot.since_checkpoint {
+        match catch_unwind(AssertUnwindSafe(|| slot.env.step(action))) {
+            Ok(Ok(r)) if !r.done() => {}
+            _ => return false,
         }
     }
-    slot.episode_steps = 0;
-    slot.max_floor = slot.env.state().floor.max(1);
-    slot.env.snapshot_into(&mut slot.last_good);
-    slot.since_snapshot = 0;
+    true
+}
+
+/// Ends the episode for `reason`: keeps its final observation and state,
+/// counts it, and resets (or quarantines) the environment.
+fn end_episode(
+    slot: &mut Slot,
+    reason: EndReason,
+    info: &mut StepInfo,
+    out: Rows<'_>,
+    ctx: &StepContext<'_>,
+) {
+    info.terminated = reason.is_termination();
+    info.truncated = !reason.is_termination();
+    info.reason = Some(reason);
+    ctx.telemetry.episode_end(reason);
+    slot.stats.count_end(reason, slot.max_floor);
+    obs::encode(slot.env.state(), slot.env.floor_turns(), out.final_row);
+    if let Some(final_frame) = out.final_frame {
+        frames::downsample(slot.env.emulator().frame(), final_frame);
+    }
+    slot.final_state.clone_from(slot.env.state());
+    reset_slot(slot, ctx);
+    observe(slot, out.row, out.mask, out.frame);
+}
+
+/// Resets with the next episode's seed, retrying with the following seeds
+/// a bounded number of times; quarantines the environment when every try
+/// fails.
+fn reset_slot(slot: &mut Slot, ctx: &StepContext<'_>) {
+    slot.consecutive_failures = 0;
+    for _ in 0..ctx.config.reset_attempts.max(1) {
+        slot.episode += 1;
+        slot.seed = episode_seed(ctx.config.seed, slot.index, slot.episode);
+        let (index, episode, seed) = (slot.index, slot.episode, slot.seed);
+        let (env, checkpoint) = (&mut slot.env, &mut slot.checkpoint);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(hook) = ctx.hook {
+                hook.before_reset(index, episode, env)?;
+            }
+            env.reset(seed)?;
+            env.snapshot_into(checkpoint)
+        }));
+        match outcome {
+            Ok(Ok(())) => {
+                slot.since_checkpoint.clear();
+                slot.max_floor = slot.env.state().floor.max(1);
+                return;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(env = index, episode, error = %e, "reset failed");
+            }
+            Err(_) => tracing::warn!(env = index, episode, "reset panicked"),
+        }
+        slot.stats.reset_failures += 1;
+    }
+    tracing::error!(
+        env = slot.index,
+        attempts = ctx.config.reset_attempts,
+        "every reset failed; quarantining the environment"
+    );
+    slot.quarantined = true;
+    slot.stats.quarantined = 1;
+    ctx.telemetry.quarantined();
 }

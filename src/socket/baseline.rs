@@ -21,9 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::client::{Client, ClientError};
 use crate::emu::{Keys, EWRAM_BASE, EWRAM_SIZE};
-use crate::env::Action;
 use crate::game::ram_map::{addr, dungeon, item, TEAM_ITEMS};
-use crate::game::{DecodeError, DungeonState, DungeonView};
+use crate::game::{Action, DecodeError, DungeonState, DungeonView, GameProfile};
 use crate::policy::Heuristic;
 
 /// Why a step failed.
@@ -39,6 +38,14 @@ pub enum BaselineError {
         path: PathBuf,
         /// Why.
         message: String,
+    },
+    /// The game has no button shortcut for the action the policy chose.
+    #[error("{game} has no key presses for the action {action}")]
+    NoPresses {
+        /// The game's name.
+        game: &'static str,
+        /// The action.
+        action: Action,
     },
     /// The frame counter did not move within the poll limit.
     #[error("the frame counter did not advance after a key press")]
@@ -72,6 +79,7 @@ const MAX_POLLS: u32 = 200_000;
 #[derive(Debug)]
 pub struct BaselineAgent {
     client: Client,
+    profile: &'static dyn GameProfile,
     ewram: Vec<u8>,
     scratch: Vec<u8>,
     state: DungeonState,
@@ -84,12 +92,19 @@ pub struct BaselineAgent {
 }
 
 impl BaselineAgent {
-    /// An agent talking through `client`; screenshots are requested as
-    /// `shot_request` (the path the server writes, as the server sees it)
-    /// and read back from `shot_path`.
-    pub fn new(client: Client, shot_request: String, shot_path: PathBuf) -> BaselineAgent {
+    /// An agent talking through `client` to a server running the game of
+    /// `profile` (whose key presses carry out each action); screenshots
+    /// are requested as `shot_request` (the path the server writes, as the
+    /// server sees it) and read back from `shot_path`.
+    pub fn new(
+        client: Client,
+        profile: &'static dyn GameProfile,
+        shot_request: String,
+        shot_path: PathBuf,
+    ) -> BaselineAgent {
         BaselineAgent {
             client,
+            profile,
             ewram: vec![0; EWRAM_SIZE],
             scratch: Vec::with_capacity(dungeon::SIZE),
             state: DungeonState::new(),
@@ -184,7 +199,13 @@ impl BaselineAgent {
     /// Presses the keys of `action` and waits until the game has seen
     /// them.
     pub fn press(&mut self, action: Action) -> Result<(), BaselineError> {
-        let presses = action.presses();
+        let presses = self
+            .profile
+            .presses(action)
+            .ok_or(BaselineError::NoPresses {
+                game: self.profile.name(),
+                action,
+            })?;
         if let Action::Attack(_) = action {
             // Face the target first (B + direction, one frame), then A.
             self.client.ok(&format!(

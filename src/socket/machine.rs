@@ -361,7 +361,7 @@ impl MachineState {
                 Value::None
             }
             Command::SaveStateSlot(slot) => {
-                let snap = emu.snapshot();
+                let snap = emu.snapshot().map_err(|e| e.to_string())?;
                 self.slots.insert(slot, snap);
                 Value::Text("true".to_string())
             }

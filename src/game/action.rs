@@ -1,12 +1,14 @@
-//! Agent actions and the button presses that carry them out.
+//! Agent actions: what an agent can decide in a dungeon. Which buttons
+//! carry an action out is each game's own knowledge
+//! ([`GameProfile::presses`](super::GameProfile::presses)).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::Direction;
 use crate::emu::Keys;
-pub use crate::game::Direction;
 
 /// One agent decision; each takes at most one game turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,38 +57,44 @@ impl Action {
         }
     }
 
+    /// The action's name (`move_up`, `attack_down_left`, `wait`,
+    /// `use_item`, `take_stairs`), without allocating.
+    pub fn name(self) -> &'static str {
+        NAMES[self.index()]
+    }
+
     /// Every action, by index.
     pub fn all() -> impl Iterator<Item = Action> {
         (0..ACTION_COUNT).filter_map(Action::from_index)
     }
-
-    /// The frames of buttons that carry the action out (empty frames are
-    /// skipped). These are the test cartridge's controls, which follow
-    /// PMD's where they are known: d-pad to walk, B + d-pad to turn in
-    /// place, A to attack. Wait (L), items (Start) and stairs (Select) are
-    /// the cartridge's shortcuts; the real game reaches them through menus,
-    /// which this layer does not navigate.
-    pub fn presses(self) -> Presses {
-        let none = Keys::empty();
-        match self {
-            Action::Move(d) => [d.keys(), none, none],
-            Action::Attack(d) => [d.keys() | Keys::B, none, Keys::A],
-            Action::Wait => [Keys::L, none, none],
-            Action::UseItem => [Keys::START, none, none],
-            Action::TakeStairs => [Keys::SELECT, none, none],
-        }
-    }
 }
+
+/// Action names by index (directions in PMD order).
+const NAMES: [&str; ACTION_COUNT] = [
+    "move_down",
+    "move_down_right",
+    "move_right",
+    "move_up_right",
+    "move_up",
+    "move_up_left",
+    "move_left",
+    "move_down_left",
+    "attack_down",
+    "attack_down_right",
+    "attack_right",
+    "attack_up_right",
+    "attack_up",
+    "attack_up_left",
+    "attack_left",
+    "attack_down_left",
+    "wait",
+    "use_item",
+    "take_stairs",
+];
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::Move(d) => write!(f, "move_{}", d.name()),
-            Action::Attack(d) => write!(f, "attack_{}", d.name()),
-            Action::Wait => f.write_str("wait"),
-            Action::UseItem => f.write_str("use_item"),
-            Action::TakeStairs => f.write_str("take_stairs"),
-        }
+        f.write_str(self.name())
     }
 }
 
@@ -102,7 +110,7 @@ impl FromStr for Action {
     fn from_str(s: &str) -> Result<Action, ParseActionError> {
         let s = s.trim().to_ascii_lowercase();
         Action::all()
-            .find(|a| a.to_string() == s)
+            .find(|a| a.name() == s)
             .ok_or(ParseActionError(s))
     }
 }
@@ -117,6 +125,12 @@ mod tests {
         assert_eq!(all.len(), ACTION_COUNT);
         for (i, a) in all.iter().enumerate() {
             assert_eq!(a.index(), i);
+            let expected = match a {
+                Action::Move(d) => format!("move_{}", d.name()),
+                Action::Attack(d) => format!("attack_{}", d.name()),
+                other => other.name().to_string(),
+            };
+            assert_eq!(a.name(), expected);
             assert_eq!(a.to_string().parse::<Action>().unwrap(), *a);
         }
         assert!(Action::from_index(ACTION_COUNT).is_none());
@@ -124,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn diagonals_press_two_directions() {
+    fn diagonal_keys_press_two_directions() {
         assert_eq!(Direction::UpLeft.keys(), Keys::UP | Keys::LEFT);
         assert_eq!(Direction::Down.keys(), Keys::DOWN);
         for d in Direction::ALL {
