@@ -39,6 +39,10 @@ fn remotes(work: &std::path::Path) -> Vec<Remote> {
         server_pace: pmd_agent::pacing::Pace::None,
     };
     let profile = profile_for(config.rom.game_code()).expect("a known game");
+    let start_state = in_dungeon()
+        .emulator_mut()
+        .export_mgba_state_file()
+        .expect("start state");
     [("lua", ServerKind::Lua), ("rust_server", ServerKind::Rust)]
         .into_iter()
         .map(|(name, kind)| {
@@ -50,12 +54,20 @@ fn remotes(work: &std::path::Path) -> Vec<Remote> {
                 ServerKind::Rust => "frame.png".to_string(),
             };
             let mut agent = BaselineAgent::new(client, profile, request, shot);
-            // Wait until the cartridge is in its dungeon.
-            for _ in 0..1000 {
-                if agent.read_state().map(|(ok, _)| ok).unwrap_or(false) {
-                    break;
-                }
-            }
+            // Start where the in-process side starts: on floor 1 (the
+            // cartridge boots to a title screen).
+            let state = server.dir.join("start.ss0");
+            std::fs::write(&state, &start_state).expect("start state written");
+            let state_request = match kind {
+                ServerKind::Lua => state.to_string_lossy().into_owned(),
+                ServerKind::Rust => "start.ss0".to_string(),
+            };
+            agent
+                .client()
+                .ok(&format!("core.loadStateFile,{state_request}"))
+                .expect("start state loaded");
+            let (decoded, _) = agent.read_state().expect("state read");
+            assert!(decoded, "{name}: no dungeon after loading the start state");
             Remote {
                 name,
                 agent,

@@ -117,11 +117,37 @@ def wait_frames(client, frames):
     raise TimeoutError("frame counter stuck at %d" % start)
 
 
+# The test cartridge's phase byte (EWRAM 0x02000014) and its values.
+PHASE = "memoryDomain.read8,wram,0x14"
+PHASE_PLAYING, PHASE_TITLE, PHASE_MENU = 2, 5, 6
+
+
+def enter_dungeon(client, attempts=20):
+    """From power-on to the first floor, as a player does: Start on the
+    title screen, Start again on the main menu (CONTINUE is preselected).
+    The cartridge reacts to newly pressed keys only, so each tap is let go
+    (held 16 frames) before the next. Returns the phase reached."""
+    phase = int(client.request(PHASE))
+    for _ in range(attempts):
+        if phase not in (PHASE_TITLE, PHASE_MENU):
+            break
+        client.request("mgba-http.button.tap,Start")
+        # The title ignores input for its first 30 frames; a tap then is
+        # simply repeated.
+        wait_frames(client, 20)
+        phase = int(client.request(PHASE))
+    # A few more frames: the seeding phase (two frames) generates floor 1.
+    wait_frames(client, 4)
+    return int(client.request(PHASE))
+
+
 def check(args):
     c = Checks()
     client = Client(args.port)
     c.expect("title", client.request("core.getGameTitle") == "PMD-AGENT")
     c.expect("code", client.request("core.getGameCode") == "AGB-PMDT")
+    phase = enter_dungeon(client)
+    c.expect("in the dungeon", phase == PHASE_PLAYING, "phase %d" % phase)
     c.expect("platform", client.request("core.platform") == "0")
     first = int(client.request("core.currentFrame"))
     later = wait_frames(client, 3)
