@@ -29,7 +29,7 @@ use crate::emu::Rom;
 use crate::env::{Env, EnvConfig};
 use crate::game::{profile_for, Action, DungeonState, DungeonView};
 use crate::pacing::Pace;
-use crate::policy::Heuristic;
+use crate::policy::{legal_or_fallback, Heuristic};
 use crate::socket::baseline::{BaselineAgent, StepTimes};
 use crate::socket::Client;
 
@@ -409,7 +409,7 @@ fn inprocess_env(
         std::hint::black_box(&mut rgb);
         let t2 = Instant::now();
         let action = if decoded {
-            policy.decide(&state)
+            legal_or_fallback(env.action_mask(), policy.decide(&state))
         } else {
             Action::Wait
         };

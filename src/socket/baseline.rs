@@ -10,7 +10,9 @@
 //!    decoder needs these 118,576 bytes, 1.8 times as many.)
 //! 2. **Frame fetch** — `core.screenshot,<path>`: the server writes a PNG,
 //!    the client reads the file back and decodes it to RGB.
-//! 3. **Decide** — [`Heuristic::decide`].
+//! 3. **Decide** — [`Heuristic::decide`], kept to the legal actions as
+//!    the agent path does ([`legal_or_fallback`] over
+//!    [`ActionMask::legal`]).
 //! 4. **Button press** — `mgba-http.button.tapMany,<keys>` (an attack first
 //!    turns with `holdMany,B;<dir>,0`), then `core.currentFrame` is polled
 //!    until the frame counter has moved past the tap, i.e. the game has
@@ -22,8 +24,8 @@ use std::time::{Duration, Instant};
 use super::client::{Client, ClientError};
 use crate::emu::{Keys, EWRAM_BASE, EWRAM_SIZE};
 use crate::game::ram_map::{addr, dungeon, item, TEAM_ITEMS};
-use crate::game::{Action, DecodeError, DungeonState, DungeonView, GameProfile};
-use crate::policy::Heuristic;
+use crate::game::{Action, ActionMask, DecodeError, DungeonState, DungeonView, GameProfile};
+use crate::policy::{legal_or_fallback, Heuristic};
 
 /// Why a step failed.
 #[derive(Debug, thiserror::Error)]
@@ -250,7 +252,9 @@ impl BaselineAgent {
         self.fetch_frame()?;
         let t2 = Instant::now();
         let action = if decoded {
-            self.policy.decide(&self.state)
+            // As the agent path does: the heuristic's choice when legal.
+            let mask = ActionMask::legal(&self.state, self.profile);
+            legal_or_fallback(mask, self.policy.decide(&self.state))
         } else {
             Action::Wait
         };
