@@ -145,8 +145,19 @@ impl ServerUnderTest {
     }
 }
 
-/// `python3` if there is one.
+/// The Python to run: `PMD_PYTHON` when set (`make test` sets it, so CI
+/// never skips the Python client; a missing interpreter there is a
+/// failure), else `python3` on the PATH if there is one.
 pub fn python3() -> Option<PathBuf> {
+    if let Some(python) = std::env::var_os("PMD_PYTHON") {
+        let python = PathBuf::from(python);
+        assert!(
+            python.is_file(),
+            "PMD_PYTHON={} does not exist",
+            python.display()
+        );
+        return Some(python);
+    }
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join("python3"))
         .find(|p| p.is_file())
