@@ -80,6 +80,10 @@ pub struct Chart {
     pub y_label: String,
     /// A log₂ x axis (environment counts 1, 2, 4, …).
     pub log2_x: bool,
+    /// A log₁₀ y axis in whole decades, for series that differ by orders
+    /// of magnitude (a linear axis would flatten the slow ones onto zero).
+    /// Points at or below zero are drawn at the bottom decade.
+    pub log10_y: bool,
 }
 
 const WIDTH: u32 = 900;
@@ -97,16 +101,40 @@ const COLOURS: [RGBColor; 6] = [
 pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), PlotError> {
     let points = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    let mut y0_positive = f64::INFINITY;
     for &(x, y) in points {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y1 = y1.max(y);
+        if y > 0.0 {
+            y0_positive = y0_positive.min(y);
+        }
     }
     if !x0.is_finite() || !x1.is_finite() {
         return Err(PlotError::Empty);
     }
     let tx = |x: f64| if chart.log2_x { x.max(1e-9).log2() } else { x };
     let (lo, hi) = (tx(x0), tx(x1).max(tx(x0) + 1e-9));
+    // Whole decades on a log axis, so the gridlines fall on round numbers.
+    let (y_lo, y_hi) = if chart.log10_y && y0_positive.is_finite() {
+        let lo = y0_positive.log10().floor();
+        (lo, y1.log10().ceil().max(lo + 1.0))
+    } else if chart.log10_y {
+        (0.0, 1.0)
+    } else {
+        (0.0, (y1 * 1.1).max(1e-9))
+    };
+    let ty = |y: f64| {
+        if chart.log10_y {
+            if y > 0.0 {
+                y.log10().max(y_lo)
+            } else {
+                y_lo
+            }
+        } else {
+            y
+        }
+    };
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     let labels = font_available();
     {
@@ -122,10 +150,11 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), P
             builder.caption(&chart.title, ("sans-serif", 22));
         }
         let mut ctx = builder
-            .build_cartesian_2d(lo..hi, 0.0..(y1 * 1.1).max(1e-9))
+            .build_cartesian_2d(lo..hi, y_lo..y_hi)
             .map_err(|e| draw(&e))?;
         if labels {
             let log2 = chart.log2_x;
+            let log10 = chart.log10_y;
             // On a log₂ axis, one tick per power of two, labelled with it.
             let ticks = if log2 {
                 ((hi - lo).round() as usize + 1).max(2)
@@ -145,7 +174,20 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), P
                         String::new()
                     }
                 })
-                .y_label_formatter(&|v| format!("{v:.0}"))
+                .y_labels(if log10 {
+                    (y_hi - y_lo).round() as usize + 1
+                } else {
+                    10
+                })
+                .y_label_formatter(&|v| {
+                    if !log10 {
+                        format!("{v:.0}")
+                    } else if (v - v.round()).abs() < 0.05 {
+                        format!("{}", 10f64.powf(v.round()))
+                    } else {
+                        String::new()
+                    }
+                })
                 .draw()
                 .map_err(|e| draw(&e))?;
         } else {
@@ -159,7 +201,7 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), P
         }
         for (i, s) in series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
-            let line = s.points.iter().map(|&(x, y)| (tx(x), y));
+            let line = s.points.iter().map(|&(x, y)| (tx(x), ty(y)));
             let drawn = ctx
                 .draw_series(LineSeries::new(line, colour.stroke_width(3)))
                 .map_err(|e| draw(&e))?;
@@ -171,7 +213,7 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), P
             ctx.draw_series(
                 s.points
                     .iter()
-                    .map(|&(x, y)| Circle::new((tx(x), y), 4, colour.filled())),
+                    .map(|&(x, y)| Circle::new((tx(x), ty(y)), 4, colour.filled())),
             )
             .map_err(|e| draw(&e))?;
         }
@@ -215,6 +257,7 @@ mod tests {
             x_label: "envs".into(),
             y_label: "steps/s".into(),
             log2_x: true,
+            log10_y: false,
         };
         let series = [
             Series {
@@ -240,5 +283,70 @@ mod tests {
             line_chart(&path, &chart, &[]),
             Err(PlotError::Empty)
         ));
+    }
+
+    /// Median row of the pixels of one colour (the legend's few pixels do
+    /// not move it).
+    fn median_row(path: &Path, rgb: [u8; 3]) -> usize {
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut buf).unwrap();
+        let mut rows: Vec<usize> = buf
+            .chunks_exact(3)
+            .enumerate()
+            .filter(|(_, p)| *p == rgb)
+            .map(|(i, _)| i / WIDTH as usize)
+            .collect();
+        assert!(!rows.is_empty(), "no pixel of {rgb:?}");
+        rows.sort_unstable();
+        rows[rows.len() / 2]
+    }
+
+    #[test]
+    fn a_log_y_axis_lifts_a_slow_series_off_the_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two flat series three decades apart.
+        let series = [
+            Series {
+                name: "fast".into(),
+                points: vec![(1.0, 5000.0), (4.0, 5000.0)],
+            },
+            Series {
+                name: "slow".into(),
+                points: vec![(1.0, 5.0), (4.0, 5.0)],
+            },
+        ];
+        let mut chart = Chart {
+            title: "steps/s".into(),
+            x_label: "envs".into(),
+            y_label: "steps/s".into(),
+            log2_x: true,
+            log10_y: false,
+        };
+        let linear = dir.path().join("linear.png");
+        line_chart(&linear, &chart, &series).unwrap();
+        chart.log10_y = true;
+        let log = dir.path().join("log.png");
+        line_chart(&log, &chart, &series).unwrap();
+        let red = [214, 39, 40];
+        let (on_linear, on_log) = (median_row(&linear, red), median_row(&log, red));
+        // Linear: 5 of 5,500 lies on the x axis. Log (1 to 10,000): 5 is
+        // 17% of the way up, some 75 rows higher.
+        assert!(
+            on_linear > on_log + 50,
+            "slow line at row {on_linear} (linear), {on_log} (log)"
+        );
+        // Fast above slow on both.
+        let blue = [31, 119, 180];
+        assert!(median_row(&log, blue) + 200 < on_log);
+        // Zero and negative values have no logarithm: drawn at the bottom
+        // decade rather than failing.
+        let with_zero = [Series {
+            name: "zero".into(),
+            points: vec![(1.0, 0.0), (2.0, 10.0)],
+        }];
+        line_chart(&log, &chart, &with_zero).unwrap();
     }
 }

@@ -10,12 +10,15 @@
 //! - [`policies`]: how deep each policy gets on the same seeds.
 //! - [`keys`]: the agent's exact input for other frontends to replay, and
 //!   our own speed on that very run.
+//! - [`socket`]: the mGBA-http socket designs (the Lua server in mGBA, our
+//!   server) against in-process, same ROM, seed and policy.
 
 pub mod keys;
 pub mod memory;
 pub mod overhead;
 pub mod policies;
 pub mod scaling;
+pub mod socket;
 
 use crate::env::EnvError;
 use crate::policy::PolicyError;

@@ -140,6 +140,7 @@ pub fn plot(r: &ScalingReport, path: &std::path::Path) -> Result<(), crate::plot
         x_label: "environments".into(),
         y_label: "per second".into(),
         log2_x: true,
+        log10_y: false,
     };
     line_chart(path, &chart, &series)
 }

@@ -29,6 +29,9 @@ pub enum Suite {
     /// The heuristic agent's exact input (keys.npy, steps.npy) for other
     /// frontends, and our agent path's speed on that very run.
     Keys,
+    /// The mGBA-http socket designs (Lua server in mGBA, our server)
+    /// against in-process.
+    Socket,
 }
 
 /// Arguments of `bench`.
@@ -47,7 +50,8 @@ pub struct BenchArgs {
     threads: Option<usize>,
 
     /// overhead: environments (default: one per worker thread); scaling:
-    /// the environment counts to measure besides 1.
+    /// the environment counts to measure besides 1; socket: environment
+    /// count, or counts to sweep (default 1).
     #[arg(long, value_delimiter = ',', value_name = "N[,N..]")]
     envs: Vec<usize>,
 
@@ -55,9 +59,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1500, value_name = "N")]
     rounds: u64,
 
-    /// scaling: steps measured per environment count.
-    #[arg(long, default_value_t = 4000, value_name = "N")]
-    steps: u64,
+    /// scaling: steps measured per environment count (default 4000);
+    /// socket: steps per environment (default 200).
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
 
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
@@ -108,9 +113,19 @@ pub struct BenchArgs {
     #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
     index_dir: PathBuf,
 
-    /// scaling: also draw steps/s against environments as a PNG chart.
+    /// scaling, socket: also draw steps/s against environments as a PNG
+    /// chart.
     #[arg(long, value_name = "PNG")]
     plot: Option<PathBuf>,
+
+    /// socket: steps of the original-style Python client (0 skips it).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    python_steps: u64,
+
+    /// socket: pacing of the server processes (`realtime` is the desktop
+    /// app's 59.73 frames/s; in-process is never paced).
+    #[arg(long, default_value = "none", value_name = "realtime|none")]
+    server_pace: pmd_agent::pacing::Pace,
 
     /// index: also measure a cold open (drops the page cache; needs root).
     #[arg(long)]
@@ -197,7 +212,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
         Suite::Scaling => {
-            if args.steps == 0 {
+            let steps = args.steps.unwrap_or(4000);
+            if steps == 0 {
                 return Err(Failure::bad_input("--steps must be at least 1"));
             }
             let counts = if args.envs.is_empty() {
@@ -205,7 +221,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             } else {
                 args.envs.clone()
             };
-            let r = scaling::run(&rom, &counts, args.steps, threads, args.seed).map_err(fail)?;
+            let r = scaling::run(&rom, &counts, steps, threads, args.seed).map_err(fail)?;
             if let Some(path) = &args.plot {
                 scaling::plot(&r, path).map_err(|e| Failure::bad_input(e.to_string()))?;
             }
@@ -259,6 +275,21 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
         Suite::Index => bench_index(args),
+        Suite::Socket => super::bench_socket::bench(&super::bench_socket::SocketArgs {
+            rom: args.rom.as_ref(),
+            steps: args.steps.unwrap_or(200),
+            envs: if args.envs.is_empty() {
+                &[1]
+            } else {
+                &args.envs
+            },
+            seed: u32::try_from(args.seed)
+                .map_err(|_| Failure::bad_input("socket: --seed must fit in 32 bits"))?,
+            json: args.json,
+            plot: args.plot.as_deref(),
+            python_steps: args.python_steps,
+            server_pace: args.server_pace,
+        }),
         Suite::Keys => {
             let steps = args.max_steps.max(1);
             let r = pmd_agent::bench::keys::run(

@@ -3,6 +3,7 @@
 
 mod agent;
 mod bench;
+mod bench_socket;
 mod export;
 mod failure;
 mod frames;
@@ -14,7 +15,9 @@ mod logging;
 mod progress;
 mod replay;
 mod run;
+mod script;
 mod serve;
+mod serve_socket;
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +63,10 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// The agent league (league.v2): run, serve, host a player, replay.
     League(league::LeagueArgs),
+    /// Run an mGBA Lua script headless (mGBA's own scripting engine).
+    Script(script::ScriptArgs),
+    /// Serve the mGBA-http socket protocol from in-process emulators.
+    ServeSocket(serve_socket::ServeSocketArgs),
 }
 
 /// `run`: agent mode when a policy or an agent option is given, else
@@ -87,6 +94,8 @@ pub fn main() -> i32 {
         Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
         Some(Command::League(args)) => league::league(args),
+        Some(Command::Script(args)) => script::script(&args),
+        Some(Command::ServeSocket(args)) => serve_socket::serve_socket(&args),
         None => run(&cli.run),
     };
     match result {
