@@ -95,7 +95,8 @@ async fn deadline_is_one_for_all_attempts() {
     assert_eq!(err, CallError::Timeout);
     assert_eq!(err.code().as_str(), "E001");
     assert!(
-        t.elapsed() < Duration::from_millis(400),
+        // not retried past its deadline (generous: CI machines are slow)
+        t.elapsed() < Duration::from_secs(2),
         "{:?}",
         t.elapsed()
     );

@@ -250,7 +250,12 @@ async fn serve_mode_resumes_with_its_registered_players() {
         async move { m.run().await }
     });
     // stop the manager (and its match tasks) as soon as the first round is in
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let league_id = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no round completed within a minute"
+        );
         if let Ok(Some(l)) = first.store.find_league_any() {
             if !first.store.completed_rounds(&l.id).unwrap().is_empty() {
                 break l.id;

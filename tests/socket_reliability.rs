@@ -344,3 +344,86 @@ fn shutdown_is_prompt_with_clients_connected() {
     assert!(a.request("core.platform").is_err());
     drop(idle);
 }
+
+#[test]
+fn a_silent_client_is_closed_after_the_idle_timeout_and_frees_its_slot() {
+    let s = serve(|c| {
+        c.max_connections = 1;
+        c.idle_timeout = Duration::from_millis(300);
+    });
+    let mut silent = TcpStream::connect(s.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server closes it: the read ends with EOF, not with our timeout.
+    let mut answer = Vec::new();
+    let started = std::time::Instant::now();
+    silent.read_to_end(&mut answer).unwrap();
+    assert!(answer.is_empty(), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(9));
+    // Its slot is free again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = client(s.addr);
+        match c.request("core.platform") {
+            Ok(r) if r == b"0" => break,
+            _ => assert!(std::time::Instant::now() < deadline, "slot never freed"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `messages` in one write and reads their replies (bodies without
+/// terminators), in order.
+fn pipeline(addr: SocketAddr, messages: &[&str]) -> Vec<Vec<u8>> {
+    let mut raw = TcpStream::connect(addr).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut out = String::new();
+    for m in messages {
+        out.push_str(m);
+        out.push_str("<|END|>");
+    }
+    raw.write_all(out.as_bytes()).unwrap();
+    let (mut got, mut replies) = (Vec::new(), Vec::new());
+    let mut chunk = vec![0u8; 1 << 16];
+    while replies.len() < messages.len() {
+        let n = raw.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {} replies", replies.len());
+        got.extend_from_slice(&chunk[..n]);
+        while let Some(end) = got.windows(7).position(|w| w == b"<|END|>") {
+            replies.push(got[..end].to_vec());
+            got.drain(..end + 7);
+        }
+    }
+    replies
+}
+
+#[test]
+fn slots_and_pending_presses_are_bounded() {
+    let s = serve(|_| {});
+    let mut c = client(s.addr);
+    assert_eq!(reply(&mut c, "core.saveStateSlot,9"), "true");
+    assert_eq!(reply(&mut c, "core.saveStateSlot,10"), ERROR);
+    assert_eq!(reply(&mut c, "core.loadStateSlot,4294967295"), ERROR);
+    // Paced at 60 frames/s, a 100,000-frame hold stays pending for the
+    // whole test.
+    let max = pmd_agent::socket::machine::MAX_PENDING_PRESSES;
+    let holds = vec!["mgba-http.button.hold,A,100000"; max + 1];
+    let replies = pipeline(s.addr, &holds);
+    assert!(replies[..max].iter().all(|r| r == SUCCESS.as_bytes()));
+    assert_eq!(replies[max], ERROR.as_bytes());
+    still_serving(s.addr);
+}
+
+#[test]
+fn pipelined_large_reads_are_answered_in_order() {
+    let s = serve(|_| {});
+    // 32 reads of all 256 KiB of EWRAM in one write: 25 MB of hex text,
+    // sent as it is made.
+    let reads = vec!["memoryDomain.readRange,wram,0,262144"; 32];
+    let replies = pipeline(s.addr, &reads);
+    // Comma-separated two-digit hex: 3 characters per byte, less one.
+    assert!(replies.iter().all(|r| r.len() == 3 * 262_144 - 1));
+    assert!(replies.iter().all(|r| r.starts_with(b"50,4d,44,54")));
+    still_serving(s.addr);
+}

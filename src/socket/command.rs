@@ -21,6 +21,10 @@ pub const MAX_RANGE: u32 = 16 << 20;
 /// Longest hold in frames (about 10 hours of game time).
 pub const MAX_HOLD_FRAMES: u32 = 1 << 21;
 
+/// Highest savestate slot (slots live in memory, a full savestate each:
+/// a client cannot make more than ten).
+pub const MAX_SLOT: u64 = 9;
+
 /// Access width of a read or write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
@@ -441,11 +445,11 @@ impl Command {
             }
             "core.saveStateSlot" => {
                 a.flags(1)?;
-                Command::SaveStateSlot(a.u32(0, "slot")?)
+                Command::SaveStateSlot(a.number(0, "slot", MAX_SLOT)?)
             }
             "core.loadStateSlot" => {
                 a.flags(1)?;
-                Command::LoadStateSlot(a.u32(0, "slot")?)
+                Command::LoadStateSlot(a.number(0, "slot", MAX_SLOT)?)
             }
             "core.saveStateBuffer" => {
                 a.flags(0)?;

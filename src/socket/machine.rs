@@ -17,6 +17,9 @@ use super::command::{key_names, Command, ConsoleKind};
 use crate::emu::{Domain, Emulator, Keys, Rom, Snapshot};
 use crate::pacing::{Pace, Pacer};
 
+/// Presses (`tap`, `hold`) pending at once, per environment.
+pub const MAX_PENDING_PRESSES: usize = 1024;
+
 /// CPU cycles per GBA frame (mGBA's `frameCycles`).
 const FRAME_CYCLES: u32 = 280_896;
 /// The GBA's CPU clock in Hz (mGBA's `frequency`).
@@ -289,6 +292,11 @@ impl MachineState {
             Command::GetAllKeyNames => Value::Text(key_names(emu.keys())),
             Command::GetKeys => Value::Number(u64::from(emu.keys().bits())),
             Command::Press { keys, frames } => {
+                // Each press lives until its last frame: bound how many a
+                // client can leave pending.
+                if self.presses.len() >= MAX_PENDING_PRESSES {
+                    return Err(format!("{MAX_PENDING_PRESSES} presses are already pending"));
+                }
                 let from = emu.frame_count();
                 self.presses.push(Press {
                     keys,

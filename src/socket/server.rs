@@ -53,11 +53,15 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long a reply may wait for a client that does not read.
     pub write_timeout: Duration,
+    /// How long a connection may stay silent before it is closed (frees its
+    /// slot from a client that vanished without closing).
+    pub idle_timeout: Duration,
 }
 
 impl ServerConfig {
     /// Defaults for `rom`: loopback, port 8888, one environment, no file
-    /// directory, unpaced, 4 MiB messages, 64 connections.
+    /// directory, unpaced, 4 MiB messages, 64 connections, connections
+    /// closed after 10 minutes of silence.
     pub fn new(rom: Rom) -> ServerConfig {
         ServerConfig {
             rom,
@@ -70,6 +74,7 @@ impl ServerConfig {
             max_message: DEFAULT_MAX_MESSAGE,
             max_connections: 64,
             write_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -136,6 +141,7 @@ struct Limits {
     max_message: usize,
     max_connections: usize,
     write_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl Server {
@@ -163,6 +169,7 @@ impl Server {
             max_message: config.max_message,
             max_connections: config.max_connections,
             write_timeout: config.write_timeout,
+            idle_timeout: config.idle_timeout,
         });
         let mut server = Server {
             envs: Vec::with_capacity(config.envs),
@@ -302,6 +309,7 @@ fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(limits.write_timeout));
+        let _ = stream.set_read_timeout(Some(limits.idle_timeout));
         if connections.count.load(Ordering::SeqCst) >= limits.max_connections {
             tracing::warn!(target: "socket", "connection refused: {} open", limits.max_connections);
             let _ = stream.write_all(ERROR.as_bytes());
@@ -354,8 +362,27 @@ fn accept_loop(
     }
 }
 
-/// Serves one client until it disconnects, errs, or sends an over-long
-/// message.
+/// Replies buffered beyond this many bytes are sent before the next
+/// request is answered.
+const FLUSH_AT: usize = 1 << 20;
+
+/// Writes out what `outbox` holds; false when the client is gone.
+fn flush(stream: &mut TcpStream, outbox: &mut Vec<u8>, peer: &str) -> bool {
+    if outbox.is_empty() {
+        return true;
+    }
+    if let Err(e) = stream.write_all(outbox) {
+        tracing::debug!(target: "socket", %peer, "write failed: {e}");
+        return false;
+    }
+    outbox.clear();
+    // Do not keep a huge reply buffer for the connection's life.
+    outbox.shrink_to(FLUSH_AT);
+    true
+}
+
+/// Serves one client until it disconnects, errs, stays silent for the idle
+/// timeout, or sends an over-long message.
 fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize) {
     let peer = stream
         .peer_addr()
@@ -364,17 +391,27 @@ fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize
     let mut inbox: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 64 * 1024];
     let mut outbox: Vec<u8> = Vec::new();
+    // Bytes of `inbox` already scanned for a terminator, from `start`.
     let mut scanned = 0usize;
     loop {
+        // Messages are answered in order; `start` moves past each one and
+        // the inbox is drained once per read, not once per message.
+        let mut start = 0usize;
         loop {
-            match next_frame(&inbox, scanned, max_message) {
+            match next_frame(&inbox[start..], scanned, max_message) {
                 Ok(Frame::Message { body, consumed }) => {
                     handler.reply(body, &mut outbox);
-                    inbox.drain(..consumed);
+                    start += consumed;
                     scanned = 0;
+                    // Replies can be far larger than requests (a readRange
+                    // of megabytes asked in a few bytes): send them as they
+                    // come, so pipelined requests cannot pile up memory.
+                    if outbox.len() >= FLUSH_AT && !flush(&mut stream, &mut outbox, &peer) {
+                        return;
+                    }
                 }
                 Ok(Frame::Incomplete) => {
-                    scanned = inbox.len();
+                    scanned = inbox.len() - start;
                     break;
                 }
                 Err(e) => {
@@ -387,19 +424,18 @@ fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize
                 }
             }
         }
-        if !outbox.is_empty() {
-            if let Err(e) = stream.write_all(&outbox) {
-                tracing::debug!(target: "socket", %peer, "write failed: {e}");
-                return;
-            }
-            outbox.clear();
-            // Do not keep a huge reply buffer for the connection's life.
-            outbox.shrink_to(1 << 20);
+        inbox.drain(..start);
+        if !flush(&mut stream, &mut outbox, &peer) {
+            return;
         }
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => inbox.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                tracing::debug!(target: "socket", %peer, "closing an idle connection");
+                break;
+            }
             Err(e) => {
                 tracing::debug!(target: "socket", %peer, "read failed: {e}");
                 break;

@@ -43,7 +43,7 @@ const KNOWN: [&str; 12] = [
 pub(super) async fn mcp(State(p): State<Player>, headers: HeaderMap, body: Body) -> Response {
     let inner = &p.inner;
     let metrics = &inner.metrics;
-    let reg = p.registration();
+    let reg = p.registration_or_wait().await;
     let me = Sender::player(
         reg.as_ref()
             .map_or(inner.cfg.id.as_str(), |r| r.player_id.as_str()),

@@ -111,6 +111,10 @@ pub enum PlayerError {
     Io(#[from] std::io::Error),
 }
 
+/// How long a call that arrives while our registration is in flight waits
+/// for its answer.
+const REGISTRATION_WAIT: Duration = Duration::from_secs(5);
+
 /// What registration gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
@@ -144,6 +148,11 @@ struct PlayerInner {
     metrics: Arc<Metrics>,
     client: RpcClient,
     registration: Mutex<Option<Registration>>,
+    /// Set while a registration request is in flight: the league may call
+    /// us before its answer (which carries our token) has reached us.
+    registering: AtomicBool,
+    /// Signalled when a registration attempt ends, accepted or not.
+    registered: Notify,
     matches: Mutex<HashMap<String, MatchState>>,
     finished: Notify,
     is_finished: AtomicBool,
@@ -178,6 +187,8 @@ impl Player {
                 metrics,
                 client,
                 registration: Mutex::new(None),
+                registering: AtomicBool::new(false),
+                registered: Notify::new(),
                 matches: Mutex::new(HashMap::new()),
                 finished: Notify::new(),
                 is_finished: AtomicBool::new(false),
@@ -214,6 +225,34 @@ impl Player {
     /// Registers with the manager, announcing `contact_endpoint`; retries
     /// while the manager cannot be reached, up to `register_for`.
     pub async fn register(&self, contact_endpoint: &str) -> Result<Registration, PlayerError> {
+        self.inner.registering.store(true, Ordering::SeqCst);
+        let result = self.register_once(contact_endpoint).await;
+        self.inner.registering.store(false, Ordering::SeqCst);
+        self.inner.registered.notify_waiters();
+        result
+    }
+
+    /// The registration, waiting up to `REGISTRATION_WAIT` for one in
+    /// flight: the manager may start the league (and a referee call us)
+    /// between accepting us and our reading its answer.
+    pub(crate) async fn registration_or_wait(&self) -> Option<Registration> {
+        if let Some(reg) = self.registration() {
+            return Some(reg);
+        }
+        let notified = self.inner.registered.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.inner.registering.load(Ordering::SeqCst) {
+            return self.registration();
+        }
+        if let Some(reg) = self.registration() {
+            return Some(reg);
+        }
+        let _ = tokio::time::timeout(REGISTRATION_WAIT, notified).await;
+        self.registration()
+    }
+
+    async fn register_once(&self, contact_endpoint: &str) -> Result<Registration, PlayerError> {
         let cfg = &self.inner.cfg;
         let body = LeagueRegisterRequest {
             player_meta: PlayerMeta {
