@@ -52,7 +52,7 @@ enum Command {
     /// Run a game for some frames with no input and print the decoded
     /// dungeon state.
     Inspect(inspect::InspectArgs),
-    /// Run a measurement suite: overhead, scaling, memory or policies.
+    /// Run a measurement suite: overhead, scaling, memory, policies, keys, index or socket.
     Bench(bench::BenchArgs),
     /// The vector memory: build, query, inspect and compact indexes of
     /// game states.
