@@ -346,31 +346,22 @@ fn shutdown_is_prompt_with_clients_connected() {
 }
 
 #[test]
-fn a_silent_client_is_closed_after_the_idle_timeout_and_frees_its_slot() {
-    let s = serve(|c| {
-        c.max_connections = 1;
-        c.idle_timeout = Duration::from_millis(300);
-    });
+fn a_silent_client_is_closed_after_the_idle_timeout() {
+    let s = serve(|c| c.idle_timeout = Duration::from_millis(300));
     let mut silent = TcpStream::connect(s.addr).unwrap();
     silent
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    // The server closes it: the read ends with EOF, not with our timeout.
+    // The server closes it: the read ends with EOF and nothing sent, long
+    // before our own 10 s read timeout would (without an idle timeout the
+    // read times out and `unwrap` fails).
     let mut answer = Vec::new();
     let started = std::time::Instant::now();
     silent.read_to_end(&mut answer).unwrap();
     assert!(answer.is_empty(), "{answer:?}");
     assert!(started.elapsed() < Duration::from_secs(9));
-    // Its slot is free again.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut c = client(s.addr);
-        match c.request("core.platform") {
-            Ok(r) if r == b"0" => break,
-            _ => assert!(std::time::Instant::now() < deadline, "slot never freed"),
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Its thread has ended; the server goes on serving.
+    still_serving(s.addr);
 }
 
 /// Sends `messages` in one write and reads their replies (bodies without
