@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod pacing;
 pub mod plot;
 pub mod policy;
+pub mod procfs;
 pub mod record;
 pub mod replay;
 pub mod rng;

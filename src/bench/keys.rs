@@ -190,13 +190,13 @@ pub fn run(
             None,
             VecEnvOptions::default(),
         )?;
-        let (cpu, started) = (crate::memory::bench::cpu_seconds(), Instant::now());
+        let (cpu, started) = (crate::procfs::self_cpu_seconds(), Instant::now());
         for _ in 0..boundaries.len() {
             runner.round()?;
         }
         let (wall, used) = (
             started.elapsed().as_secs_f64(),
-            crate::memory::bench::cpu_seconds() - cpu,
+            crate::procfs::self_cpu_seconds() - cpu,
         );
         let timed = fingerprint(runner.vec_env().env(0))?;
         if timed != recorded {

@@ -19,8 +19,8 @@ use serde::Serialize;
 use super::BenchError;
 use crate::emu::{Keys, Rom};
 use crate::env::{Action, Env, EnvConfig};
-use crate::memory::bench::cpu_seconds;
 use crate::policy::{Heuristic, PerEnv};
+use crate::procfs::self_cpu_seconds as cpu_seconds;
 use crate::rollout::{episode_seed, VecEnvConfig, VecEnvOptions};
 use crate::runner::{RecordConfig, Runner, StartPoint};
 

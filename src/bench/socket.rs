@@ -717,33 +717,11 @@ fn original_client(
 // ---------------------------------------------------------------------------
 // /proc
 
-/// User + system CPU seconds of a process (`None`: this one), from
-/// `/proc/<pid>/stat` (clock ticks of 1/100 s, Linux's USER_HZ).
-pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/stat"),
-        None => "/proc/self/stat".to_string(),
-    };
-    let stat = std::fs::read_to_string(path).ok()?;
-    // The command name may contain spaces; fields resume after ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
+use crate::procfs::cpu_seconds;
 
 /// Peak resident memory (`VmHWM`) of a process (`None`: this one), bytes.
 pub fn peak_rss(pid: Option<u32>) -> Option<u64> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/status"),
-        None => "/proc/self/status".to_string(),
-    };
-    let status = std::fs::read_to_string(path).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    crate::procfs::status_kib(pid, "VmHWM:").map(|k| k * 1024)
 }
 
 /// Resets this process's peak resident memory to its current size
