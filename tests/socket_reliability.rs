@@ -48,6 +48,16 @@ fn serve(configure: impl FnOnce(&mut ServerConfig)) -> Running {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+    // The boot-wait clients are gone; wait until the server has noticed, so
+    // that tests counting connections start from zero.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.open_connections() != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the boot-wait connection was never released"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     Running {
         server: Some(server),
         addr,
