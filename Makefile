@@ -30,6 +30,8 @@ lint: setup
 	$(CARGO) clippy -j $(JOBS) --lib --no-default-features -- -D warnings
 	# the command line without the torch feature (no libtorch needed)
 	$(CARGO) clippy -j $(JOBS) --no-default-features --features cli --all-targets -- -D warnings
+	# the league library without the command line
+	$(CARGO) clippy -j $(JOBS) --lib --no-default-features --features league -- -D warnings
 	scripts/check-lib-deps.sh
 
 bench: setup

@@ -18,6 +18,8 @@ or point MGBA_INCLUDE_DIR / MGBA_LIB_DIR at an mGBA 0.10 installation";
 fn main() {
     println!("cargo:rerun-if-changed=native/shim/pmd_mgba.c");
     println!("cargo:rerun-if-changed=native/shim/pmd_mgba.h");
+    println!("cargo:rerun-if-changed=native/shim/pmd_script.c");
+    println!("cargo:rerun-if-changed=native/shim/pmd_script.h");
     println!("cargo:rerun-if-env-changed=MGBA_INCLUDE_DIR");
     println!("cargo:rerun-if-env-changed=MGBA_LIB_DIR");
 
@@ -41,13 +43,15 @@ fn main() {
 
     cc::Build::new()
         .file("native/shim/pmd_mgba.c")
+        // mGBA's scripting engine hosted headless (`pmd-agent script`).
+        .file("native/shim/pmd_script.c")
         .include(&include)
         .include("native/shim")
         .warnings(true)
         .extra_warnings(true)
         .flag_if_supported("-Wno-unused-parameter")
         .try_compile("pmd_mgba")
-        .unwrap_or_else(|e| fail(&format!("compiling native/shim/pmd_mgba.c failed: {e}")));
+        .unwrap_or_else(|e| fail(&format!("compiling the C shim in native/shim failed: {e}")));
 
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-lib=dylib=mgba");

@@ -69,5 +69,12 @@ fn step(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode, step);
+// No HTML charts: with plotters' `ab_glyph` feature on (the project draws
+// its own PNGs with it) criterion's charts find no registered font and
+// panic; the figures are printed either way.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = decode, step
+}
 criterion_main!(benches);

@@ -4,7 +4,8 @@
 #
 #   libmgba-dev        mGBA 0.10 core, linked in-process
 #   gcc-arm-none-eabi  rebuilds the test cartridge (reproducibility test)
-#   pkg-config, gcc, make, python3: build helpers
+#   pkg-config, gcc, make, python3: build helpers; python3 also runs the
+#                      league tests' even_odd player (standard library only)
 #   fonts-dejavu-core  the font plots label their axes with
 # and libtorch 2.11.0 for the `torch` feature (scripts/libtorch.sh: a
 # per-machine cache, linked to ./.libtorch).

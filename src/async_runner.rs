@@ -44,9 +44,7 @@ use parking_lot::Mutex;
 use crate::emu::Rom;
 use crate::env::{Action, EndReason, EnvError, ACTION_COUNT};
 use crate::policy::{InferenceMetrics, RowBatch, RowPolicy};
-use crate::rollout::{
-    frames, obs, EnvUnit, RolloutStats, VecEnv, VecEnvConfig, VecEnvOptions,
-};
+use crate::rollout::{frames, obs, EnvUnit, RolloutStats, VecEnv, VecEnvConfig, VecEnvOptions};
 use crate::runner::{RunError, RunReport, StartPoint};
 
 /// How often the inference loop checks that its workers are alive while
@@ -226,7 +224,14 @@ impl AsyncRunner {
                 with_frames,
                 every: 16 * n as u64,
             };
-            drive(units, policy.as_mut(), config, metrics.as_deref(), counts, &mut progress)
+            drive(
+                units,
+                policy.as_mut(),
+                config,
+                metrics.as_deref(),
+                counts,
+                &mut progress,
+            )
         })?;
         self.seconds += started.elapsed().as_secs_f64();
         self.batches += batches;

@@ -33,15 +33,23 @@ pub mod env;
 pub mod game;
 #[cfg(feature = "torch")]
 pub mod infer;
+#[cfg(feature = "league")]
+pub mod league;
 pub mod memory;
 pub mod metrics;
+pub mod pacing;
+pub mod plot;
 pub mod policy;
+pub mod procfs;
 pub mod record;
 pub mod replay;
 pub mod rng;
 pub mod rollout;
 pub mod runner;
 pub mod screenshot;
+pub mod script;
+pub mod socket;
+pub mod stop_signal;
 mod sys;
 #[cfg(feature = "torch")]
 pub mod train;

@@ -267,6 +267,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("pmd_inference_seconds_count 1"), "{text}");
-        assert!(text.contains("pmd_inference_wait_seconds_count 1"), "{text}");
+        assert!(
+            text.contains("pmd_inference_wait_seconds_count 1"),
+            "{text}"
+        );
     }
 }

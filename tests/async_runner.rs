@@ -165,16 +165,18 @@ fn a_failing_policy_ends_the_run_with_its_error() {
         VecEnvOptions::default(),
     );
     let err = r.run(400, |_| ControlFlow::Continue(())).unwrap_err();
-    assert!(
-        matches!(err, AsyncError::Run(RunError::Policy(_))),
-        "{err}"
-    );
+    assert!(matches!(err, AsyncError::Run(RunError::Policy(_))), "{err}");
     assert!(err.to_string().contains("on purpose"), "{err}");
 }
 
 #[test]
 fn progress_can_stop_a_run_early() {
-    let mut r = async_runner(config(2, 1, 50), Box::new(RandomPolicy), 2, VecEnvOptions::default());
+    let mut r = async_runner(
+        config(2, 1, 50),
+        Box::new(RandomPolicy),
+        2,
+        VecEnvOptions::default(),
+    );
     let mut calls = 0;
     r.run(100_000, |stats| {
         calls += 1;
@@ -228,7 +230,11 @@ fn quarantined_environments_drop_out_and_the_rest_go_on() {
 fn only_row_policies_run_asynchronously() {
     let opts = Default::default();
     assert!(PolicySpec::Heuristic.build_rows(&opts).is_err());
-    assert!("search".parse::<PolicySpec>().unwrap().build_rows(&opts).is_err());
+    assert!("search"
+        .parse::<PolicySpec>()
+        .unwrap()
+        .build_rows(&opts)
+        .is_err());
     assert!(PolicySpec::Random.build_rows(&opts).is_ok());
     let bad = AsyncRunner::new(
         &cartridge::rom().unwrap(),

@@ -32,7 +32,15 @@ fn a_saved_model_plays_in_lockstep_and_asynchronously() {
     let model = dir.path().join("m.pt");
     small_model(&model, 1);
     let spec = format!("torch:{}", model.display());
-    let base = ["run", "--policy", spec.as_str(), "--envs", "3", "--steps", "60"];
+    let base = [
+        "run",
+        "--policy",
+        spec.as_str(),
+        "--envs",
+        "3",
+        "--steps",
+        "60",
+    ];
     let v = one_json_object(&[&base[..], &["--json", "--max-episode-steps", "20"]].concat());
     assert_eq!(v["policy"], spec.as_str());
     assert_eq!(v["steps"], 60);
@@ -40,7 +48,14 @@ fn a_saved_model_plays_in_lockstep_and_asynchronously() {
     let a = one_json_object(
         &[
             &base[..],
-            &["--json", "--max-episode-steps", "20", "--async", "--max-batch", "2"],
+            &[
+                "--json",
+                "--max-episode-steps",
+                "20",
+                "--async",
+                "--max-batch",
+                "2",
+            ],
         ]
         .concat(),
     );
@@ -95,8 +110,20 @@ fn behaviour_cloning_learns_from_a_recording_and_the_model_plays() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rec");
     let out = pmd_agent(&[
-        "run", "--policy", "heuristic", "--envs", "4", "--steps", "1200", "--seed", "1000",
-        "--max-episode-steps", "150", "--record", rec.to_str().unwrap(), "--json",
+        "run",
+        "--policy",
+        "heuristic",
+        "--envs",
+        "4",
+        "--steps",
+        "1200",
+        "--seed",
+        "1000",
+        "--max-episode-steps",
+        "150",
+        "--record",
+        rec.to_str().unwrap(),
+        "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let model = dir.path().join("bc.pt");
@@ -166,7 +193,9 @@ fn ppo_writes_its_model_log_and_plot() {
     assert_eq!(v["env_steps"], 128);
     let log = std::fs::read_to_string(dir.path().join("ppo.csv")).unwrap();
     assert_eq!(log.lines().count(), 3, "header and two updates: {log}");
-    assert!(log.starts_with("update,env_steps,episodes,mean_return,mean_progress,entropy,approx_kl"));
+    assert!(
+        log.starts_with("update,env_steps,episodes,mean_return,mean_progress,entropy,approx_kl")
+    );
     let png = std::fs::read(dir.path().join("ppo.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // It trains further from its own file.

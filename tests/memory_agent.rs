@@ -182,3 +182,27 @@ fn bench_index_prints_the_issue_keys() {
     assert_eq!(v["points"], 3000);
     assert!(v["recall_at_10"].as_f64().unwrap() >= 0.95, "{v}");
 }
+
+#[test]
+fn bench_index_measures_where_exact_search_stops_paying() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = one_json_object(&[
+        "bench",
+        "index",
+        "--threshold-sizes",
+        "300,600",
+        "--min-time",
+        "0.05",
+        "--index-dir",
+        dir.path().join("t").to_str().unwrap(),
+        "--json",
+    ]);
+    let rows = v.as_array().expect("one row per size");
+    assert_eq!(rows.len(), 2, "{v}");
+    for (row, points) in rows.iter().zip([300, 600]) {
+        assert_eq!(row["points"], points);
+        assert!(row["exact_qps_1"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["hnsw_qps_1"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["recall_at_10"].as_f64().unwrap() >= 0.95, "{row}");
+    }
+}

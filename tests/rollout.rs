@@ -569,3 +569,54 @@ fn search_descends_faster_than_the_heuristic_on_fixed_seeds() {
         "search {search} vs heuristic {heuristic}"
     );
 }
+
+/// Fails env 0's step 20 of episode 0, once.
+struct FailStepTwentyOnce(AtomicU64);
+
+impl EnvHook for FailStepTwentyOnce {
+    fn before_step(
+        &self,
+        index: usize,
+        episode: u64,
+        step: u32,
+        _: &mut Env,
+    ) -> Result<(), EnvError> {
+        if index == 0 && episode == 0 && step == 20 && self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(EnvError::NotReady(0));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_rollback_replays_to_the_exact_state_before_the_failure() {
+    // Checkpoints every 16 steps: step 20 fails 4 steps after one, so the
+    // rollback restores step 16's checkpoint and replays 4 actions.
+    let mut faulty = vec_env_with(config(1, 1, 13), FailStepTwentyOnce(AtomicU64::new(0)));
+    let mut twin = vec_env(config(1, 1, 13));
+    let mut policy = PerEnv(Heuristic::default());
+    let mut actions = [Action::Wait];
+    for _ in 0..20 {
+        policy.act(twin.policy_input(), &mut actions).unwrap();
+        twin.step(&actions).unwrap();
+        faulty.step(&actions).unwrap();
+    }
+    policy.act(twin.policy_input(), &mut actions).unwrap();
+    faulty.step(&actions).unwrap();
+    assert!(faulty.infos()[0].rolled_back);
+    assert_eq!(faulty.infos()[0].step, 20);
+    assert!(
+        faulty.env(0).emulator().ewram() == twin.env(0).emulator().ewram(),
+        "the rollback did not land on the state before the failure"
+    );
+    assert_eq!(faulty.env(0).episode_steps(), 20);
+    assert_eq!(faulty.batch().row(0), twin.batch().row(0));
+    // and it goes on exactly like the twin
+    for _ in 0..10 {
+        policy.act(twin.policy_input(), &mut actions).unwrap();
+        twin.step(&actions).unwrap();
+        faulty.step(&actions).unwrap();
+    }
+    assert!(faulty.env(0).emulator().ewram() == twin.env(0).emulator().ewram());
+    assert_eq!(faulty.stats().failures, 1);
+}

@@ -212,6 +212,7 @@ fn behaviour_cloning_reaches_high_accuracy() {
         weight_decay: 1e-2,
         validation_fraction: 0.2,
         seed: 5,
+        ..BcConfig::default()
     };
     let epochs = train_bc(&mut net, &data, &config, |_| {}).unwrap();
     let first = epochs[0];

@@ -240,3 +240,7 @@ int pmd_core_load_battery(pmd_core *handle, const uint8_t *bytes, size_t len) {
 void pmd_free(void *ptr) {
     free(ptr);
 }
+
+struct mCore *pmd_core_mcore(pmd_core *handle) {
+    return handle ? handle->core : NULL;
+}

@@ -70,6 +70,11 @@ int pmd_core_check_state_file(pmd_core *core, const uint8_t *bytes, size_t len,
 int pmd_core_load_battery(pmd_core *core, const uint8_t *bytes, size_t len);
 void pmd_free(void *ptr);
 
+/* The mGBA core inside a handle, for other C files of the shim (the
+ * scripting host); never crosses into Rust. */
+struct mCore;
+struct mCore *pmd_core_mcore(pmd_core *core);
+
 #ifdef __cplusplus
 }
 #endif

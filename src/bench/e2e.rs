@@ -110,7 +110,8 @@ impl EnvHook for JitterHook {
 fn options(jitter_us: u64) -> VecEnvOptions {
     VecEnvOptions {
         telemetry: Arc::new(NoTelemetry),
-        hook: (jitter_us > 0).then(|| Arc::new(JitterHook { max_us: jitter_us }) as Arc<dyn EnvHook>),
+        hook: (jitter_us > 0)
+            .then(|| Arc::new(JitterHook { max_us: jitter_us }) as Arc<dyn EnvHook>),
     }
 }
 

@@ -9,7 +9,8 @@
 //! `uint16`, `steps.npy` `uint32`, `meta.json`). `benches/python/`
 //! replays them in other frontends. Then the same run is timed through the
 //! runner on one worker thread (decode, observation and mask encoding, the
-//! policy, a snapshot before every step) and its end state is
+//! policy, fault-isolation checkpoints), in whole passes from power-on
+//! after a warm-up pass, and each pass's end state is
 //! fingerprinted — the cartridge's frame counter and input hash, and the
 //! CRC-32 of all of EWRAM — as the Python sides fingerprint theirs: equal
 //! fingerprints prove every side emulated the same frames.
@@ -23,10 +24,16 @@ use super::BenchError;
 use crate::cartridge::addr as cart;
 use crate::emu::Rom;
 use crate::env::{Env, EnvConfig};
-use crate::memory::bench::cpu_seconds;
 use crate::policy::{legal_or_fallback, Heuristic, PerEnv};
 use crate::rollout::{episode_seed, VecEnvConfig, VecEnvOptions};
 use crate::runner::{Runner, StartPoint};
+
+/// Timed passes continue until at least this much CPU time was used...
+const MIN_TIMED_CPU_S: f64 = 3.0;
+/// ...and at least this many passes ran...
+const MIN_PASSES: u32 = 3;
+/// ...but never more than this many.
+const MAX_PASSES: u32 = 200;
 
 /// The end state every side must reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,10 +78,12 @@ pub struct KeysReport {
     pub frames_per_s: f64,
     /// Frames per second of CPU time.
     pub frames_per_cpu_s: f64,
-    /// Wall seconds of the timed run.
+    /// Wall seconds of the timed passes, all together.
     pub seconds: f64,
-    /// CPU seconds of the timed run.
+    /// CPU seconds of the timed passes, all together.
     pub cpu_seconds: f64,
+    /// Timed passes over the recorded run (after one warm-up pass).
+    pub passes: u32,
     /// The end state, after the recorded run and after the timed run
     /// (they must be equal).
     pub fingerprint: Fingerprint,
@@ -160,7 +169,10 @@ pub fn run(
             .map_err(|e| BenchError::Io(e.to_string()))?;
     }
 
-    // The same run through the runner, on one worker thread.
+    // The same run through the runner, on one worker thread: a warm-up
+    // pass, then whole passes from power-on (booting is not timed, as on
+    // the Python sides) until at least `MIN_TIMED_CPU_S` of CPU time and
+    // `MIN_PASSES` passes; figures are totals over the timed passes.
     let vec_config = VecEnvConfig {
         envs: 1,
         seed: run_seed,
@@ -168,28 +180,43 @@ pub fn run(
         env: config,
         ..VecEnvConfig::default()
     };
-    let mut runner = Runner::new(
-        rom,
-        vec_config,
-        &StartPoint::default(),
-        Box::new(PerEnv(Heuristic::default())),
-        None,
-        VecEnvOptions::default(),
-    )?;
-    let (cpu, started) = (cpu_seconds(), Instant::now());
-    for _ in 0..boundaries.len() {
-        runner.round()?;
+    let (mut seconds, mut cpu_seconds, mut frames_timed, mut passes) = (0.0, 0.0, 0u64, 0u32);
+    for pass in 0..=MAX_PASSES {
+        let mut runner = Runner::new(
+            rom,
+            vec_config,
+            &StartPoint::default(),
+            Box::new(PerEnv(Heuristic::default())),
+            None,
+            VecEnvOptions::default(),
+        )?;
+        let (cpu, started) = (crate::procfs::self_cpu_seconds(), Instant::now());
+        for _ in 0..boundaries.len() {
+            runner.round()?;
+        }
+        let (wall, used) = (
+            started.elapsed().as_secs_f64(),
+            crate::procfs::self_cpu_seconds() - cpu,
+        );
+        let timed = fingerprint(runner.vec_env().env(0))?;
+        if timed != recorded {
+            return Err(BenchError::Io(format!(
+                "the timed run ended elsewhere than the recorded one: {timed:?} vs {recorded:?}"
+            )));
+        }
+        if pass == 0 {
+            continue; // warm-up
+        }
+        seconds += wall;
+        cpu_seconds += used;
+        frames_timed += runner.stats().frames;
+        passes += 1;
+        if passes >= MIN_PASSES && cpu_seconds >= MIN_TIMED_CPU_S {
+            break;
+        }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds = cpu_seconds() - cpu;
-    let timed = fingerprint(runner.vec_env().env(0))?;
-    if timed != recorded {
-        return Err(BenchError::Io(format!(
-            "the timed run ended elsewhere than the recorded one: {timed:?} vs {recorded:?}"
-        )));
-    }
-    let n = boundaries.len() as f64;
-    let f = runner.stats().frames as f64;
+    let n = (boundaries.len() as u64 * u64::from(passes)) as f64;
+    let f = frames_timed as f64;
     let per = |x: f64, s: f64| if s > 0.0 { x / s } else { 0.0 };
     Ok(KeysReport {
         steps: boundaries.len() as u64,
@@ -202,6 +229,7 @@ pub fn run(
         frames_per_cpu_s: per(f, cpu_seconds),
         seconds,
         cpu_seconds,
+        passes,
         fingerprint: recorded,
     })
 }

@@ -26,13 +26,7 @@ pub struct MemoryReport {
     pub soak_growth_bytes: i64,
 }
 
-/// Resident set size of this process, from `/proc/self/status`.
-pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+pub use crate::procfs::rss_bytes;
 
 fn envs(rom: &Rom, n: usize, seed: u64) -> Result<VecEnv, BenchError> {
     let config = VecEnvConfig {

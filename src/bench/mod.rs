@@ -12,6 +12,8 @@
 //!   our own speed on that very run.
 //! - [`e2e`]: a policy's steps/s in lockstep and asynchronously next to a
 //!   baseline's (`bench e2e`; `bench inference` is in `infer::bench`).
+//! - [`socket`]: the mGBA-http socket designs (the Lua server in mGBA, our
+//!   server) against in-process, same ROM, seed and policy.
 
 pub mod e2e;
 pub mod keys;
@@ -19,6 +21,7 @@ pub mod memory;
 pub mod overhead;
 pub mod policies;
 pub mod scaling;
+pub mod socket;
 
 use crate::env::EnvError;
 use crate::policy::PolicyError;

@@ -3,7 +3,7 @@
 //!
 //! The agent side is the [`Runner`]: `envs` environments in lockstep on
 //! its rayon pool of `threads` workers, the heuristic policy through the
-//! batch-policy seam, a snapshot before every step (fault isolation),
+//! batch-policy seam, checkpoints every 16 steps (fault isolation),
 //! observation and mask encoding; once with the recorder off and once with
 //! it on (zstd-compressed Arrow batches into a temporary directory). The
 //! bare side replays, on as many threads, the very same key presses,
@@ -20,6 +20,7 @@ use super::BenchError;
 use crate::emu::{Keys, Rom};
 use crate::env::{Action, Env, EnvConfig};
 use crate::policy::{Heuristic, PerEnv};
+use crate::procfs::self_cpu_seconds as cpu_seconds;
 use crate::rollout::{episode_seed, VecEnvConfig, VecEnvOptions};
 use crate::runner::{RecordConfig, Runner, StartPoint};
 
@@ -52,6 +53,17 @@ pub struct OverheadReport {
     pub ratio: f64,
     /// `agent_record_fps / raw_fps`.
     pub ratio_record: f64,
+    /// CPU seconds (all threads) of the bare replay.
+    pub raw_cpu_seconds: f64,
+    /// CPU seconds of the agent path, recorder off.
+    pub agent_cpu_seconds: f64,
+    /// CPU seconds of the agent path, recorder on.
+    pub agent_record_cpu_seconds: f64,
+    /// `raw_cpu_seconds / agent_cpu_seconds`: the ratio in CPU time, far
+    /// less sensitive than wall time to other load on the machine.
+    pub cpu_ratio: f64,
+    /// The same with the recorder on.
+    pub cpu_ratio_record: f64,
 }
 
 /// What one environment did, replayed by the bare side.
@@ -75,6 +87,7 @@ fn config(envs: usize, threads: usize, seed: u64) -> VecEnvConfig {
 /// What one agent-side run did.
 struct AgentRun {
     seconds: f64,
+    cpu_seconds: f64,
     steps: u64,
     frames: u64,
     /// Each environment's entries, when asked for.
@@ -100,6 +113,7 @@ fn agent(
         VecEnvOptions::default(),
     )?;
     let mut logs = vec![Vec::new(); if log { config.envs } else { 0 }];
+    let cpu = cpu_seconds();
     let started = Instant::now();
     for _ in 0..rounds {
         runner.round()?;
@@ -115,10 +129,12 @@ fn agent(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_seconds() - cpu;
     let stats = runner.stats();
     runner.finish()?;
     Ok(AgentRun {
         seconds,
+        cpu_seconds,
         steps: stats.steps,
         frames: stats.frames,
         logs,
@@ -183,6 +199,7 @@ pub fn run(
     let (logs, logged_frames) = (logged.logs, logged.frames);
     let (agent_seconds, steps, frames) = (plain.seconds, plain.steps, plain.frames);
     let (agent_record_seconds, record_frames) = (recorded.seconds, recorded.frames);
+    let (agent_cpu_seconds, agent_record_cpu_seconds) = (plain.cpu_seconds, recorded.cpu_seconds);
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -198,6 +215,7 @@ pub fn run(
             })
             .collect::<Result<Vec<Env>, BenchError>>()
     })?;
+    let raw_cpu = cpu_seconds();
     let started = Instant::now();
     let raw_frames: u64 = pool
         .install(|| {
@@ -210,6 +228,7 @@ pub fn run(
         .iter()
         .sum();
     let raw_seconds = started.elapsed().as_secs_f64();
+    let raw_cpu_seconds = cpu_seconds() - raw_cpu;
     if raw_frames != frames || logged_frames != frames || record_frames != frames {
         return Err(BenchError::Io(format!(
             "the sides did not emulate the same frames: agent {frames}, logged {logged_frames}, \
@@ -223,6 +242,13 @@ pub fn run(
         fps(agent_record_seconds),
     );
     let ratio = |x: f64| if raw_fps > 0.0 { x / raw_fps } else { 0.0 };
+    let cpu_ratio = |agent: f64| {
+        if agent > 0.0 {
+            raw_cpu_seconds / agent
+        } else {
+            0.0
+        }
+    };
     Ok(OverheadReport {
         cores,
         threads,
@@ -237,5 +263,10 @@ pub fn run(
         agent_record_fps,
         ratio: ratio(agent_fps),
         ratio_record: ratio(agent_record_fps),
+        raw_cpu_seconds,
+        agent_cpu_seconds,
+        agent_record_cpu_seconds,
+        cpu_ratio: cpu_ratio(agent_cpu_seconds),
+        cpu_ratio_record: cpu_ratio(agent_record_cpu_seconds),
     })
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::BenchError;
 use crate::emu::Rom;
 use crate::env::{EndReason, EnvConfig};
-use crate::policy::PolicySpec;
+use crate::policy::{BuildOptions, PolicySpec};
 use crate::rollout::{VecEnv, VecEnvConfig};
 
 /// One policy's results.
@@ -28,6 +28,9 @@ pub struct PolicyResult {
     pub cleared: usize,
     /// Environment steps per second while playing them.
     pub steps_per_s: f64,
+    /// Exploration: tiles revealed (summed over the floors visited) per
+    /// step, mean over episodes.
+    pub revealed_per_step: f64,
     /// Deepest floor of each episode, in seed order.
     pub max_floors: Vec<u8>,
 }
@@ -46,7 +49,8 @@ pub struct PoliciesReport {
     pub results: Vec<PolicyResult>,
 }
 
-/// Plays `episodes` episodes with each policy in `specs`.
+/// Plays `episodes` episodes with each policy in `specs`, built with
+/// `options` (a torch policy's device, greedy or sampled actions).
 pub fn run(
     rom: &Rom,
     specs: &[PolicySpec],
@@ -54,10 +58,11 @@ pub fn run(
     max_steps: u32,
     seed: u64,
     threads: Option<usize>,
+    options: &BuildOptions,
 ) -> Result<PoliciesReport, BenchError> {
     let mut results = Vec::with_capacity(specs.len());
     for spec in specs {
-        let mut policy = spec.build()?;
+        let mut policy = spec.build_with(options)?;
         let config = VecEnvConfig {
             envs: episodes.max(1),
             seed,
@@ -73,6 +78,14 @@ pub fn run(
         let mut max_floor: Vec<u8> = (0..n).map(|i| v.env(i).state().floor).collect();
         let mut ended: Vec<Option<EndReason>> = vec![None; n];
         let mut finished = vec![false; n];
+        // Per env: revealed tiles of the floors left behind, of the
+        // current floor, the floor, and the steps taken.
+        let revealed = |s: &crate::game::DungeonState| {
+            s.tiles().iter().filter(|t| t.revealed()).count() as u64
+        };
+        let mut explored: Vec<(u64, u64, u8, u64)> = (0..n)
+            .map(|i| (0, revealed(v.env(i).state()), v.env(i).state().floor, 0))
+            .collect();
         let mut actions = vec![crate::env::Action::Wait; n];
         let started = Instant::now();
         while finished.iter().any(|f| !f) {
@@ -83,6 +96,18 @@ pub fn run(
                     continue;
                 }
                 max_floor[i] = max_floor[i].max(info.state.floor);
+                let state = if info.done() {
+                    v.final_state(i)
+                } else {
+                    v.env(i).state()
+                };
+                let e = &mut explored[i];
+                if state.floor != e.2 {
+                    e.0 += e.1;
+                    e.2 = state.floor;
+                }
+                e.1 = revealed(state);
+                e.3 += 1;
                 if info.done() {
                     ended[i] = info.reason;
                     finished[i] = true;
@@ -111,6 +136,11 @@ pub fn run(
             } else {
                 0.0
             },
+            revealed_per_step: explored
+                .iter()
+                .map(|e| (e.0 + e.1) as f64 / e.3.max(1) as f64)
+                .sum::<f64>()
+                / n as f64,
             max_floors: max_floor,
         });
     }

@@ -108,3 +108,39 @@ pub fn run(
         efficiency,
     })
 }
+
+/// Draws steps/s and frames/s/10 against the environment count as a PNG.
+pub fn plot(r: &ScalingReport, path: &std::path::Path) -> Result<(), crate::plot::PlotError> {
+    use crate::plot::{line_chart, Chart, Series};
+    let series = [
+        Series {
+            name: "steps/s".into(),
+            points: r
+                .envs
+                .iter()
+                .zip(&r.steps_per_s)
+                .map(|(&n, &s)| (n as f64, s))
+                .collect(),
+        },
+        Series {
+            name: "frames/s ÷ 10".into(),
+            points: r
+                .envs
+                .iter()
+                .zip(&r.frames_per_s)
+                .map(|(&n, &f)| (n as f64, f / 10.0))
+                .collect(),
+        },
+    ];
+    let chart = Chart {
+        title: format!(
+            "heuristic agent through the runner, {} worker threads on {} cores",
+            r.threads, r.cores
+        ),
+        x_label: "environments".into(),
+        y_label: "per second".into(),
+        log2_x: true,
+        log10_y: false,
+    };
+    line_chart(path, &chart, &series)
+}

@@ -37,6 +37,9 @@ pub enum Suite {
     /// A torch policy's rollout steps/s in lockstep and asynchronously,
     /// next to the heuristic's (torch feature).
     E2e,
+    /// The mGBA-http socket designs (Lua server in mGBA, our server)
+    /// against in-process.
+    Socket,
 }
 
 /// Arguments of `bench`.
@@ -55,7 +58,8 @@ pub struct BenchArgs {
     threads: Option<usize>,
 
     /// overhead: environments (default: one per worker thread); scaling:
-    /// the environment counts to measure besides 1.
+    /// the environment counts to measure besides 1; socket: environment
+    /// count, or counts to sweep (default 1).
     #[arg(long, value_delimiter = ',', value_name = "N[,N..]")]
     envs: Vec<usize>,
 
@@ -63,9 +67,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1500, value_name = "N")]
     rounds: u64,
 
-    /// scaling: steps measured per environment count.
-    #[arg(long, default_value_t = 4000, value_name = "N")]
-    steps: u64,
+    /// scaling: steps measured per environment count (default 4000);
+    /// socket: steps per environment (default 200).
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
 
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
@@ -117,9 +122,33 @@ pub struct BenchArgs {
     #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
     index_dir: PathBuf,
 
+    /// scaling, socket: also draw steps/s against environments as a PNG
+    /// chart.
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
+
+    /// socket: steps of the original-style Python client (0 skips it).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    python_steps: u64,
+
+    /// socket: pacing of the server processes (`realtime` is the desktop
+    /// app's 59.73 frames/s; in-process is never paced).
+    #[arg(long, default_value = "none", value_name = "realtime|none")]
+    server_pace: pmd_agent::pacing::Pace,
+
     /// index: also measure a cold open (drops the page cache; needs root).
     #[arg(long)]
     cold: bool,
+
+    /// policies: torch policies take their most probable legal action
+    /// instead of sampling (the others are unaffected).
+    #[arg(long)]
+    greedy: bool,
+
+    /// index: instead, measure exact scan against the graph at these
+    /// synthetic sizes (where exact search stops paying; comma list).
+    #[arg(long, value_name = "N,N,..", value_delimiter = ',')]
+    threshold_sizes: Vec<usize>,
 
     /// index: seconds per throughput figure.
     #[arg(long, default_value_t = 2.0, value_name = "S")]
@@ -214,10 +243,16 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                     "  agent, recorder on    {:>10.0} frames/s  ({:.3} s)  ratio {:.3}",
                     r.agent_record_fps, r.agent_record_seconds, r.ratio_record
                 );
+                println!(
+                    "  CPU seconds: bare {:.3}, agent {:.3} (ratio {:.3}), recorder on {:.3} (ratio {:.3})",
+                    r.raw_cpu_seconds, r.agent_cpu_seconds, r.cpu_ratio,
+                    r.agent_record_cpu_seconds, r.cpu_ratio_record
+                );
             })
         }
         Suite::Scaling => {
-            if args.steps == 0 {
+            let steps = args.steps.unwrap_or(4000);
+            if steps == 0 {
                 return Err(Failure::bad_input("--steps must be at least 1"));
             }
             let counts = if args.envs.is_empty() {
@@ -225,7 +260,10 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             } else {
                 args.envs.clone()
             };
-            let r = scaling::run(&rom, &counts, args.steps, threads, args.seed).map_err(fail)?;
+            let r = scaling::run(&rom, &counts, steps, threads, args.seed).map_err(fail)?;
+            if let Some(path) = &args.plot {
+                scaling::plot(&r, path).map_err(|e| Failure::bad_input(e.to_string()))?;
+            }
             emit(args.json, &r, |r| {
                 println!(
                     "scaling: heuristic agent through the runner, {} worker threads, {} cores",
@@ -257,6 +295,10 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 args.max_steps,
                 args.seed,
                 args.threads,
+                &pmd_agent::policy::BuildOptions {
+                    greedy: args.greedy,
+                    ..Default::default()
+                },
             )
             .map_err(|e| match e {
                 pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
@@ -269,8 +311,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 );
                 for p in &r.results {
                     println!(
-                        "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>7.0} steps/s",
-                        p.policy, p.mean_max_floor, p.fainted, p.cleared, p.steps_per_s
+                        "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>5.2} tiles revealed/step   {:>7.0} steps/s",
+                        p.policy, p.mean_max_floor, p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
                     );
                 }
             })
@@ -278,6 +320,21 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         Suite::Index => bench_index(args),
         Suite::Inference => torch_suites::inference(args, &rom),
         Suite::E2e => torch_suites::e2e(args, &rom, threads),
+        Suite::Socket => super::bench_socket::bench(&super::bench_socket::SocketArgs {
+            rom: args.rom.as_ref(),
+            steps: args.steps.unwrap_or(200),
+            envs: if args.envs.is_empty() {
+                &[1]
+            } else {
+                &args.envs
+            },
+            seed: u32::try_from(args.seed)
+                .map_err(|_| Failure::bad_input("socket: --seed must fit in 32 bits"))?,
+            json: args.json,
+            plot: args.plot.as_deref(),
+            python_steps: args.python_steps,
+            server_pace: args.server_pace,
+        }),
         Suite::Keys => {
             let steps = args.max_steps.max(1);
             let r = pmd_agent::bench::keys::run(
@@ -293,8 +350,8 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                     r.steps, r.frames, r.seed, r.seed_after
                 );
                 println!(
-                    "  our agent path, one thread: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
-                    r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
+                    "  our agent path, one thread, {} timed passes: {:.0} steps/s, {:.0} steps per CPU-second, {:.0} frames per CPU-second",
+                    r.passes, r.steps_per_s, r.steps_per_cpu_s, r.frames_per_cpu_s
                 );
                 println!(
                     "  fingerprint: frame counter {}, input hash {:#010x}, EWRAM CRC-32 {:#010x}",
@@ -333,6 +390,26 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
     let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
     if !(args.min_time > 0.0 && args.min_time.is_finite()) {
         return Err(Failure::bad_input("--min-time must be positive"));
+    }
+    if !args.threshold_sizes.is_empty() {
+        if args.threshold_sizes.contains(&0) {
+            return Err(Failure::bad_input("--threshold-sizes must be at least 1"));
+        }
+        let rows = ibench::threshold_sweep(
+            &args.threshold_sizes,
+            &args.index_dir,
+            std::time::Duration::from_secs_f64(args.min_time),
+        )
+        .map_err(|e| Failure::other(e.to_string()))?;
+        return emit(args.json, &rows, |rows| {
+            println!("points   exact q/s   HNSW q/s   ef   recall@10 (one thread)");
+            for r in rows {
+                println!(
+                    "{:>7} {:>11.0} {:>10.0} {:>4} {:>10.3}",
+                    r.points, r.exact_qps_1, r.hnsw_qps_1, r.ef, r.recall_at_10
+                );
+            }
+        });
     }
     let (vectors, queries, dim) = match (&args.vectors, &args.queries, &args.trajectories) {
         (Some(v), Some(q), _) => {

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use pmd_agent::emu::Emulator;
-use pmd_agent::game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
-use pmd_agent::game::{profile_for, DecodeError, DungeonState, DungeonView, GameProfile, Monster};
-use serde::Serialize;
-use serde_json::{json, Value};
+use pmd_agent::game::ram_map::MAP_WIDTH;
+use pmd_agent::game::{
+    profile_for, state_json, DecodeError, DungeonState, DungeonView, GameProfile,
+};
 
 use super::input_file::{battery_save, load_rom, read_opt};
 use super::Failure;
@@ -115,7 +115,7 @@ pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
     }
 
     if args.json {
-        let line = serde_json::to_string(&to_json(decoded.as_ref()))
+        let line = serde_json::to_string(&state_json(decoded.as_ref()))
             .map_err(|e| Failure::other(format!("cannot encode the state: {e}")))?;
         println!("{line}");
     } else {
@@ -130,65 +130,6 @@ fn write_state(emu: &mut Emulator, path: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::other(e.to_string()))?;
     pmd_agent::atomic_file::write(path, &bytes)
         .map_err(|e| Failure::bad_input(format!("{}: cannot write: {e}", path.display())))
-}
-
-#[derive(Serialize)]
-struct LeaderJson {
-    species: i16,
-    level: u8,
-    hp: i16,
-    max_hp: i16,
-    belly: i16,
-    x: u8,
-    y: u8,
-}
-
-impl From<&Monster> for LeaderJson {
-    fn from(m: &Monster) -> Self {
-        LeaderJson {
-            species: m.species,
-            level: m.level,
-            hp: m.hp,
-            max_hp: m.max_hp,
-            belly: m.belly,
-            x: m.x,
-            y: m.y,
-        }
-    }
-}
-
-/// The JSON object `inspect --json` prints.
-pub fn to_json(state: Option<&DungeonState>) -> Value {
-    let Some(s) = state else {
-        return json!({
-            "in_dungeon": false, "dungeon_id": null, "floor": null, "turn_ready": false,
-            "leader": null, "team": [], "monsters": [], "items": [], "traps": [],
-            "stairs": null, "map": null,
-        });
-    };
-    let monster = |m: &Monster| {
-        json!({"species": m.species, "level": m.level, "hp": m.hp, "max_hp": m.max_hp,
-               "x": m.x, "y": m.y, "facing": m.facing})
-    };
-    json!({
-        "in_dungeon": true,
-        "dungeon_id": s.dungeon_id,
-        "floor": s.floor,
-        "turn_ready": s.turn_ready,
-        "leader": s.leader().map(LeaderJson::from),
-        "team": s.team().iter().map(|m| json!({
-            "species": m.species, "level": m.level, "hp": m.hp, "max_hp": m.max_hp,
-            "belly": m.belly, "x": m.x, "y": m.y, "leader": m.is_leader,
-        })).collect::<Vec<_>>(),
-        "monsters": s.visible_wild().map(monster).collect::<Vec<_>>(),
-        "items": s.items().iter().filter(|o| o.visible).map(|o| json!({
-            "id": o.id, "quantity": o.quantity, "x": o.x, "y": o.y,
-        })).collect::<Vec<_>>(),
-        "traps": s.traps().iter().filter(|o| o.visible).map(|o| json!({"x": o.x, "y": o.y}))
-            .collect::<Vec<_>>(),
-        "stairs": s.stairs().map(|(x, y)| json!({"x": x, "y": y})),
-        "map": {"width": MAP_WIDTH, "height": MAP_HEIGHT, "rows": s.ascii_rows()},
-    })
 }
 
 fn print_human(profile: &dyn GameProfile, state: Option<&DungeonState>) {

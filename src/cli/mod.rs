@@ -4,17 +4,21 @@
 mod agent;
 mod agent_async;
 mod bench;
+mod bench_socket;
 mod export;
 mod failure;
 mod frames;
 mod index;
 mod input_file;
 mod inspect;
+mod league;
 mod logging;
 mod progress;
 mod replay;
 mod run;
+mod script;
 mod serve;
+mod serve_socket;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -50,7 +54,7 @@ enum Command {
     /// Run a game for some frames with no input and print the decoded
     /// dungeon state.
     Inspect(inspect::InspectArgs),
-    /// Run a measurement suite: overhead, scaling, memory or policies.
+    /// Run a measurement suite: overhead, scaling, memory, policies, keys, index or socket.
     Bench(bench::BenchArgs),
     /// The vector memory: build, query, inspect and compact indexes of
     /// game states.
@@ -62,6 +66,12 @@ enum Command {
     /// Train a neural policy: behaviour cloning from recordings, or PPO
     /// (needs the torch feature).
     Train(train::TrainArgs),
+    /// The agent league (league.v2): run, serve, host a player, replay.
+    League(league::LeagueArgs),
+    /// Run an mGBA Lua script headless (mGBA's own scripting engine).
+    Script(script::ScriptArgs),
+    /// Serve the mGBA-http socket protocol from in-process emulators.
+    ServeSocket(serve_socket::ServeSocketArgs),
 }
 
 /// `run`: agent mode when a policy or an agent option is given, else
@@ -89,6 +99,9 @@ pub fn main() -> i32 {
         Some(Command::Index(args)) => index::index(&args),
         Some(Command::Replay(args)) => replay::replay(&args),
         Some(Command::Train(args)) => train::train(&args),
+        Some(Command::League(args)) => league::league(args),
+        Some(Command::Script(args)) => script::script(&args),
+        Some(Command::ServeSocket(args)) => serve_socket::serve_socket(&args),
         None => run(&cli.run),
     };
     match result {

@@ -102,7 +102,12 @@ pub struct RunArgs {
 
     /// Asynchronous mode: µs to wait for more ready environments after the
     /// first one of a batch.
-    #[arg(long, default_value_t = 200, value_name = "US", requires = "async_mode")]
+    #[arg(
+        long,
+        default_value_t = 200,
+        value_name = "US",
+        requires = "async_mode"
+    )]
     pub max_wait_us: u64,
 
     /// Agent mode: serve /metrics, /health and /ready on this address

@@ -58,6 +58,17 @@ impl Emulator {
         Ok(emu)
     }
 
+    /// The core, for the other FFI users of `emu` (memory domains, the
+    /// scripting host).
+    pub(super) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The core, mutably (see [`core`](Self::core)).
+    pub(super) fn core_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
     /// The ROM this emulator runs.
     pub fn rom(&self) -> &Rom {
         &self.rom

@@ -199,6 +199,12 @@ impl Core {
         })
     }
 
+    /// The shim handle, for the scripting host's FFI (`script_ffi`), which
+    /// keeps the `Core` alive for as long as it uses it.
+    pub(super) fn raw(&self) -> *mut std::ffi::c_void {
+        self.ptr.as_ptr().cast()
+    }
+
     pub(crate) fn reset(&mut self) {
         // SAFETY: `ptr` is a live core (invariant 1); `&mut self` excludes
         // borrowed memory slices (invariant 3).

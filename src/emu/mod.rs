@@ -3,8 +3,10 @@
 //! [`Rom`] validates and holds cartridge bytes (shared, never copied per
 //! emulator); [`Emulator`] runs them; [`Snapshot`] is an in-memory
 //! savestate; [`Keys`] is the button bitmask. All `unsafe` code of the crate
-//! lives in the private `ffi` submodule.
+//! lives in the `ffi` submodule and, for mGBA's scripting engine and the
+//! memory domains, `script_ffi`.
 
+mod domains;
 mod emulator;
 mod error;
 mod ffi;
@@ -12,9 +14,11 @@ mod keys;
 mod memory;
 mod mgba_log;
 mod rom;
+pub(crate) mod script_ffi;
 mod snapshot;
 mod state_file;
 
+pub use domains::{Domain, UnknownDomain};
 pub use emulator::{Emulator, BATTERY_SAVE_SIZES};
 pub use error::EmuError;
 pub use keys::{Keys, ParseKeysError};

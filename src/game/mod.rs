@@ -19,6 +19,7 @@ pub mod pmd_red;
 mod profile;
 pub mod ram_map;
 mod state;
+mod state_json;
 mod view;
 
 pub use action::{Action, ParseActionError, Presses, ACTION_COUNT};
@@ -29,4 +30,5 @@ pub use profile::{
     profile_for, profiles, BootError, DungeonExit, GameProfile, SeedScope, UnsupportedGame,
 };
 pub use state::{DungeonState, FloorObject, Monster, ObjectKind, Tile};
+pub use state_json::state_json;
 pub use view::DungeonView;

@@ -143,7 +143,11 @@ impl Actor {
         selection: Selection,
     ) -> Result<Self, InferError> {
         let device = super::device::resolve(device)?;
-        Ok(Self::new(model_file::load(path, device)?, device, selection))
+        Ok(Self::new(
+            model_file::load(path, device)?,
+            device,
+            selection,
+        ))
     }
 
     /// Whether the native network's first layer reads only the features
@@ -641,7 +645,15 @@ mod tests {
         };
         let (mut sparse_lp, mut sparse_v) = (Vec::new(), Vec::new());
         let mut rows = SparseRows::default();
-        forward_native(&net, &input, 70, Some(&mut rows), &mut sparse_lp, &mut sparse_v).unwrap();
+        forward_native(
+            &net,
+            &input,
+            70,
+            Some(&mut rows),
+            &mut sparse_lp,
+            &mut sparse_v,
+        )
+        .unwrap();
         assert_eq!(rows.rows(), 70, "the sparse path was taken");
         let (mut dense_lp, mut dense_v) = (Vec::new(), Vec::new());
         forward_native(&net, &input, 70, None, &mut dense_lp, &mut dense_v).unwrap();

@@ -258,37 +258,13 @@ pub struct ProbeReport {
     pub points: usize,
 }
 
-/// A field of `/proc/self/status` in KiB (Linux; 0 elsewhere).
+/// A field of `/proc/self/status` in KiB (0 where unreadable).
 fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    crate::procfs::status_kib(None, field).unwrap_or(0)
 }
 
-/// CPU time of this process (user + system, all threads) in seconds, from
-/// `/proc/self/stat` (in USER_HZ = 100 ticks/s, fixed by the Linux ABI).
-pub fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the parenthesised command name; utime and stime
-            // are fields 14 and 15 of the whole line.
-            let rest = &s[s.rfind(')')? + 1..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-            Some(ticks as f64 / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
-/// Resident set size of this process in KiB (Linux `/proc/self/status`;
-/// 0 elsewhere).
-pub fn rss_kb() -> u64 {
+/// Resident set size of this process in KiB (0 where unreadable).
+fn rss_kb() -> u64 {
     status_kb("VmRSS:")
 }
 
@@ -371,10 +347,10 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         std::fs::remove_dir_all(&opts.dir).map_err(|e| IndexError::io(&opts.dir, e))?;
     }
     let t = Instant::now();
-    let cpu = cpu_seconds();
+    let cpu = crate::procfs::self_cpu_seconds();
     let index = Index::build_from_slices(&opts.dir, opts.config, &opts.vectors, &metas)?;
     let build_s = t.elapsed().as_secs_f64();
-    let build_cpu_s = cpu_seconds() - cpu;
+    let build_cpu_s = crate::procfs::self_cpu_seconds() - cpu;
     drop(index);
     let index = Index::open(&opts.dir)?;
     let truth = ground_truth(&opts.vectors, &opts.queries, dim, opts.metric, K);

@@ -423,6 +423,15 @@ impl Index {
         k: usize,
         params: &SearchParams,
     ) -> Result<Vec<Vec<Neighbor>>> {
+        queries
+            .par_chunks(self.row_len(queries)?)
+            .map(|q| self.search(q, k, params))
+            .collect()
+    }
+
+    /// The row length of a batch of queries (`[Q, dim]`), or an error when
+    /// its length is not a whole number of rows.
+    fn row_len(&self, queries: &[f32]) -> Result<usize> {
         let dim = self.config.dim;
         if !queries.len().is_multiple_of(dim) {
             return Err(IndexError::WrongDimension {
@@ -430,10 +439,7 @@ impl Index {
                 found: queries.len() % dim,
             });
         }
-        queries
-            .par_chunks(dim)
-            .map(|q| self.search(q, k, params))
-            .collect()
+        Ok(dim)
     }
 
     /// Novelty of `query`: the distance to its `k`-th nearest point, or
@@ -453,15 +459,8 @@ impl Index {
         k: usize,
         params: &SearchParams,
     ) -> Result<Vec<Option<f32>>> {
-        let dim = self.config.dim;
-        if !queries.len().is_multiple_of(dim) {
-            return Err(IndexError::WrongDimension {
-                expected: dim,
-                found: queries.len() % dim,
-            });
-        }
         queries
-            .par_chunks(dim)
+            .par_chunks(self.row_len(queries)?)
             .map(|q| self.novelty(q, k, params))
             .collect()
     }

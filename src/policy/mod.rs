@@ -26,11 +26,11 @@ mod rows;
 mod search;
 mod spec;
 
+pub use device::{DeviceChoice, DeviceError};
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
-pub use search::Search;
-pub use device::{DeviceChoice, DeviceError};
 pub use rows::{below_of, unit_of, InferenceMetrics, Lockstep, RowBatch, RowPolicy};
+pub use search::Search;
 pub use spec::{BuildOptions, PolicySpec, PolicySpecError, SearchParams, TORCH_FEATURE_NEEDED};
 
 use crate::env::{Action, ActionMask};

@@ -254,10 +254,7 @@ mod tests {
         RandomPolicy.act_rows(rows, &mut actions).unwrap();
         assert_eq!(actions[0], Action::from_index(7).unwrap());
         assert_eq!(actions[1], Action::Wait);
-        let short = RowBatch {
-            envs: &[0],
-            ..rows
-        };
+        let short = RowBatch { envs: &[0], ..rows };
         assert!(short.check().is_err());
     }
 }

@@ -2,17 +2,20 @@
 //! writing its rows of the batch buffers in place, with fault isolation
 //! that cannot loop.
 //!
-//! **Fault isolation.** Before every step each environment holds a
-//! snapshot of itself (8 µs against a ~600 µs step). A step that returns
-//! an error, panics or hits the frame cap is undone: the environment goes
-//! back to that snapshot and the row is marked rolled back. A policy that
-//! fails deterministically fails again from the same state, so after
-//! `max_consecutive_failures` failures in a row the episode ends,
-//! truncated with the failure's reason, and the environment resets. A
-//! reset that fails is retried with the next episode's seed, at most
-//! `reset_attempts` times; then the environment is quarantined: it is
-//! never stepped again, its rows are zero and its mask is empty. Nothing
-//! here retries forever.
+//! **Fault isolation.** Each environment keeps a checkpoint (a snapshot,
+//! 8 µs) taken at reset and every `snapshot_every` steps, and the actions
+//! it took since. A step that returns an error, panics or hits the frame
+//! cap is undone: the environment goes back to the checkpoint and replays
+//! those actions — emulation is deterministic, so this reproduces exactly
+//! the state before the failed step, at a sixteenth of the cost of a
+//! snapshot before every step — and the row is marked rolled back. A
+//! policy that fails deterministically fails again from the same state,
+//! so after `max_consecutive_failures` failures in a row the episode ends,
+//! truncated with the failure's reason, and the environment resets (a
+//! replay that does not go through ends it at once). A reset that fails
+//! is retried with the next episode's seed, at most `reset_attempts`
+//! times; then the environment is quarantined: it is never stepped again,
+//! its rows are zero and its mask is empty. Nothing here retries forever.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -53,6 +56,9 @@ pub struct VecEnvConfig {
     pub max_consecutive_failures: u32,
     /// Failed resets in a row after which the environment is quarantined.
     pub reset_attempts: u32,
+    /// Steps between two checkpoints of an environment (1: a snapshot
+    /// before every step).
+    pub snapshot_every: u32,
 }
 
 impl Default for VecEnvConfig {
@@ -65,6 +71,7 @@ impl Default for VecEnvConfig {
             threads: None,
             max_consecutive_failures: 3,
             reset_attempts: 3,
+            snapshot_every: 16,
         }
     }
 }
@@ -102,8 +109,11 @@ pub(super) struct Slot {
     episode: u64,
     seed: u32,
     max_floor: u8,
-    /// The environment as it was before the step about to be taken.
-    last_good: EnvSnapshot,
+    /// The environment at its last checkpoint.
+    checkpoint: EnvSnapshot,
+    /// The actions taken since the checkpoint (capacity `snapshot_every`:
+    /// pushing never allocates).
+    since_checkpoint: Vec<Action>,
     consecutive_failures: u32,
     pub(super) quarantined: bool,
     pub(super) rng: Rng,
@@ -112,10 +122,8 @@ pub(super) struct Slot {
     final_state: DungeonState,
 }
 
-/// N environments stepped in lockstep. Buffers are allocated once; a step
-/// allocates nothing.
-pub struct VecEnv {
-    slots: Vec<Slot>,
+/// The contiguous batch buffers, allocated once.
+struct Buffers {
     features: Vec<f32>,
     masks: Vec<bool>,
     final_features: Vec<f32>,
@@ -123,10 +131,59 @@ pub struct VecEnv {
     /// unused byte per env with frames off (so one code path zips them).
     frames: Vec<u8>,
     final_frames: Vec<u8>,
+    with_frames: bool,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
     truncated: Vec<bool>,
     active: Vec<bool>,
+}
+
+impl Buffers {
+    fn new(n: usize, with_frames: bool) -> Buffers {
+        let frame_len = if with_frames { frames::LEN } else { 1 };
+        Buffers {
+            features: vec![0.0; n * obs::FEATURES],
+            masks: vec![false; n * ACTION_COUNT],
+            final_features: vec![0.0; n * obs::FEATURES],
+            frames: vec![0u8; n * frame_len],
+            final_frames: vec![0u8; n * frame_len],
+            with_frames,
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            active: vec![true; n],
+        }
+    }
+
+    fn frame_len(&self) -> usize {
+        if self.with_frames {
+            frames::LEN
+        } else {
+            1
+        }
+    }
+
+    /// The borrowed view handed out.
+    fn view(&self) -> ObsBatch<'_> {
+        ObsBatch {
+            features: &self.features,
+            masks: &self.masks,
+            frames: self.with_frames.then_some(&self.frames[..]),
+            rewards: &self.rewards,
+            terminated: &self.terminated,
+            truncated: &self.truncated,
+            final_features: &self.final_features,
+            final_frames: self.with_frames.then_some(&self.final_frames[..]),
+            active: &self.active,
+        }
+    }
+}
+
+/// N environments stepped in lockstep. Buffers are allocated once; a step
+/// allocates nothing.
+pub struct VecEnv {
+    slots: Vec<Slot>,
+    buffers: Buffers,
     infos: Vec<StepInfo>,
     pool: rayon::ThreadPool,
     config: VecEnvConfig,
@@ -224,14 +281,15 @@ impl VecEnv {
                     prepare(&mut env).map_err(wrap)?;
                     let seed = episode_seed(config.seed, index, 0);
                     env.reset(seed).map_err(wrap)?;
-                    let last_good = env.snapshot().map_err(wrap)?;
+                    let checkpoint = env.snapshot().map_err(wrap)?;
                     Ok(Slot {
                         max_floor: env.state().floor.max(1),
                         env,
                         index,
                         episode: 0,
                         seed,
-                        last_good,
+                        checkpoint,
+                        since_checkpoint: Vec::with_capacity(config.snapshot_every.max(1) as usize),
                         consecutive_failures: 0,
                         quarantined: false,
                         rng: Rng::new(config.seed, index as u64),
@@ -242,19 +300,10 @@ impl VecEnv {
                 .collect::<Result<Vec<Slot>, VecEnvError>>()
         })?;
         let n = config.envs;
-        let frame_len = if config.frames { frames::LEN } else { 1 };
         let seed_scope = slots[0].env.seed_scope();
         let mut vec_env = VecEnv {
             slots,
-            features: vec![0.0; n * obs::FEATURES],
-            masks: vec![false; n * ACTION_COUNT],
-            final_features: vec![0.0; n * obs::FEATURES],
-            frames: vec![0u8; n * frame_len],
-            final_frames: vec![0u8; n * frame_len],
-            rewards: vec![0.0; n],
-            terminated: vec![false; n],
-            truncated: vec![false; n],
-            active: vec![true; n],
+            buffers: Buffers::new(n, config.frames),
             infos: vec![StepInfo::default(); n],
             pool,
             config,
@@ -266,23 +315,16 @@ impl VecEnv {
         Ok(vec_env)
     }
 
-    fn frame_len(&self) -> usize {
-        if self.config.frames {
-            frames::LEN
-        } else {
-            1
-        }
-    }
-
     fn observe_all(&mut self) {
-        let frame_len = self.frame_len();
-        let with_frames = self.config.frames;
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
         for (i, slot) in self.slots.iter().enumerate() {
             observe(
                 slot,
-                &mut self.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-                &mut self.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
-                with_frames.then(|| &mut self.frames[i * frame_len..(i + 1) * frame_len]),
+                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+                b.with_frames
+                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
             );
         }
     }
@@ -309,37 +351,16 @@ impl VecEnv {
 
     /// The current batch.
     pub fn batch(&self) -> ObsBatch<'_> {
-        ObsBatch {
-            features: &self.features,
-            masks: &self.masks,
-            frames: self.config.frames.then_some(&self.frames[..]),
-            rewards: &self.rewards,
-            terminated: &self.terminated,
-            truncated: &self.truncated,
-            final_features: &self.final_features,
-            final_frames: self.config.frames.then_some(&self.final_frames[..]),
-            active: &self.active,
-        }
+        self.buffers.view()
     }
 
     /// The batch and the environments, as a batch policy sees them: the
     /// buffers read-only, the environments mutable (for lookahead) on this
     /// pool.
     pub fn policy_input(&mut self) -> PolicyInput<'_> {
-        let obs = ObsBatch {
-            features: &self.features,
-            masks: &self.masks,
-            frames: self.config.frames.then_some(&self.frames[..]),
-            rewards: &self.rewards,
-            terminated: &self.terminated,
-            truncated: &self.truncated,
-            final_features: &self.final_features,
-            final_frames: self.config.frames.then_some(&self.final_frames[..]),
-            active: &self.active,
-        };
         PolicyInput {
-            obs,
-            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.features),
+            obs: self.buffers.view(),
+            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.buffers.features),
         }
     }
 
@@ -383,17 +404,18 @@ impl VecEnv {
                 actual: actions.len(),
             });
         }
-        let frame_len = self.frame_len();
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
         let ctx = StepContext {
             config: &self.config,
             hook: self.options.hook.as_deref(),
             telemetry: &*self.options.telemetry,
         };
-        let rows = self.features.par_chunks_exact_mut(obs::FEATURES);
-        let masks = self.masks.par_chunks_exact_mut(ACTION_COUNT);
-        let finals = self.final_features.par_chunks_exact_mut(obs::FEATURES);
-        let frames = self.frames.par_chunks_exact_mut(frame_len);
-        let final_frames = self.final_frames.par_chunks_exact_mut(frame_len);
+        let rows = b.features.par_chunks_exact_mut(obs::FEATURES);
+        let masks = b.masks.par_chunks_exact_mut(ACTION_COUNT);
+        let finals = b.final_features.par_chunks_exact_mut(obs::FEATURES);
+        let frames = b.frames.par_chunks_exact_mut(frame_len);
+        let final_frames = b.final_frames.par_chunks_exact_mut(frame_len);
         let slots = &mut self.slots;
         let infos = &mut self.infos;
         self.pool.install(|| {
@@ -416,11 +438,12 @@ impl VecEnv {
                     },
                 )
         });
+        let b = &mut self.buffers;
         for (i, info) in self.infos.iter().enumerate() {
-            self.rewards[i] = info.reward;
-            self.terminated[i] = info.terminated;
-            self.truncated[i] = info.truncated;
-            self.active[i] = !self.slots[i].quarantined;
+            b.rewards[i] = info.reward;
+            b.terminated[i] = info.terminated;
+            b.truncated[i] = info.truncated;
+            b.active[i] = !self.slots[i].quarantined;
         }
         Ok(self.batch())
     }
@@ -429,7 +452,8 @@ impl VecEnv {
     /// the reward buffer and its `StepInfo`): reward shaping such as the
     /// vector memory's novelty bonus. Extra entries are ignored.
     pub fn add_rewards(&mut self, bonus: &[f32]) {
-        for ((reward, info), b) in self.rewards.iter_mut().zip(&mut self.infos).zip(bonus) {
+        let rewards = self.buffers.rewards.iter_mut();
+        for ((reward, info), b) in rewards.zip(&mut self.infos).zip(bonus) {
             *reward += b;
             info.reward += b;
         }
@@ -443,23 +467,24 @@ impl VecEnv {
     /// per-environment buffers (rewards, episode ends, active) are brought
     /// up to date from each environment's last step.
     pub fn with_units<R>(&mut self, f: impl FnOnce(Vec<EnvUnit<'_>>) -> R) -> R {
-        let frame_len = self.frame_len();
+        let frame_len = self.buffers.frame_len();
         let with_frames = self.config.frames;
         let ctx = StepContext {
             config: &self.config,
             hook: self.options.hook.as_deref(),
             telemetry: &*self.options.telemetry,
         };
+        let b = &mut self.buffers;
         let units = self
             .slots
             .iter_mut()
-            .zip(self.features.chunks_exact_mut(obs::FEATURES))
-            .zip(self.masks.chunks_exact_mut(ACTION_COUNT))
-            .zip(self.final_features.chunks_exact_mut(obs::FEATURES))
+            .zip(b.features.chunks_exact_mut(obs::FEATURES))
+            .zip(b.masks.chunks_exact_mut(ACTION_COUNT))
+            .zip(b.final_features.chunks_exact_mut(obs::FEATURES))
             .zip(
-                self.frames
+                b.frames
                     .chunks_exact_mut(frame_len)
-                    .zip(self.final_frames.chunks_exact_mut(frame_len)),
+                    .zip(b.final_frames.chunks_exact_mut(frame_len)),
             )
             .zip(self.infos.iter_mut())
             .map(
@@ -476,11 +501,12 @@ impl VecEnv {
             )
             .collect();
         let out = f(units);
+        let b = &mut self.buffers;
         for (i, info) in self.infos.iter().enumerate() {
-            self.rewards[i] = info.reward;
-            self.terminated[i] = info.terminated;
-            self.truncated[i] = info.truncated;
-            self.active[i] = !self.slots[i].quarantined;
+            b.rewards[i] = info.reward;
+            b.terminated[i] = info.terminated;
+            b.truncated[i] = info.truncated;
+            b.active[i] = !self.slots[i].quarantined;
         }
         out
     }
@@ -575,12 +601,18 @@ pub(super) fn step_slot(
                 end_episode(slot, reason, &mut info, out, ctx);
                 return info;
             }
-            match slot.env.snapshot_into(&mut slot.last_good) {
+            slot.since_checkpoint.push(action);
+            if slot.since_checkpoint.len() < ctx.config.snapshot_every.max(1) as usize {
+                observe(slot, out.row, out.mask, out.frame);
+                return info;
+            }
+            match slot.env.snapshot_into(&mut slot.checkpoint) {
                 Ok(()) => {
+                    slot.since_checkpoint.clear();
                     observe(slot, out.row, out.mask, out.frame);
                     return info;
                 }
-                // Without a snapshot the next failure could not be undone.
+                // Without a checkpoint the next failure could not be undone.
                 Err(e) => {
                     tracing::warn!(env = slot.index, error = %e, "cannot snapshot the environment");
                     FailureKind::Error
@@ -607,7 +639,7 @@ pub(super) fn step_slot(
     slot.stats.failures += 1;
     slot.consecutive_failures += 1;
     info.rolled_back = true;
-    let restored = slot.env.restore(&slot.last_good).is_ok();
+    let restored = roll_back(slot);
     info.state = slot.env.step_state();
     if !restored || slot.consecutive_failures >= ctx.config.max_consecutive_failures {
         tracing::warn!(
@@ -621,6 +653,22 @@ pub(super) fn step_slot(
     }
     observe(slot, out.row, out.mask, out.frame);
     info
+}
+
+/// Returns the environment to the state before the failed step: the
+/// checkpoint, then the actions taken since it. False when that does not
+/// go through (the environment is then in no known state).
+fn roll_back(slot: &mut Slot) -> bool {
+    if slot.env.restore(&slot.checkpoint).is_err() {
+        return false;
+    }
+    for &action in &slot.since_checkpoint {
+        match catch_unwind(AssertUnwindSafe(|| slot.env.step(action))) {
+            Ok(Ok(r)) if !r.done() => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Ends the episode for `reason`: keeps its final observation and state,
@@ -655,16 +703,17 @@ fn reset_slot(slot: &mut Slot, ctx: &StepContext<'_>) {
         slot.episode += 1;
         slot.seed = episode_seed(ctx.config.seed, slot.index, slot.episode);
         let (index, episode, seed) = (slot.index, slot.episode, slot.seed);
-        let (env, last_good) = (&mut slot.env, &mut slot.last_good);
+        let (env, checkpoint) = (&mut slot.env, &mut slot.checkpoint);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             if let Some(hook) = ctx.hook {
                 hook.before_reset(index, episode, env)?;
             }
             env.reset(seed)?;
-            env.snapshot_into(last_good)
+            env.snapshot_into(checkpoint)
         }));
         match outcome {
             Ok(Ok(())) => {
+                slot.since_checkpoint.clear();
                 slot.max_floor = slot.env.state().floor.max(1);
                 return;
             }

@@ -109,7 +109,8 @@ impl FileRows {
             } else {
                 rewards.value(r)
             };
-            self.rewards.push(if reward.is_finite() { reward } else { 0.0 });
+            self.rewards
+                .push(if reward.is_finite() { reward } else { 0.0 });
             self.ends.push(terminated.value(r) || truncated.value(r));
             self.keys.push((envs.value(r), episodes.value(r)));
         }
@@ -189,6 +190,16 @@ mod tests {
             ..FileRows::default()
         };
         let g = rows.returns(0.5);
-        assert_eq!(g, [1.0 + 0.5 * 2.0, 0.0 + 0.5 * 5.0, 2.0, 5.0, 1.0 + 0.5 * 3.0, 3.0]);
+        assert_eq!(
+            g,
+            [
+                1.0 + 0.5 * 2.0,
+                0.0 + 0.5 * 5.0,
+                2.0,
+                5.0,
+                1.0 + 0.5 * 3.0,
+                3.0
+            ]
+        );
     }
 }

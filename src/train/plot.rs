@@ -141,9 +141,8 @@ mod tests {
             .collect();
         let path = dir.path().join("curves.png");
         plot_training(&reports, &path).unwrap();
-        let decoder = png::Decoder::new(std::io::BufReader::new(
-            std::fs::File::open(&path).unwrap(),
-        ));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();

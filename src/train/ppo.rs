@@ -11,10 +11,10 @@ use std::time::Instant;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Kind, Tensor};
 
+use crate::infer::actor::{forward_native, select_actions, BatchInput, BatchOutput, Selection};
 use crate::infer::contract::{
     FRAME_CHANNELS, FRAME_HEIGHT, FRAME_LEN, FRAME_WIDTH, N_ACTIONS, OBS_DIM,
 };
-use crate::infer::actor::{forward_native, select_actions, BatchInput, BatchOutput, Selection};
 use crate::infer::sparse::SparseRows;
 use crate::infer::PolicyNet;
 use crate::rng::Rng;

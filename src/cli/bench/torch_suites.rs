@@ -77,14 +77,19 @@ fn export_sample(
     let rows = sample.rows();
     let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
     npy::write(&dir.join("obs.npy"), rows, OBS_DIM, &sample.obs).map_err(bad)?;
-    let mask: Vec<f32> = sample.masks.iter().map(|&m| f32::from(u8::from(m))).collect();
+    let mask: Vec<f32> = sample
+        .masks
+        .iter()
+        .map(|&m| f32::from(u8::from(m)))
+        .collect();
     npy::write(&dir.join("mask.npy"), rows, N_ACTIONS, &mask).map_err(bad)
 }
 
 /// `bench e2e`: the model as a torch policy, lockstep and asynchronous,
 /// next to the heuristic.
 pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Failure> {
-    if args.steps == 0 || args.max_batch == 0 {
+    let steps = args.steps.unwrap_or(2000);
+    if steps == 0 || args.max_batch == 0 {
         return Err(Failure::bad_input(
             "--steps and --max-batch must be at least 1",
         ));
@@ -98,7 +103,7 @@ pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Fai
         policy: PolicySpec::Torch(args.model.clone()),
         baseline: PolicySpec::Heuristic,
         envs,
-        steps: args.steps,
+        steps,
         threads,
         seed: args.seed,
         max_batch: args.max_batch,

@@ -1,0 +1,91 @@
+//! The players of the league, in registration order, with their tokens.
+
+use std::collections::HashMap;
+
+use crate::league::auth::AuthToken;
+use crate::league::referee::Seat;
+use crate::league::store::PlayerRow;
+
+/// A registered player.
+pub(super) struct Entry {
+    pub row: PlayerRow,
+    pub token: Option<AuthToken>,
+}
+
+/// Players by id, in order; closed once the league starts.
+#[derive(Default)]
+pub(super) struct Registry {
+    entries: Vec<Entry>,
+    index: HashMap<String, usize>,
+    closed: bool,
+}
+
+impl Registry {
+    /// From stored rows.
+    pub fn load(rows: Vec<PlayerRow>) -> Registry {
+        let mut r = Registry::default();
+        for row in rows {
+            let token = row.auth_token.clone().map(AuthToken::from_stored);
+            r.add(row, token);
+        }
+        r
+    }
+
+    pub fn add(&mut self, row: PlayerRow, token: Option<AuthToken>) {
+        self.index.insert(row.player_id.clone(), self.entries.len());
+        self.entries.push(Entry { row, token });
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.index.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| e.row.player_id.clone())
+            .collect()
+    }
+
+    pub fn names(&self) -> Vec<(String, String)> {
+        self.entries
+            .iter()
+            .map(|e| (e.row.player_id.clone(), e.row.display_name.clone()))
+            .collect()
+    }
+
+    pub fn seat(&self, id: &str) -> Option<Seat> {
+        self.get(id).map(Seat::from)
+    }
+
+    /// Remote players: (id, endpoint, token).
+    pub fn remotes(&self) -> Vec<(String, String, Option<String>)> {
+        self.entries
+            .iter()
+            .filter(|e| e.row.kind == crate::league::store::PlayerKind::Remote)
+            .map(|e| {
+                (
+                    e.row.player_id.clone(),
+                    e.row.spec.clone(),
+                    e.token.as_ref().map(|t| t.as_str().to_owned()),
+                )
+            })
+            .collect()
+    }
+}
