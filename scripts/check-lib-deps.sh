@@ -2,8 +2,8 @@
 # Proves the library builds without what only the command line, the agent
 # league and the torch feature need: the dependency tree of
 # `--no-default-features` must not contain them. The `cli` feature turns
-# `league` and `torch` on; the league's async stack (Tokio, axum/hyper,
-# reqwest) and SQLite come only with `league`, libtorch only with `torch`.
+# `league` on and the default features add `torch`; the league's async
+# stack and SQLite come only with `league`, libtorch only with `torch`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli_only=(clap indicatif tiny_http tracing-subscriber tracing-appender)

@@ -47,6 +47,8 @@ pub struct E2eConfig {
     pub max_wait: Duration,
     /// Extra per-step delay, up to this many µs (0: none).
     pub jitter_us: u64,
+    /// Where the policy's network runs.
+    pub device: crate::policy::DeviceChoice,
 }
 
 /// The `e2e` report.
@@ -140,6 +142,7 @@ fn vec_config(c: &E2eConfig, n: usize) -> VecEnvConfig {
 fn lockstep(rom: &Rom, c: &E2eConfig, spec: &PolicySpec, n: usize) -> Result<f64, BenchError> {
     let build = BuildOptions {
         intra_op_threads: Some(c.threads),
+        device: c.device,
         ..BuildOptions::default()
     };
     let policy = spec.build_with(&build)?;
@@ -171,6 +174,7 @@ fn asynchronous(
     let workers = c.threads.min(n);
     let build = BuildOptions {
         intra_op_threads: Some(cores().saturating_sub(workers).max(1)),
+        device: c.device,
         ..BuildOptions::default()
     };
     let policy = spec.build_rows(&build)?;

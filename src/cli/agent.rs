@@ -68,7 +68,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     let pool_threads = args.threads.unwrap_or_else(cores);
     let workers = pool_threads.min(envs);
     let build = BuildOptions {
-        device: args.device,
+        device: args.device.clone().unwrap_or_default(),
         // Lockstep: the forward pass and the environments' pool take turns,
         // so libtorch may use as many threads as the pool; asynchronous:
         // they run at once, so it gets what the workers leave.

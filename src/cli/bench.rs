@@ -53,7 +53,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH")]
     rom: Option<PathBuf>,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core); inference: libtorch threads (default 1).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
 
@@ -139,6 +139,11 @@ pub struct BenchArgs {
     /// index: also measure a cold open (drops the page cache; needs root).
     #[arg(long)]
     cold: bool,
+
+    /// inference, e2e, policies: where a torch policy's network runs (cpu,
+    /// cuda, cuda:N; default cpu).
+    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    device: Option<pmd_agent::policy::DeviceChoice>,
 
     /// policies: torch policies take their most probable legal action
     /// instead of sampling (the others are unaffected).
@@ -297,6 +302,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 args.threads,
                 &pmd_agent::policy::BuildOptions {
                     greedy: args.greedy,
+                    device: args.device.unwrap_or_default(),
                     ..Default::default()
                 },
             )
@@ -491,4 +497,9 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
             r.open_to_first_query_ms, r.rss_after_open_mb
         );
     })
+}
+
+fn parse_device(text: &str) -> Result<pmd_agent::policy::DeviceChoice, String> {
+    text.parse()
+        .map_err(|e: pmd_agent::policy::DeviceError| e.to_string())
 }

@@ -54,7 +54,7 @@ enum Command {
     /// Run a game for some frames with no input and print the decoded
     /// dungeon state.
     Inspect(inspect::InspectArgs),
-    /// Run a measurement suite: overhead, scaling, memory, policies, keys, index or socket.
+    /// Run a measurement suite: overhead, scaling, memory, policies, keys, index, socket, inference or e2e.
     Bench(bench::BenchArgs),
     /// The vector memory: build, query, inspect and compact indexes of
     /// game states.

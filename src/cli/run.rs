@@ -16,7 +16,7 @@ pub struct RunArgs {
 
     /// Frame mode: number of frames to run (any GBA ROM).
     #[arg(long, default_value_t = 3600, value_name = "N",
-          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory", "async_mode"])]
+          conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory", "async_mode", "device", "greedy"])]
     pub frames: u32,
 
     /// Frame mode: skip the scanline renderer (nobody looks at the frames).
@@ -81,9 +81,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.05, value_name = "B", requires = "memory")]
     pub novelty_beta: f32,
 
-    /// Agent mode: where a torch policy's network runs (cpu, cuda, cuda:N).
-    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
-    pub device: DeviceChoice,
+    /// Agent mode: where a torch policy's network runs (cpu, cuda, cuda:N; default cpu).
+    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    pub device: Option<DeviceChoice>,
 
     /// Agent mode: a torch policy takes its most probable legal action
     /// instead of sampling.
@@ -152,5 +152,7 @@ impl RunArgs {
             || self.memory.is_some()
             || self.metrics_addr.is_some()
             || self.async_mode
+            || self.device.is_some()
+            || self.greedy
     }
 }

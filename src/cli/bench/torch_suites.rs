@@ -22,8 +22,12 @@ pub(super) fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
             return Err(Failure::bad_input("--batches must be sizes of at least 1"));
         }
         let intra = threads::set_intra_op_threads(args.threads.unwrap_or(1));
-        let mut actor = Actor::load(&args.model, DeviceChoice::Cpu, Selection::Sample)
-            .map_err(|e| Failure::bad_input(e.to_string()))?;
+        let mut actor = Actor::load(
+            &args.model,
+            args.device.unwrap_or(DeviceChoice::Cpu),
+            Selection::Sample,
+        )
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
         actor.set_sparse_input(!args.dense);
         // 1,024 real rows: 8 environments of the heuristic, 128 rounds.
         let sample = observation_sample(rom, 8, 128, args.seed)
@@ -109,6 +113,7 @@ pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Fai
         max_batch: args.max_batch,
         max_wait: Duration::from_micros(args.max_wait_us),
         jitter_us: args.jitter_us,
+        device: args.device.unwrap_or_default(),
     };
     let r = e2e::run(rom, &config).map_err(|e| match e {
         pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
