@@ -141,7 +141,7 @@ fn vec_config(c: &E2eConfig, n: usize) -> VecEnvConfig {
 /// Lockstep steps/s of `spec` on `n` environments.
 fn lockstep(rom: &Rom, c: &E2eConfig, spec: &PolicySpec, n: usize) -> Result<f64, BenchError> {
     let build = BuildOptions {
-        intra_op_threads: Some(c.threads),
+        intra_op_threads: Some(crate::policy::threads::lockstep_threads(c.threads)),
         device: c.device,
         ..BuildOptions::default()
     };
@@ -173,7 +173,7 @@ fn asynchronous(
 ) -> Result<(f64, f64), BenchError> {
     let workers = c.threads.min(n);
     let build = BuildOptions {
-        intra_op_threads: Some(cores().saturating_sub(workers).max(1)),
+        intra_op_threads: Some(crate::policy::threads::async_threads(cores(), workers)),
         device: c.device,
         ..BuildOptions::default()
     };

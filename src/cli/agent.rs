@@ -9,7 +9,7 @@ use pmd_agent::env::{EnvConfig, EnvError, SeedScope};
 use pmd_agent::game::{profile_for, DecodeError};
 use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
 use pmd_agent::metrics::Metrics;
-use pmd_agent::policy::{BuildOptions, InferenceMetrics, PolicySpec};
+use pmd_agent::policy::{threads, BuildOptions, InferenceMetrics, PolicySpec};
 use pmd_agent::rollout::{NoTelemetry, Telemetry, VecEnvConfig, VecEnvError, VecEnvOptions};
 use pmd_agent::runner::{default_run_id, RecordConfig, RunError, RunReport, Runner, StartPoint};
 
@@ -69,13 +69,11 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     let workers = pool_threads.min(envs);
     let build = BuildOptions {
         device: args.device.clone().unwrap_or_default(),
-        // Lockstep: the forward pass and the environments' pool take turns,
-        // so libtorch may use as many threads as the pool; asynchronous:
-        // they run at once, so it gets what the workers leave.
+        // pmd_agent::policy::threads says why.
         intra_op_threads: Some(if args.async_mode {
-            cores().saturating_sub(workers).max(1)
+            threads::async_threads(cores(), workers)
         } else {
-            pool_threads
+            threads::lockstep_threads(pool_threads)
         }),
         greedy: args.greedy,
         metrics: metrics

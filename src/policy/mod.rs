@@ -27,6 +27,7 @@ mod search;
 mod spec;
 
 pub use device::{DeviceChoice, DeviceError};
+pub mod threads;
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use rows::{below_of, unit_of, InferenceMetrics, Lockstep, RowBatch, RowPolicy};
