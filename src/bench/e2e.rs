@@ -253,6 +253,7 @@ mod tests {
             max_batch: 2,
             max_wait: Duration::from_micros(50),
             jitter_us: 100,
+            device: crate::policy::DeviceChoice::Cpu,
         };
         let r = run(&rom, &c).unwrap();
         assert_eq!(r.envs, [1, 3]);

@@ -68,7 +68,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     let pool_threads = args.threads.unwrap_or_else(cores);
     let workers = pool_threads.min(envs);
     let build = BuildOptions {
-        device: args.device.clone().unwrap_or_default(),
+        device: args.device.unwrap_or_default(),
         // pmd_agent::policy::threads says why.
         intra_op_threads: Some(if args.async_mode {
             threads::async_threads(cores(), workers)

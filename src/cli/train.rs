@@ -454,7 +454,7 @@ mod torch {
                 // Linear annealing to a tenth of the rate.
                 let done = r.update as f64 / updates.max(1) as f64;
                 ppo.set_learning_rate(lr * (1.0 - 0.9 * done.min(1.0)));
-                if r.update % save_every == 0 {
+                if r.update.is_multiple_of(save_every) {
                     if let Err(e) = save(ppo.net(), out) {
                         failure.get_or_insert(e);
                         return ControlFlow::Break(());
