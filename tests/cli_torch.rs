@@ -248,3 +248,42 @@ fn bench_inference_prints_its_json() {
     let mask = pmd_agent::memory::npy::read(&export.join("mask.npy")).unwrap();
     assert_eq!((mask.rows, mask.cols), (1024, 19));
 }
+
+/// A network that reads frames gets them: the run turns the downsampled
+/// frames on for it, in lockstep and asynchronously, without
+/// `--record-frames` (before, it stopped with a shape error).
+#[test]
+fn a_model_that_reads_frames_runs_without_being_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("cnn.pt");
+    let net = PolicyNet::new(
+        NetConfig {
+            hidden: vec![16],
+            frames: true,
+            ..NetConfig::default()
+        },
+        Device::Cpu,
+        3,
+    )
+    .unwrap();
+    model_file::save(&net, &model).unwrap();
+    let spec = format!("torch:{}", model.display());
+    for extra in [&[][..], &["--async"][..]] {
+        let args = [
+            &[
+                "run",
+                "--policy",
+                spec.as_str(),
+                "--envs",
+                "2",
+                "--steps",
+                "20",
+                "--json",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let v = one_json_object(&args);
+        assert_eq!(v["steps"], 20, "{args:?}: {v}");
+    }
+}

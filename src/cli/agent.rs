@@ -88,9 +88,10 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
         Some(m) => Arc::clone(m) as Arc<dyn Telemetry>,
         None => Arc::new(NoTelemetry),
     };
-    let config = VecEnvConfig {
+    let mut config = VecEnvConfig {
         envs,
         seed: args.seed,
+        // Turned on below too when the policy reads frames.
         frames: args.record_frames,
         threads: args.threads,
         env: EnvConfig {
@@ -117,6 +118,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     let policy = spec
         .build_with(&build)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
+    config.frames |= policy.reads_frames();
     let run_id = args
         .run_id
         .clone()

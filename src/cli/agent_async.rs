@@ -9,7 +9,7 @@ use std::time::Duration;
 use pmd_agent::async_runner::{AsyncConfig, AsyncError, AsyncRunner};
 use pmd_agent::emu::Rom;
 use pmd_agent::metrics::Metrics;
-use pmd_agent::policy::{BuildOptions, InferenceMetrics, PolicySpec};
+use pmd_agent::policy::{BuildOptions, InferenceMetrics, PolicySpec, RowPolicy as _};
 use pmd_agent::rollout::{VecEnvConfig, VecEnvOptions};
 use pmd_agent::runner::StartPoint;
 
@@ -58,6 +58,8 @@ pub fn run_async(
     let policy = spec
         .build_rows(build)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let mut config = run.config;
+    config.frames |= policy.reads_frames();
     let async_config = AsyncConfig {
         workers: run.workers,
         max_batch: args.max_batch,
@@ -66,7 +68,7 @@ pub fn run_async(
     let origin = run.rom.origin();
     let mut runner = AsyncRunner::new(
         run.rom,
-        run.config,
+        config,
         run.start,
         policy,
         async_config,
@@ -77,7 +79,7 @@ pub fn run_async(
         runner = runner.with_metrics(Arc::clone(m) as Arc<dyn InferenceMetrics>);
         m.set_ready(true);
     }
-    let envs = run.config.envs as u64;
+    let envs = config.envs as u64;
     let total = args.steps.unwrap_or(DEFAULT_STEPS);
     let mut progress = DelayedProgress::new(total.div_ceil(envs) * envs, "steps");
     let ran = runner.run(total, |stats| {

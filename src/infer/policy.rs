@@ -64,6 +64,10 @@ impl RowPolicy for TorchPolicy {
         &self.name
     }
 
+    fn reads_frames(&self) -> bool {
+        self.actor.model().reads_frames()
+    }
+
     fn act_rows(&mut self, rows: RowBatch<'_>, actions: &mut [Action]) -> Result<(), PolicyError> {
         let failed = |reason: String| PolicyError::Failed {
             policy: self.name.clone(),

@@ -76,6 +76,12 @@ pub trait BatchPolicy: Send {
     /// the number of environments). Quarantined environments' actions are
     /// ignored.
     fn act(&mut self, input: PolicyInput<'_>, actions: &mut [Action]) -> Result<(), PolicyError>;
+
+    /// Whether it needs the downsampled frames beside the features (the
+    /// run then makes them); false unless a policy says so.
+    fn reads_frames(&self) -> bool {
+        false
+    }
 }
 
 /// A per-environment [`Policy`] run for every environment in parallel.

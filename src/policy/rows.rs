@@ -100,11 +100,21 @@ pub trait RowPolicy: Send {
     /// Writes one action per row into `actions` (`rows.len()` of them). A
     /// row with an empty mask gets any action (it is not stepped).
     fn act_rows(&mut self, rows: RowBatch<'_>, actions: &mut [Action]) -> Result<(), PolicyError>;
+
+    /// Whether it needs the downsampled frames beside the features (the
+    /// run then makes them); false unless a policy says so.
+    fn reads_frames(&self) -> bool {
+        false
+    }
 }
 
 impl<P: RowPolicy + ?Sized> RowPolicy for Box<P> {
     fn name(&self) -> &str {
         (**self).name()
+    }
+
+    fn reads_frames(&self) -> bool {
+        (**self).reads_frames()
     }
 
     fn act_rows(&mut self, rows: RowBatch<'_>, actions: &mut [Action]) -> Result<(), PolicyError> {
@@ -182,6 +192,10 @@ impl<P: RowPolicy> Lockstep<P> {
 impl<P: RowPolicy> BatchPolicy for Lockstep<P> {
     fn name(&self) -> &str {
         self.policy.name()
+    }
+
+    fn reads_frames(&self) -> bool {
+        self.policy.reads_frames()
     }
 
     fn act(
