@@ -4,8 +4,9 @@
 //! others waits for inference.
 //!
 //! A unit keeps every guarantee of [`VecEnv::step`](super::VecEnv::step):
-//! the same fault isolation (snapshot before the step, rollback, bounded
-//! failures, quarantine), the same same-step auto-reset (the terminal
+//! the same fault isolation (it runs the same `step_slot`: a checkpoint
+//! every few steps, rollback and replay, bounded failures, quarantine), the
+//! same same-step auto-reset (the terminal
 //! observation in [`EnvUnit::final_features`], the next episode's first
 //! in [`EnvUnit::features`]), the same episode seeds and the same
 //! telemetry. It writes into its own rows of the vector's batch buffers,

@@ -1,7 +1,7 @@
 //! Proximal policy optimisation (clipped objective) on tch.
 //!
 //! [`Ppo::update`] learns from a full [`RolloutBuffer`]; [`train_ppo`]
-//! drives any [`VecEnvironment`] (the integrator implements it for
+//! drives any [`VecEnvironment`] (`train::env` implements it for
 //! `VecEnv`): collect `n_steps` steps of all environments, bootstrap, update,
 //! report, repeat.
 
