@@ -28,6 +28,7 @@ pub mod async_runner;
 pub mod atomic_file;
 pub mod bench;
 pub mod cartridge;
+pub mod device;
 pub mod emu;
 pub mod env;
 pub mod game;

@@ -11,11 +11,15 @@
 //! - [`keys`]: the agent's exact input for other frontends to replay, and
 //!   our own speed on that very run.
 //! - [`e2e`]: a policy's steps/s in lockstep and asynchronously next to a
-//!   baseline's (`bench e2e`; `bench inference` is in `infer::bench`).
+//!   baseline's (`bench e2e`).
+//! - [`inference`]: µs per batch and per sample of a model's act step
+//!   (`bench inference`; the `torch` feature).
 //! - [`socket`]: the mGBA-http socket designs (the Lua server in mGBA, our
 //!   server) against in-process, same ROM, seed and policy.
 
 pub mod e2e;
+#[cfg(feature = "torch")]
+pub mod inference;
 pub mod keys;
 pub mod memory;
 pub mod overhead;

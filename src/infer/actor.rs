@@ -26,7 +26,7 @@ use super::net::PolicyNet;
 use super::script::ScriptModule;
 use super::sparse::SparseRows;
 use super::InferError;
-use crate::policy::DeviceChoice;
+use crate::device::DeviceChoice;
 use crate::sys::tensor_view::TensorView;
 
 /// How an action is chosen from the distribution.

@@ -1,10 +1,10 @@
 //! `--device cpu|cuda[:N]` on libtorch: the parsed
-//! [`DeviceChoice`](crate::policy::DeviceChoice) resolved to a tch device.
+//! [`DeviceChoice`](crate::device::DeviceChoice) resolved to a tch device.
 
 use tch::Device;
 
 use super::InferError;
-use crate::policy::DeviceChoice;
+use crate::device::DeviceChoice;
 
 /// The libtorch device, or [`InferError::CudaUnavailable`] when CUDA is
 /// asked for and libtorch sees no GPU (always so with the CPU-only

@@ -1,6 +1,8 @@
-//! Neural policies on libtorch (the `torch` feature): the actor-critic
-//! network, the TorchScript contract, model files, batched inference and
-//! the inference benchmark.
+//! Neural networks on libtorch (the `torch` feature): the actor-critic
+//! network, the TorchScript contract, model files and batched inference.
+//! A layer below `policy`: nothing here imports it (the policy that wraps
+//! an [`Actor`] is [`crate::policy::TorchPolicy`], the benchmark that
+//! times one is [`crate::bench::inference`]).
 //!
 //! - [`contract`]: the input/output shapes every policy module follows
 //!   (what `--policy torch:PATH` loads, from Rust or from PyTorch).
@@ -10,23 +12,18 @@
 //! - [`actor`]: one forward pass over a batch of rows, zero-copy over the
 //!   caller's memory, with a sparse first layer ([`sparse`]); actions
 //!   chosen in Rust.
-//! - [`policy`]: [`TorchPolicy`], the actor as a
-//!   [`RowPolicy`](crate::policy::RowPolicy) for lockstep and asynchronous
-//!   runs.
-//! - [`threads`]: libtorch's thread count relative to the rayon pool.
-//! - [`bench`](mod@bench): µs per batch and per sample.
+//! - [`threads`]: sets libtorch's thread count (the rules:
+//!   [`crate::policy::threads`]).
 //!
 //! libtorch comes from `scripts/libtorch.sh`; binaries find it through the
 //! run-time path `build.rs` records, so no `LD_LIBRARY_PATH` is needed.
 
 pub mod actor;
-pub mod bench;
 pub mod contract;
 pub mod device;
 mod error;
 pub mod model_file;
 pub mod net;
-pub mod policy;
 pub mod script;
 pub mod sparse;
 pub mod threads;
@@ -37,4 +34,3 @@ pub use device::{cuda_available, resolve};
 pub use error::InferError;
 pub use model_file::Model;
 pub use net::{Activation, NetConfig, PolicyNet};
-pub use policy::TorchPolicy;

@@ -1,5 +1,5 @@
 //! Applies libtorch's intra-op thread count; the rules (how many beside
-//! the environments' pool, and why) are in [`crate::policy::threads`].
+//! the environments' pool, and why) are `policy::threads`.
 
 /// Sets libtorch's intra-op thread count (process-wide) and returns the
 /// count now in force. `0` is taken as 1.
@@ -8,6 +8,3 @@ pub fn set_intra_op_threads(threads: usize) -> usize {
     tch::set_num_threads(n);
     usize::try_from(tch::get_num_threads()).unwrap_or(1)
 }
-
-/// The rules, re-exported beside the setter.
-pub use crate::policy::threads::{async_threads, lockstep_threads};

@@ -19,20 +19,23 @@
 //! [`RowPolicy`] (random, torch) and run in lockstep ([`Lockstep`]) or
 //! asynchronously ([`crate::async_runner`]).
 
-mod device;
 mod heuristic;
 mod random;
 mod rows;
 mod search;
 mod spec;
+#[cfg(feature = "torch")]
+mod torch;
 
-pub use device::{DeviceChoice, DeviceError};
+pub use crate::device::{DeviceChoice, DeviceError};
 pub mod threads;
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use rows::{below_of, unit_of, InferenceMetrics, Lockstep, RowBatch, RowPolicy};
 pub use search::Search;
 pub use spec::{BuildOptions, PolicySpec, PolicySpecError, SearchParams, TORCH_FEATURE_NEEDED};
+#[cfg(feature = "torch")]
+pub use torch::TorchPolicy;
 
 use crate::env::{Action, ActionMask};
 pub use crate::rollout::EnvContext as PolicyContext;

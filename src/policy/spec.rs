@@ -172,7 +172,7 @@ impl PolicySpec {
                 reason: "it reads the environments, not just observations: asynchronous runs take random or torch:PATH".into(),
             }),
             #[cfg(feature = "torch")]
-            PolicySpec::Torch(path) => Ok(Box::new(crate::infer::TorchPolicy::load(
+            PolicySpec::Torch(path) => Ok(Box::new(super::TorchPolicy::load(
                 path, options,
             )?)),
             #[cfg(not(feature = "torch"))]

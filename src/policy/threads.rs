@@ -1,5 +1,5 @@
 //! How many threads libtorch may use beside the environments' pool (the
-//! rules only; `infer::threads` applies them). Plain functions, so the
+//! rules only; `infer::threads::set_intra_op_threads` applies them). Plain functions, so the
 //! command line and the benchmarks share them with or without the `torch`
 //! feature.
 //!

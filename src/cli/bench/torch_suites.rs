@@ -14,7 +14,7 @@ use crate::cli::Failure;
 pub(super) fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
     #[cfg(feature = "torch")]
     {
-        use pmd_agent::infer::bench::{bench_actor, observation_sample, ROUND, ROUNDS};
+        use pmd_agent::bench::inference::{bench_actor, observation_sample, ROUND, ROUNDS};
         use pmd_agent::infer::{threads, Actor, Selection};
         use pmd_agent::policy::DeviceChoice;
 
@@ -72,7 +72,7 @@ pub(super) fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
 #[cfg(feature = "torch")]
 fn export_sample(
     dir: &std::path::Path,
-    sample: &pmd_agent::infer::bench::Sample,
+    sample: &pmd_agent::bench::inference::Sample,
 ) -> Result<(), Failure> {
     use pmd_agent::infer::{N_ACTIONS, OBS_DIM};
     use pmd_agent::memory::npy;

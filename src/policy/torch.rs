@@ -1,16 +1,17 @@
-//! [`TorchPolicy`]: `--policy torch:PATH`, a model file or any TorchScript
-//! module following the [contract](super::contract), as a
-//! [`RowPolicy`] — in lockstep over the runner's own buffers
-//! ([`crate::policy::Lockstep`]), or asynchronously over gathered rows
-//! ([`crate::async_runner`]).
+//! [`TorchPolicy`] (the `torch` feature): `--policy torch:PATH`, a model
+//! file or any TorchScript module following the
+//! [contract](crate::infer::contract), as a [`RowPolicy`] — in lockstep
+//! over the runner's own buffers ([`super::Lockstep`]), or asynchronously
+//! over gathered rows ([`crate::async_runner`]). The network itself is
+//! `infer`'s, which knows nothing of policies.
 
 use std::path::Path;
 
-use super::actor::{Actor, BatchInput, Selection};
-use super::contract::N_ACTIONS;
-use super::threads::set_intra_op_threads;
+use super::{unit_of, BuildOptions, PolicyError, RowBatch, RowPolicy};
 use crate::env::Action;
-use crate::policy::{unit_of, BuildOptions, PolicyError, RowBatch, RowPolicy};
+use crate::infer::contract::N_ACTIONS;
+use crate::infer::threads::set_intra_op_threads;
+use crate::infer::{Actor, BatchInput, Selection};
 
 /// A neural policy on libtorch.
 #[derive(Debug)]

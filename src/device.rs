@@ -1,5 +1,7 @@
-//! `--device cpu|cuda[:N]`: where a neural policy runs. Parsed here, with
-//! no libtorch, so the command line takes the option in every build.
+//! `--device cpu|cuda[:N]`: where a neural network runs. Parsed here, with
+//! no libtorch and below every layer that needs it (`infer` resolves it to
+//! a libtorch device, `policy` passes it on), so the command line takes the
+//! option in every build.
 
 use std::fmt;
 use std::str::FromStr;

@@ -7,17 +7,16 @@
 //! processes only ever add time, so the fastest round is the one least
 //! disturbed (benches/torch/eager_bench.py measures PyTorch eager the same
 //! way, on the same rows). The thread count is whatever libtorch is set to
-//! (see [`super::threads`]).
+//! (see `infer::threads`).
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::actor::{Actor, BatchInput};
-use super::contract::{N_ACTIONS, OBS_DIM};
-use super::InferError;
 use crate::emu::Rom;
 use crate::env::{Action, EnvConfig};
+use crate::infer::contract::{N_ACTIONS, OBS_DIM};
+use crate::infer::{Actor, BatchInput, InferError};
 use crate::policy::{BatchPolicy, Heuristic, PerEnv};
 use crate::rng::Rng;
 use crate::rollout::{VecEnv, VecEnvConfig, VecEnvError};
