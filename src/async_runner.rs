@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::emu::Rom;
-use crate::env::{Action, EndReason, EnvError, ACTION_COUNT};
+use crate::env::{Action, EnvError, ACTION_COUNT};
 use crate::policy::{InferenceMetrics, RowBatch, RowPolicy};
 use crate::rollout::{frames, obs, EnvUnit, RolloutStats, VecEnv, VecEnvConfig, VecEnvOptions};
 use crate::runner::{RunError, RunReport, StartPoint};
@@ -249,38 +249,7 @@ impl AsyncRunner {
 
     /// The report of the run (what `run --json` prints).
     pub fn report(&self) -> RunReport {
-        let stats = self.vec_env.stats();
-        let per_s = |n: u64| {
-            if self.seconds > 0.0 {
-                n as f64 / self.seconds
-            } else {
-                0.0
-            }
-        };
-        RunReport {
-            policy: self.policy.name().to_string(),
-            envs: self.vec_env.len(),
-            steps: stats.steps,
-            frames: stats.frames,
-            episodes: stats.episodes,
-            terminated: stats.terminated,
-            truncated: stats.truncated,
-            end_reasons: EndReason::ALL
-                .iter()
-                .map(|r| (r.code(), stats.ended(*r)))
-                .collect(),
-            quarantined_envs: self.vec_env.quarantined().collect(),
-            seconds: self.seconds,
-            steps_per_s: per_s(stats.steps),
-            frames_per_s: per_s(stats.frames),
-            mean_max_floor: stats.mean_max_floor(),
-            best_floor: stats.best_floor,
-            failures: stats.failures,
-            seed_scope: self.vec_env.seed_scope().name(),
-            record_file: None,
-            record_rows: None,
-            memory: None,
-        }
+        RunReport::counters(self.policy.name(), &self.vec_env, self.seconds)
     }
 }
 

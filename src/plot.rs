@@ -13,14 +13,16 @@ use std::sync::OnceLock;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
-const FONTS: [&str; 3] = [
+const FONTS: [&str; 4] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
 ];
 
-/// Registers a font once per process; whether one was found.
-fn font_available() -> bool {
+/// Registers a font once per process (for every chart the project draws,
+/// here and in `train::plot`); whether one was found.
+pub(crate) fn font_available() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
         let candidates = std::env::var("PMD_PLOT_FONT")
@@ -227,20 +229,24 @@ pub fn line_chart(path: &Path, chart: &Chart, series: &[Series]) -> Result<(), P
         }
         root.present().map_err(|e| draw(&e))?;
     }
-    let shown = path.display().to_string();
+    write_png(path, &pixels, (WIDTH, HEIGHT)).map_err(|source| PlotError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes an RGB pixel buffer of `size` (width, height) as a PNG file,
+/// atomically.
+pub(crate) fn write_png(path: &Path, pixels: &[u8], size: (u32, u32)) -> std::io::Result<()> {
     crate::atomic_file::write_with(path, |file| {
-        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
         writer
-            .write_image_data(&pixels)
+            .write_image_data(pixels)
             .map_err(std::io::Error::other)?;
         writer.finish().map_err(std::io::Error::other)
-    })
-    .map_err(|source| PlotError::Io {
-        path: shown,
-        source,
     })
 }
 

@@ -147,6 +147,45 @@ pub struct RunReport {
     pub memory: Option<MemoryReport>,
 }
 
+impl RunReport {
+    /// The counters of a run of `policy` on `vec_env` that took `seconds`
+    /// (both run loops report through it), with no recording or memory.
+    pub(crate) fn counters(policy: &str, vec_env: &VecEnv, seconds: f64) -> RunReport {
+        let stats = vec_env.stats();
+        let per_s = |n: u64| {
+            if seconds > 0.0 {
+                n as f64 / seconds
+            } else {
+                0.0
+            }
+        };
+        RunReport {
+            policy: policy.to_string(),
+            envs: vec_env.len(),
+            steps: stats.steps,
+            frames: stats.frames,
+            episodes: stats.episodes,
+            terminated: stats.terminated,
+            truncated: stats.truncated,
+            end_reasons: EndReason::ALL
+                .iter()
+                .map(|r| (r.code(), stats.ended(*r)))
+                .collect(),
+            quarantined_envs: vec_env.quarantined().collect(),
+            seconds,
+            steps_per_s: per_s(stats.steps),
+            frames_per_s: per_s(stats.frames),
+            mean_max_floor: stats.mean_max_floor(),
+            best_floor: stats.best_floor,
+            failures: stats.failures,
+            seed_scope: vec_env.seed_scope().name(),
+            record_file: None,
+            record_rows: None,
+            memory: None,
+        }
+    }
+}
+
 /// Runs a policy on a vector of environments.
 pub struct Runner {
     vec_env: VecEnv,
@@ -328,37 +367,11 @@ impl Runner {
 
     /// The report of the run so far.
     pub fn report(&self) -> RunReport {
-        let stats = self.vec_env.stats();
-        let per_s = |n: u64| {
-            if self.seconds > 0.0 {
-                n as f64 / self.seconds
-            } else {
-                0.0
-            }
-        };
         RunReport {
-            policy: self.policy.name().to_string(),
-            envs: self.vec_env.len(),
-            steps: stats.steps,
-            frames: stats.frames,
-            episodes: stats.episodes,
-            terminated: stats.terminated,
-            truncated: stats.truncated,
-            end_reasons: EndReason::ALL
-                .iter()
-                .map(|r| (r.code(), stats.ended(*r)))
-                .collect(),
-            quarantined_envs: self.vec_env.quarantined().collect(),
-            seconds: self.seconds,
-            steps_per_s: per_s(stats.steps),
-            frames_per_s: per_s(stats.frames),
-            mean_max_floor: stats.mean_max_floor(),
-            best_floor: stats.best_floor,
-            failures: stats.failures,
-            seed_scope: self.vec_env.seed_scope().name(),
             record_file: self.recorder.as_ref().map(|w| w.path().to_path_buf()),
             record_rows: self.recorder.as_ref().map(TrajectoryWriter::rows),
             memory: self.memory.as_ref().map(EpisodicMemory::report),
+            ..RunReport::counters(self.policy.name(), &self.vec_env, self.seconds)
         }
     }
 }

@@ -2,70 +2,26 @@
 //! entropy and approximate KL against environment steps, four panels.
 //!
 //! plotters draws into a pixel buffer that is PNG-encoded and written
-//! atomically. Text needs a TrueType font given at run time (plotters'
-//! `ab_glyph` feature: no system font library is linked): `PMD_PLOT_FONT`
-//! when set, else DejaVu Sans or Liberation Sans where Debian puts them
-//! (`scripts/setup.sh` installs `fonts-dejavu-core`); without one the
-//! curves are drawn without labels.
+//! atomically; the font and the PNG writing are [`crate::plot`]'s (without
+//! a font the curves are drawn without labels).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 
 use super::ppo::UpdateReport;
 use super::TrainError;
 
-const FONTS: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
 /// Plot size in pixels.
 pub const SIZE: (u32, u32) = (1200, 800);
-
-/// Registers a font for plotters once per process; whether one was found.
-fn font_available() -> bool {
-    static FONT: OnceLock<bool> = OnceLock::new();
-    *FONT.get_or_init(|| {
-        let candidates = std::env::var("PMD_PLOT_FONT")
-            .ok()
-            .into_iter()
-            .chain(FONTS.iter().map(|s| s.to_string()));
-        for path in candidates {
-            if let Ok(bytes) = std::fs::read(&path) {
-                // plotters keeps registered fonts for the life of the
-                // process: the one font is leaked on purpose.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return true;
-                }
-            }
-        }
-        false
-    })
-}
 
 /// Writes the four curves of `reports` to `path` (PNG), atomically. NaN
 /// points (rollouts where no episode ended) are left out.
 pub fn plot_training(reports: &[UpdateReport], path: &Path) -> Result<(), TrainError> {
     let (w, h) = SIZE;
     let mut pixels = vec![0u8; (w * h * 3) as usize];
-    draw(reports, &mut pixels, font_available()).map_err(TrainError::Plot)?;
-    crate::atomic_file::write_with(path, |file| {
-        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)
-    })
-    .map_err(|e| TrainError::io(path, e))
+    draw(reports, &mut pixels, crate::plot::font_available()).map_err(TrainError::Plot)?;
+    crate::plot::write_png(path, &pixels, SIZE).map_err(|e| TrainError::io(path, e))
 }
 
 type Series = (&'static str, fn(&UpdateReport) -> f64);
