@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::emu::Rom;
-use crate::env::{Action, EnvError, ACTION_COUNT};
+use crate::env::{Action, ACTION_COUNT};
 use crate::policy::{InferenceMetrics, RowBatch, RowPolicy};
 use crate::rollout::{frames, obs, EnvUnit, RolloutStats, VecEnv, VecEnvConfig, VecEnvOptions};
 use crate::runner::{RunError, RunReport, StartPoint};
@@ -159,21 +159,8 @@ impl AsyncRunner {
                 "workers and max batch must be at least 1".into(),
             ));
         }
-        let vec_env = VecEnv::with_options(
-            rom,
-            config,
-            |env| {
-                if let Some(bytes) = &start.battery {
-                    env.use_battery_save(bytes)?;
-                }
-                if let Some(bytes) = &start.state {
-                    env.start_from_state_file(bytes)?;
-                }
-                Ok::<(), EnvError>(())
-            },
-            options,
-        )
-        .map_err(RunError::from)?;
+        let vec_env = VecEnv::with_options(rom, config, |env| start.prepare(env), options)
+            .map_err(RunError::from)?;
         Ok(AsyncRunner {
             vec_env,
             policy,

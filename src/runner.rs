@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::emu::Rom;
-use crate::env::{Action, EndReason, EnvError};
+use crate::env::{Action, EndReason, Env, EnvError};
 use crate::memory::{EpisodicMemory, IndexError, MemoryReport};
 use crate::policy::{BatchPolicy, PolicyError};
 use crate::record::{RecordError, RunMeta, TrajectoryWriter, DEFAULT_BATCH_ROWS};
@@ -34,6 +34,18 @@ pub struct StartPoint {
 }
 
 impl StartPoint {
+    /// Prepares one environment to start here: loads the battery save,
+    /// then the savestate (what every run loop does to each environment).
+    pub fn prepare(&self, env: &mut Env) -> Result<(), EnvError> {
+        if let Some(bytes) = &self.battery {
+            env.use_battery_save(bytes)?;
+        }
+        if let Some(bytes) = &self.state {
+            env.start_from_state_file(bytes)?;
+        }
+        Ok(())
+    }
+
     /// How recordings name this start: `boot`, or `state:<crc32>`.
     pub fn describe(&self) -> String {
         match &self.state {
@@ -225,20 +237,7 @@ impl Runner {
         record: Option<&RecordConfig>,
         options: VecEnvOptions,
     ) -> Result<Runner, RunError> {
-        let vec_env = VecEnv::with_options(
-            rom,
-            config,
-            |env| {
-                if let Some(bytes) = &start.battery {
-                    env.use_battery_save(bytes)?;
-                }
-                if let Some(bytes) = &start.state {
-                    env.start_from_state_file(bytes)?;
-                }
-                Ok::<(), EnvError>(())
-            },
-            options,
-        )?;
+        let vec_env = VecEnv::with_options(rom, config, |env| start.prepare(env), options)?;
         let recorder = match record {
             Some(record) => {
                 let meta = RunMeta {

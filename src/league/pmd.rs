@@ -42,7 +42,7 @@ use super::game::dungeon::{
 use super::game::GameType;
 use super::store::MatchReplay;
 use crate::emu::Rom;
-use crate::env::{Action, EndReason, Env, EnvConfig, EnvError};
+use crate::env::{Action, EndReason, Env, EnvConfig};
 use crate::game::state_json;
 use crate::policy::{BatchPolicy, PolicySpec};
 use crate::record::EpisodeRecord;
@@ -260,17 +260,7 @@ impl DungeonFactory for PmdDungeonFactory {
         let (rom, start) = (&self.rom, &*self.start);
         let vec = self
             .boot_pool()?
-            .install(|| {
-                VecEnv::new(rom, config, |env: &mut Env| {
-                    if let Some(bytes) = &start.battery {
-                        env.use_battery_save(bytes)?;
-                    }
-                    if let Some(bytes) = &start.state {
-                        env.start_from_state_file(bytes)?;
-                    }
-                    Ok::<(), EnvError>(())
-                })
-            })
+            .install(|| VecEnv::new(rom, config, |env: &mut Env| start.prepare(env)))
             .map_err(|e| GameError::Sim(e.to_string()))?;
         Ok(Box::new(PmdDungeon::new(vec)))
     }
