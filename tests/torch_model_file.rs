@@ -13,6 +13,15 @@ use pmd_agent::infer::{Actor, BatchInput, InferError, NetConfig, PolicyNet, Sele
 use pmd_agent::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
+/// A fresh CPU network with these hidden widths.
+fn cpu_net(hidden: &[usize], seed: u64) -> PolicyNet {
+    let config = NetConfig {
+        hidden: hidden.to_vec(),
+        ..NetConfig::default()
+    };
+    PolicyNet::new(config, Device::Cpu, seed).unwrap()
+}
+
 fn batch(n: usize, seed: u64, frames: bool) -> (Vec<f32>, Vec<bool>, Vec<u8>) {
     let mut rng = Rng::new(seed, 0);
     let obs = (0..n * OBS_DIM)
@@ -120,15 +129,7 @@ fn default_model_file_is_small() {
 fn foreign_torchscript_module_loads_as_script_and_acts_like_the_native_net() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traced.pt");
-    let net = PolicyNet::new(
-        NetConfig {
-            hidden: vec![64, 32],
-            ..NetConfig::default()
-        },
-        Device::Cpu,
-        5,
-    )
-    .unwrap();
+    let net = cpu_net(&[64, 32], 5);
     // A bare traced module, as a PyTorch user would export (no metadata).
     model_file::trace(&net).unwrap().save(&path).unwrap();
     let model = model_file::load(&path, Device::Cpu).unwrap();
@@ -154,15 +155,7 @@ fn foreign_torchscript_module_loads_as_script_and_acts_like_the_native_net() {
 fn init_refuses_foreign_modules() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("traced.pt");
-    let net = PolicyNet::new(
-        NetConfig {
-            hidden: vec![8],
-            ..NetConfig::default()
-        },
-        Device::Cpu,
-        5,
-    )
-    .unwrap();
+    let net = cpu_net(&[8], 5);
     model_file::trace(&net).unwrap().save(&path).unwrap();
     assert!(matches!(
         model_file::load_net(&path, Device::Cpu),
@@ -181,15 +174,7 @@ fn write(path: &Path, bytes: &[u8]) {
 fn damaged_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("model.pt");
-    let net = PolicyNet::new(
-        NetConfig {
-            hidden: vec![8],
-            ..NetConfig::default()
-        },
-        Device::Cpu,
-        1,
-    )
-    .unwrap();
+    let net = cpu_net(&[8], 1);
     model_file::save(&net, &good).unwrap();
     let bytes = std::fs::read(&good).unwrap();
     let bad = dir.path().join("bad.pt");
@@ -227,15 +212,7 @@ fn metadata_that_lies_about_the_network_is_refused() {
     // record no longer has the expected size, or the probe disagrees.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.pt");
-    let net = PolicyNet::new(
-        NetConfig {
-            hidden: vec![8],
-            ..NetConfig::default()
-        },
-        Device::Cpu,
-        1,
-    )
-    .unwrap();
+    let net = cpu_net(&[8], 1);
     model_file::save(&net, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let from = br#""hidden": [

@@ -115,6 +115,20 @@ fn assert_close(ours: &Tensor, theirs: &[f32], mask: Option<&Tensor>) {
     }
 }
 
+/// Our outputs against what the Python script wrote to `dir` (its logits
+/// at the legal actions: every 4th action, from the second, is illegal).
+fn assert_matches_python(dir: &Path, logits: &Tensor, value: &Tensor, mask: &Tensor) {
+    let theirs = read_f32(&dir.join("logits.f32"));
+    let legal_theirs: Vec<f32> = theirs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 4 != 1)
+        .map(|(_, &x)| x)
+        .collect();
+    assert_close(logits, &legal_theirs, Some(mask));
+    assert_close(value, &read_f32(&dir.join("value.f32")), None);
+}
+
 #[test]
 fn pytorch_and_our_loader_agree_both_ways() {
     let Some(python) = python() else {
@@ -133,28 +147,12 @@ fn pytorch_and_our_loader_agree_both_ways() {
         panic!("a PyTorch module has no metadata and must load as a script");
     };
     let (logits, value) = module.forward(obs.copy(), mask.copy(), None).unwrap();
-    let theirs = read_f32(&dir.path().join("logits.f32"));
-    let legal_theirs: Vec<f32> = theirs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 4 != 1)
-        .map(|(_, &x)| x)
-        .collect();
-    assert_close(&logits, &legal_theirs, Some(&mask));
-    assert_close(&value, &read_f32(&dir.path().join("value.f32")), None);
+    assert_matches_python(dir.path(), &logits, &value, &mask);
 
     // 2. Us → PyTorch.
     let net = PolicyNet::new(NetConfig::default(), Device::Cpu, 3).unwrap();
     model_file::save(&net, &dir.path().join("ours.pt")).unwrap();
     run_python(&python, "import", dir.path());
     let (logits, value) = net.forward(&obs, &mask, None).unwrap();
-    let theirs = read_f32(&dir.path().join("logits.f32"));
-    let legal_theirs: Vec<f32> = theirs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 4 != 1)
-        .map(|(_, &x)| x)
-        .collect();
-    assert_close(&logits, &legal_theirs, Some(&mask));
-    assert_close(&value, &read_f32(&dir.path().join("value.f32")), None);
+    assert_matches_python(dir.path(), &logits, &value, &mask);
 }

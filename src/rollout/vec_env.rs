@@ -438,13 +438,7 @@ impl VecEnv {
                     },
                 )
         });
-        let b = &mut self.buffers;
-        for (i, info) in self.infos.iter().enumerate() {
-            b.rewards[i] = info.reward;
-            b.terminated[i] = info.terminated;
-            b.truncated[i] = info.truncated;
-            b.active[i] = !self.slots[i].quarantined;
-        }
+        self.publish_infos();
         Ok(self.batch())
     }
 
@@ -501,6 +495,13 @@ impl VecEnv {
             )
             .collect();
         let out = f(units);
+        self.publish_infos();
+        out
+    }
+
+    /// Brings the per-environment buffers (rewards, episode ends, active)
+    /// up to date from each environment's last step.
+    fn publish_infos(&mut self) {
         let b = &mut self.buffers;
         for (i, info) in self.infos.iter().enumerate() {
             b.rewards[i] = info.reward;
@@ -508,7 +509,6 @@ impl VecEnv {
             b.truncated[i] = info.truncated;
             b.active[i] = !self.slots[i].quarantined;
         }
-        out
     }
 
     /// What each environment's last step was (before any auto-reset).
