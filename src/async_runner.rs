@@ -422,10 +422,11 @@ fn inference_loop<'a>(
 ) -> Result<(), AsyncError> {
     let mut g = Gathered::default();
     // Environments that start quarantined or with nothing to do.
-    let initial: Vec<Ticket<'a>> = state.ready.drain(..).collect();
-    for t in initial {
+    for t in std::mem::take(&mut state.ready) {
         state.file(t, counts.quota);
     }
+    // Reused by every decision: no allocation per batch.
+    let mut batch: Vec<Ticket<'a>> = Vec::with_capacity(config.max_batch);
     loop {
         if state.ready.is_empty() {
             if state.in_flight == 0 {
@@ -446,9 +447,9 @@ fn inference_loop<'a>(
             }
         }
         let take = state.ready.len().min(config.max_batch);
-        let mut batch: Vec<Ticket<'a>> = state.ready.drain(..take).collect();
+        batch.extend(state.ready.drain(..take));
         decide(&mut g, &mut batch, policy, metrics, counts.with_frames)?;
-        for (mut ticket, action) in batch.into_iter().zip(g.actions.iter().copied()) {
+        for (mut ticket, action) in batch.drain(..).zip(g.actions.iter().copied()) {
             if let Some(m) = metrics {
                 m.observe_request(ticket.ready_at.elapsed());
             }
@@ -465,8 +466,7 @@ fn inference_loop<'a>(
             state.next_progress = state.stats.steps + counts.every;
             if progress(&state.stats).is_break() {
                 state.stopping = true;
-                let ready: Vec<Ticket<'a>> = state.ready.drain(..).collect();
-                state.finished.extend(ready);
+                state.finished.extend(state.ready.drain(..));
             }
         }
     }

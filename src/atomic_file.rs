@@ -18,6 +18,23 @@ pub fn write_with(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
+    let (dir, mut tmp) = temporary_beside(path)?;
+    fill(tmp.as_file_mut())?;
+    persist(tmp, path, dir)
+}
+
+/// Creates `path` atomically from what `fill` writes to the temporary
+/// file's path (for writers that only take a path, such as libtorch's
+/// `save`; they must write that file in place, not replace it).
+pub fn write_via_path(path: &Path, fill: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
+    let (dir, tmp) = temporary_beside(path)?;
+    fill(tmp.path())?;
+    persist(tmp, path, dir)
+}
+
+/// An empty temporary file in `path`'s directory, readable by all (as
+/// the written artefact will be), and that directory.
+fn temporary_beside(path: &Path) -> io::Result<(&Path, tempfile::NamedTempFile)> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -30,8 +47,11 @@ pub fn write_with(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
-    fill(tmp.as_file_mut())?;
+    Ok((dir, builder.tempfile_in(dir)?))
+}
+
+/// Flushes the temporary file, renames it to `path` and flushes `dir`.
+fn persist(tmp: tempfile::NamedTempFile, path: &Path, dir: &Path) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
@@ -69,6 +89,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         super::sync_dir(dir.path()).unwrap();
         assert!(super::sync_dir(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn writers_that_take_a_path_write_atomically_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.pt");
+        super::write_via_path(&path, |tmp| std::fs::write(tmp, b"made by path")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"made by path");
+        let failed = super::write_via_path(&path, |tmp| {
+            std::fs::write(tmp, b"half")?;
+            Err(std::io::Error::other("the writer failed"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"made by path", "untouched");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]

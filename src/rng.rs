@@ -43,18 +43,39 @@ impl Rng {
 
     /// A number in `0..n` (`n` > 0; 0 when `n` is 0).
     pub fn below(&mut self, n: u32) -> u32 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u32
+        below_of(self.next_u64(), n)
     }
 
     /// A float in `[0, 1)` with 53 random bits.
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        unit_of(self.next_u64())
     }
+}
+
+/// [`Rng::below`] of a draw made earlier (`next_u64`): a number in `0..n`.
+pub fn below_of(draw: u64, n: u32) -> u32 {
+    ((u128::from(draw) * u128::from(n)) >> 64) as u32
+}
+
+/// [`Rng::unit`] of a draw made earlier (`next_u64`): a float in `[0, 1)`
+/// with 53 random bits.
+pub fn unit_of(draw: u64) -> f64 {
+    (draw >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn draws_map_like_the_generator() {
+        let mut a = Rng::new(5, 2);
+        let mut b = a.clone();
+        for n in [1u32, 3, 7, 19] {
+            assert_eq!(below_of(a.next_u64(), n), b.below(n));
+            assert_eq!(unit_of(a.next_u64()), b.unit());
+        }
+    }
 
     #[test]
     fn the_stream_is_fixed() {

@@ -70,6 +70,18 @@ impl ActionMask {
         self.iter().nth(n as usize)
     }
 
+    /// The set of a row of booleans, `row[i]` for action `i` (the inverse
+    /// of [`ActionMask::write`]).
+    pub fn from_row(row: &[bool]) -> ActionMask {
+        let bits = row
+            .iter()
+            .take(ACTION_COUNT)
+            .enumerate()
+            .filter(|(_, legal)| **legal)
+            .fold(0u32, |bits, (a, _)| bits | 1 << a);
+        ActionMask(bits)
+    }
+
     /// Writes the set as `ACTION_COUNT` booleans.
     pub fn write(self, out: &mut [bool]) {
         for (i, slot) in out.iter_mut().take(ACTION_COUNT).enumerate() {
@@ -134,6 +146,9 @@ mod tests {
         assert!(m.contains(Action::Wait));
         assert!(!m.contains(Action::UseItem));
         assert_eq!(ActionMask::from_bits(m.bits()), m);
+        let mut bools = [false; ACTION_COUNT];
+        m.write(&mut bools);
+        assert_eq!(ActionMask::from_row(&bools), m);
         assert_eq!(m.nth(0), Some(Action::Move(Direction::Up)));
         assert_eq!(m.nth(1), Some(Action::Wait));
         assert_eq!(m.nth(2), None);

@@ -20,7 +20,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tch::{CModule, Device, Kind, Tensor};
@@ -71,14 +71,6 @@ impl Model {
 /// atomically.
 pub fn save(net: &PolicyNet, path: &Path) -> Result<(), InferError> {
     let module = trace(net)?;
-    let dir = parent_dir(path);
-    let tmp = tempfile::Builder::new()
-        .prefix(".pmd-policy-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| InferError::io(&dir, e))?;
-    module.save(tmp.path())?;
-
     let meta = Meta {
         format: FORMAT.into(),
         version: VERSION,
@@ -87,24 +79,24 @@ pub fn save(net: &PolicyNet, path: &Path) -> Result<(), InferError> {
     };
     let json = serde_json::to_vec_pretty(&meta)
         .map_err(|e| InferError::BadConfig(format!("metadata: {e}")))?;
-    append_record(tmp.path(), META_RECORD, &json)?;
-
-    // Temporary files are private (0600); a model or plot is not.
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .map_err(|e| InferError::io(tmp.path(), e))?;
-    let file = File::open(tmp.path()).map_err(|e| InferError::io(tmp.path(), e))?;
-    file.sync_all().map_err(|e| InferError::io(tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| InferError::io(path, e.error))?;
-    if let Ok(d) = File::open(&dir) {
-        // Makes the rename durable; some filesystems refuse fsync on a
-        // directory, which is no reason to fail a save that happened.
-        let _ = d.sync_all();
+    // libtorch saves to a path; its errors are kept whole, not as io.
+    let mut failure = None;
+    let written = crate::atomic_file::write_via_path(path, |tmp| {
+        let saved = module
+            .save(tmp)
+            .map_err(InferError::from)
+            .and_then(|()| append_record(tmp, META_RECORD, &json));
+        saved.map_err(|e| {
+            let message = e.to_string();
+            failure = Some(e);
+            std::io::Error::other(message)
+        })
+    });
+    match (failure, written) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(InferError::io(path, e)),
+        (None, Ok(())) => Ok(()),
     }
-    Ok(())
 }
 
 /// Loads a model file: our own files become [`Model::Native`] (checked
@@ -178,13 +170,6 @@ pub fn trace(net: &PolicyNet) -> Result<CModule, InferError> {
     match failure {
         Some(e) => Err(e),
         None => Ok(module),
-    }
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 

@@ -31,7 +31,7 @@ pub use crate::device::{DeviceChoice, DeviceError};
 pub mod threads;
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
-pub use rows::{below_of, unit_of, InferenceMetrics, Lockstep, RowBatch, RowPolicy};
+pub use rows::{InferenceMetrics, Lockstep, RowBatch, RowPolicy};
 pub use search::Search;
 pub use spec::{BuildOptions, PolicySpec, PolicySpecError, SearchParams, TORCH_FEATURE_NEEDED};
 #[cfg(feature = "torch")]

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::{BatchPolicy, PolicyError, RandomPolicy};
 use crate::env::{Action, ActionMask, ACTION_COUNT};
+use crate::rng::below_of;
 use crate::rollout::{obs, PolicyInput};
 
 /// The rows of one decision.
@@ -49,13 +50,7 @@ impl RowBatch<'_> {
 
     /// Row `i`'s legal actions as a set.
     pub fn mask(&self, i: usize) -> ActionMask {
-        let row = &self.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT];
-        let bits = row
-            .iter()
-            .enumerate()
-            .filter(|(_, legal)| **legal)
-            .fold(0u32, |bits, (a, _)| bits | 1 << a);
-        ActionMask::from_bits(bits)
+        ActionMask::from_row(&self.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT])
     }
 
     /// Checks that every buffer has the size the row count implies.
@@ -80,16 +75,6 @@ impl RowBatch<'_> {
         }
         Ok(())
     }
-}
-
-/// A uniform float in `[0, 1)` from a draw (53 bits, as [`crate::rng::Rng::unit`]).
-pub fn unit_of(draw: u64) -> f64 {
-    (draw >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-/// A number in `0..n` from a draw (as [`crate::rng::Rng::below`]).
-pub fn below_of(draw: u64, n: u32) -> u32 {
-    ((u128::from(draw) * u128::from(n)) >> 64) as u32
 }
 
 /// Decides for rows of observations.
@@ -217,10 +202,9 @@ impl<P: RowPolicy> BatchPolicy for Lockstep<P> {
             self.draws.push(draw);
             self.envs.push(i);
         }
-        let features = input.obs.features_view();
         let rows = RowBatch {
-            // The runner's buffer itself: contiguous by construction.
-            features: features.as_slice().unwrap_or(input.obs.features),
+            // The runner's buffer itself.
+            features: input.obs.features,
             masks: input.obs.masks,
             frames: input.obs.frames,
             draws: &self.draws,
@@ -238,17 +222,6 @@ impl<P: RowPolicy> BatchPolicy for Lockstep<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
-
-    #[test]
-    fn draws_map_like_the_generator() {
-        let mut a = Rng::new(5, 2);
-        let mut b = a.clone();
-        for n in [1u32, 3, 7, 19] {
-            assert_eq!(below_of(a.next_u64(), n), b.below(n));
-            assert_eq!(unit_of(a.next_u64()), b.unit());
-        }
-    }
 
     #[test]
     fn random_rows_pick_legal_actions_and_wait_on_empty_masks() {

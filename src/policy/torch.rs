@@ -7,11 +7,12 @@
 
 use std::path::Path;
 
-use super::{unit_of, BuildOptions, PolicyError, RowBatch, RowPolicy};
+use super::{BuildOptions, PolicyError, RowBatch, RowPolicy};
 use crate::env::Action;
 use crate::infer::contract::N_ACTIONS;
 use crate::infer::threads::set_intra_op_threads;
 use crate::infer::{Actor, BatchInput, Selection};
+use crate::rng::unit_of;
 
 /// A neural policy on libtorch.
 #[derive(Debug)]

@@ -110,13 +110,7 @@ impl<'a> ObsBatch<'a> {
 
     /// The legal actions of environment `i` as a set.
     pub fn mask(&self, i: usize) -> ActionMask {
-        let bits = self
-            .mask_row(i)
-            .iter()
-            .enumerate()
-            .filter(|(_, legal)| **legal)
-            .fold(0u32, |bits, (a, _)| bits | 1 << a);
-        ActionMask::from_bits(bits)
+        ActionMask::from_row(self.mask_row(i))
     }
 
     /// The frame of environment `i`, when frames are on.

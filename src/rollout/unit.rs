@@ -73,14 +73,7 @@ impl<'a> EnvUnit<'a> {
 
     /// Its legal actions now, as a set.
     pub fn mask(&self) -> ActionMask {
-        let bits = self
-            .rows
-            .mask
-            .iter()
-            .enumerate()
-            .filter(|(_, legal)| **legal)
-            .fold(0u32, |bits, (a, _)| bits | 1 << a);
-        ActionMask::from_bits(bits)
+        ActionMask::from_row(self.rows.mask)
     }
 
     /// Its current downsampled frame, when the vector makes frames.
