@@ -286,4 +286,26 @@ fn a_model_that_reads_frames_runs_without_being_told() {
         let v = one_json_object(&args);
         assert_eq!(v["steps"], 20, "{args:?}: {v}");
     }
+    // PPO renders frames for it too (before, its first step failed with
+    // "frames missing").
+    let out = dir.path().join("cnn-ppo.pt");
+    let v = one_json_object(&[
+        "train",
+        "ppo",
+        "--init",
+        model.to_str().unwrap(),
+        "--envs",
+        "2",
+        "--steps",
+        "32",
+        "--n-steps",
+        "16",
+        "--minibatch",
+        "16",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["updates"], 1, "{v}");
+    assert!(out.is_file());
 }

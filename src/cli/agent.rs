@@ -20,7 +20,7 @@ use super::serve::MetricsServer;
 use super::Failure;
 
 /// Steps run when `--steps` is not given.
-const DEFAULT_STEPS: u64 = 5000;
+pub(super) const DEFAULT_STEPS: u64 = 5000;
 
 pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

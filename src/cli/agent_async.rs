@@ -18,8 +18,7 @@ use super::progress::DelayedProgress;
 use super::run::RunArgs;
 use super::Failure;
 
-/// Steps run when `--steps` is not given (as in lockstep).
-const DEFAULT_STEPS: u64 = 5000;
+use super::agent::DEFAULT_STEPS;
 
 /// What `run_agent` prepared for the run.
 pub struct AsyncRun<'a> {

@@ -142,7 +142,7 @@ pub struct BenchArgs {
 
     /// inference, e2e, policies: where a torch policy's network runs (cpu,
     /// cuda, cuda:N; default cpu).
-    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    #[arg(long, value_name = "DEVICE")]
     device: Option<pmd_agent::policy::DeviceChoice>,
 
     /// policies: torch policies take their most probable legal action
@@ -497,9 +497,4 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
             r.open_to_first_query_ms, r.rss_after_open_mb
         );
     })
-}
-
-fn parse_device(text: &str) -> Result<pmd_agent::policy::DeviceChoice, String> {
-    text.parse()
-        .map_err(|e: pmd_agent::policy::DeviceError| e.to_string())
 }

@@ -82,7 +82,7 @@ pub struct RunArgs {
     pub novelty_beta: f32,
 
     /// Agent mode: where a torch policy's network runs (cpu, cuda, cuda:N; default cpu).
-    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    #[arg(long, value_name = "DEVICE")]
     pub device: Option<DeviceChoice>,
 
     /// Agent mode: a torch policy takes its most probable legal action
@@ -128,11 +128,6 @@ pub struct RunArgs {
     /// Boot with this battery save (.sav) instead of the one beside the ROM.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
-}
-
-fn parse_device(text: &str) -> Result<DeviceChoice, String> {
-    text.parse()
-        .map_err(|e: pmd_agent::policy::DeviceError| e.to_string())
 }
 
 fn parse_policy(text: &str) -> Result<PolicySpec, String> {

@@ -222,12 +222,9 @@ mod torch {
     use tch::Device;
 
     use super::{BcArgs, PpoArgs};
+    use crate::cli::agent::cores;
     use crate::cli::progress::DelayedProgress;
     use crate::cli::Failure;
-
-    fn cores() -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
 
     fn fail(e: TrainError) -> Failure {
         match e {
@@ -259,15 +256,12 @@ mod torch {
         model_file::save(net, out).map_err(|e| Failure::other(e.to_string()))
     }
 
-    fn with_extension(path: &Path, ext: &str) -> PathBuf {
-        path.with_extension(ext)
-    }
-
     #[derive(Serialize)]
     struct BcReport {
         out: PathBuf,
         files: usize,
         rows: usize,
+        torn_files: usize,
         rolled_back: usize,
         skipped_illegal: usize,
         epochs: Vec<EpochLine>,
@@ -302,9 +296,10 @@ mod torch {
         let loaded = load_recordings(&files, &mut data, args.max_rows, args.gamma).map_err(fail)?;
         if !args.json {
             eprintln!(
-                "train bc: {} rows from {} files ({} rolled back and {} with an illegal action left out); actions taken: {:?}",
+                "train bc: {} rows from {} files ({} with a torn tail, their complete batches read; {} rows rolled back and {} with an illegal action left out); actions taken: {:?}",
                 data.len(),
                 loaded.files,
+                loaded.torn,
                 loaded.rolled_back,
                 data.skipped_illegal(),
                 data.action_counts()
@@ -343,6 +338,7 @@ mod torch {
             out: args.out.clone(),
             files: loaded.files,
             rows: data.len(),
+            torn_files: loaded.torn,
             rolled_back: loaded.rolled_back,
             skipped_illegal: data.skipped_illegal(),
             epochs: epochs
@@ -416,6 +412,8 @@ mod torch {
                 envs: args.envs,
                 seed: args.seed,
                 threads: Some(pool),
+                // A network that reads frames needs them rendered.
+                frames: ppo.net().config().frames,
                 env: EnvConfig {
                     max_episode_steps: Some(args.max_episode_steps),
                     ..EnvConfig::default()
@@ -429,11 +427,11 @@ mod torch {
         let log_path = args
             .log
             .clone()
-            .unwrap_or_else(|| with_extension(&args.out, "csv"));
+            .unwrap_or_else(|| args.out.with_extension("csv"));
         let plot_path = args
             .plot
             .clone()
-            .unwrap_or_else(|| with_extension(&args.out, "png"));
+            .unwrap_or_else(|| args.out.with_extension("png"));
         let mut log = MetricsLog::create(&log_path).map_err(fail)?;
         let rollout = (args.envs * args.n_steps) as u64;
         let updates = args.steps.div_ceil(rollout);

@@ -19,7 +19,7 @@ use arrow_array::{Array, RecordBatch};
 
 use super::bc::BcDataset;
 use super::TrainError;
-use crate::env::ACTION_COUNT;
+use crate::env::{ActionMask, ACTION_COUNT};
 use crate::record::read_trajectories;
 use crate::rollout::obs;
 
@@ -163,10 +163,7 @@ pub fn load_recordings(
             if max_rows.is_some_and(|m| data.len() >= m) {
                 break;
             }
-            let bits = rows.legal[r];
-            for (a, m) in mask.iter_mut().enumerate() {
-                *m = bits & (1 << a) != 0;
-            }
+            ActionMask::from_bits(rows.legal[r]).write(&mut mask);
             let row = &rows.obs[r * obs::FEATURES..(r + 1) * obs::FEATURES];
             data.push_with_return(row, &mask, rows.actions[r], false, ret)?;
             report.rows += 1;

@@ -3,7 +3,7 @@
 //! is skipped when reading back).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::ppo::{UpdateReport, UpdateStats};
@@ -73,30 +73,23 @@ impl MetricsLog {
     }
 }
 
-/// Reads a log written by [`MetricsLog`]. Lines that do not parse (a torn
-/// last line after a kill) are skipped; a wrong header is an error.
+/// Reads a log written by [`MetricsLog`]. Only whole lines count: a torn
+/// last line after a kill (no newline yet) is skipped even where its
+/// fields happen to parse, and lines that do not parse are skipped too; a
+/// wrong header is an error.
 pub fn read_log(path: &Path) -> Result<Vec<UpdateReport>, TrainError> {
-    let file = File::open(path).map_err(|e| TrainError::io(path, e))?;
-    let mut lines = BufReader::new(file).lines();
-    let header = lines
-        .next()
-        .transpose()
-        .map_err(|e| TrainError::io(path, e))?
-        .unwrap_or_default();
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    let mut lines = text
+        .split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'));
+    let header = lines.next().unwrap_or_default();
     if header != COLUMNS.join(",") {
         return Err(TrainError::Invalid(format!(
             "{}: not a training log (header {header:?})",
             path.display()
         )));
     }
-    let mut reports = Vec::new();
-    for line in lines {
-        let line = line.map_err(|e| TrainError::io(path, e))?;
-        if let Some(r) = parse_line(&line) {
-            reports.push(r);
-        }
-    }
-    Ok(reports)
+    Ok(lines.filter_map(parse_line).collect())
 }
 
 fn parse_line(line: &str) -> Option<UpdateReport> {
@@ -153,6 +146,12 @@ mod tests {
         assert!(back[0].mean_return.is_nan());
         assert_eq!(back[1].mean_return, 1.25);
         assert_eq!(back[1].stats.entropy, 2.5);
+        // A last line whose fields are all there (the kill came before
+        // its newline, or inside its last number) parses, but is torn.
+        let whole = std::fs::read_to_string(&path).unwrap();
+        let second_end = whole.match_indices('\n').nth(2).unwrap().0;
+        std::fs::write(&path, &whole[..second_end]).unwrap();
+        assert_eq!(read_log(&path).unwrap().len(), 1);
         std::fs::write(&path, "a,b\n1,2\n").unwrap();
         assert!(read_log(&path).is_err());
     }

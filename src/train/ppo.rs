@@ -460,7 +460,6 @@ struct Collector {
     mask: Vec<bool>,
     frame_rows: Vec<u8>,
     // Scratch for V(final observation) of truncated environments.
-    scratch: Vec<f32>,
     final_obs: Vec<f32>,
     final_frames: Vec<u8>,
     final_rows: Vec<usize>,
@@ -483,7 +482,6 @@ impl Collector {
             obs: Vec::new(),
             mask: Vec::new(),
             frame_rows: Vec::new(),
-            scratch: Vec::new(),
             final_obs: Vec::new(),
             final_frames: Vec::new(),
             final_rows: Vec::new(),
@@ -515,7 +513,7 @@ impl Collector {
                 n,
                 Some(&mut self.sparse),
                 &mut self.log_probs,
-                &mut self.values,
+                &mut self.out.values,
             )?;
             self.uniforms.clear();
             let rng = &mut self.rng;
@@ -527,7 +525,6 @@ impl Collector {
                 &self.uniforms,
                 &mut self.out,
             )?;
-            self.out.values.clone_from(&self.values);
             copy_into(&mut self.obs, input.obs);
             copy_into(&mut self.mask, input.mask);
             if self.frames {
@@ -578,7 +575,8 @@ impl Collector {
                 &input,
                 k,
                 Some(&mut self.sparse),
-                &mut self.scratch,
+                // The step's log-probabilities are spent: reuse their buffer.
+                &mut self.log_probs,
                 &mut self.values,
             )?;
             for (j, &i) in self.final_rows.iter().enumerate() {
