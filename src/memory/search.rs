@@ -28,11 +28,21 @@ pub(crate) trait Distances {
     fn distances(&self, ids: &[u32], out: &mut [f32]) -> Result<()>;
 }
 
-/// A (distance, id) pair ordered by distance, ties by id.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A (distance, id) pair ordered by distance (`f32::total_cmp`), ties by
+/// id. Equality agrees with that order, so a NaN distance (garbage vectors
+/// or a garbage quantisation step in a damaged file) still equals itself:
+/// a derived `PartialEq` would make `c == c` false and the greedy descent
+/// below would never see that it had stopped moving.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Cand {
     pub dist: f32,
     pub id: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
 }
 
 impl Eq for Cand {}
@@ -117,7 +127,9 @@ fn bad_id(id: u32, node: u32, level: usize) -> IndexError {
 }
 
 /// Greedy descent on `level` from `start`: moves to the nearest neighbour
-/// until none is nearer. Returns the local minimum.
+/// until none is nearer. Returns the local minimum. Each move is strictly
+/// down a total order, so the walk makes fewer than `len` moves; the cap
+/// turns any breach of that (a bug) into an error instead of a hang.
 pub(crate) fn greedy<G: Graph, D: Distances>(
     g: &G,
     d: &D,
@@ -127,7 +139,7 @@ pub(crate) fn greedy<G: Graph, D: Distances>(
 ) -> Result<Cand> {
     let n = g.len();
     let mut cur = start;
-    loop {
+    for _ in 0..=n {
         let nbrs = g.neighbors(cur.id, level, &mut s.nbuf)?;
         s.ids.clear();
         for &id in nbrs {
@@ -153,6 +165,9 @@ pub(crate) fn greedy<G: Graph, D: Distances>(
         }
         cur = next;
     }
+    Err(IndexError::corrupt(format!(
+        "greedy descent on layer {level} did not settle within {n} moves"
+    )))
 }
 
 /// Best-first search on `level` from `entries` keeping the `ef` nearest
@@ -254,4 +269,66 @@ pub(crate) fn drain_sorted(s: &mut Scratch, out: &mut Vec<Cand>) {
     out.clear();
     out.extend(s.results.drain());
     out.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring of `n` nodes on one layer, each linked to both sides.
+    struct Ring(usize);
+
+    impl Graph for Ring {
+        fn len(&self) -> usize {
+            self.0
+        }
+        fn entry(&self) -> Option<(u32, usize)> {
+            Some((self.0 as u32 - 1, 1))
+        }
+        fn neighbors<'a>(
+            &'a self,
+            node: u32,
+            _level: usize,
+            buf: &'a mut Vec<u32>,
+        ) -> Result<&'a [u32]> {
+            let n = self.0 as u32;
+            buf.clear();
+            buf.extend([(node + 1) % n, (node + n - 1) % n]);
+            Ok(buf)
+        }
+    }
+
+    /// Every distance is the same NaN, as a garbage quantisation step gives.
+    struct AllNan;
+
+    impl Distances for AllNan {
+        fn distances(&self, _ids: &[u32], out: &mut [f32]) -> Result<()> {
+            out.fill(f32::INFINITY * 0.0);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_nan_candidate_equals_itself() {
+        let c = Cand {
+            dist: f32::NAN,
+            id: 3,
+        };
+        assert_eq!(c, c);
+        assert_ne!(c, Cand { id: 4, ..c });
+    }
+
+    #[test]
+    fn nan_distances_end_the_descent_and_the_search() {
+        let mut s = Scratch::default();
+        search_graph(&Ring(50), &AllNan, 5, &|_| true, &mut s).unwrap();
+        assert_eq!(s.results.len(), 5);
+        // Ties fall to the smallest ids: the walk went all the way down.
+        let start = Cand {
+            dist: f32::NAN,
+            id: 49,
+        };
+        let end = greedy(&Ring(50), &AllNan, start, 1, &mut s).unwrap();
+        assert_eq!(end.id, 0);
+    }
 }
