@@ -21,6 +21,10 @@ use crate::env::{Action, EndReason, Env, EnvError};
 use crate::memory::{EpisodicMemory, IndexError, MemoryReport};
 use crate::policy::{BatchPolicy, PolicyError};
 use crate::record::{RecordError, RunMeta, TrajectoryWriter, DEFAULT_BATCH_ROWS};
+use crate::rollout::obs;
+
+// The episodic memory embeds the observations this runner hands it.
+const _: () = assert!(crate::memory::embed::OBS_LEN == obs::FEATURES);
 use crate::rollout::{RolloutStats, VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions};
 
 /// Where episodes start: a battery save to boot with, and/or a savestate

@@ -244,7 +244,7 @@ fn bench_inference_prints_its_json() {
         assert!(xs.iter().all(|x| x.as_f64().unwrap() > 0.0), "{v}");
     }
     let obs = pmd_agent::memory::npy::read(&export.join("obs.npy")).unwrap();
-    assert_eq!((obs.rows, obs.cols), (1024, 1804));
+    assert_eq!((obs.rows, obs.cols), (1024, 2395));
     let mask = pmd_agent::memory::npy::read(&export.join("mask.npy")).unwrap();
     assert_eq!((mask.rows, mask.cols), (1024, 19));
 }

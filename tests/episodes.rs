@@ -317,3 +317,157 @@ fn frontend_savestates_of_another_game_or_version_are_refused_before_loading() {
         env.reset(1).unwrap();
     }
 }
+
+/// The observation's coarse map, ways, reach, bag and stairs scalars against their definition
+/// (`rollout::obs`), recomputed tile by tile here, step by step while the
+/// heuristic explores a floor.
+#[test]
+fn the_coarse_map_and_stairs_scalars_follow_the_revealed_map() {
+    use pmd_agent::rollout::obs::{
+        self, coarse, nav, COARSE_HEIGHT, COARSE_START, COARSE_WIDTH, FEATURES, NAV_START, REACH,
+        SCALARS_START,
+    };
+    let mut env = env();
+    env.reset(21).unwrap();
+    let heuristic = Heuristic::default();
+    let mut row = vec![0.0f32; FEATURES];
+    let (mut saw_unknown_stairs, mut saw_known_stairs) = (false, false);
+    let mut saw_way_to_stairs = false;
+    let mut frontier_blocks = Vec::new();
+    for _ in 0..120 {
+        let s = env.state();
+        let l = s.leader().unwrap();
+        obs::encode(s, env.floor_turns(), &mut row);
+        // ' ' unrevealed, '.' revealed and walkable, '#' revealed and not
+        let rows: Vec<Vec<u8>> = (0..32)
+            .map(|y| {
+                (0..56)
+                    .map(|x| match s.tile(x, y).unwrap() {
+                        t if !t.revealed() => b' ',
+                        t if t.is_wall() || t.is_water() => b'#',
+                        _ => b'.',
+                    })
+                    .collect()
+            })
+            .collect();
+        let at = |x: i32, y: i32| {
+            (x >= 0 && y >= 0)
+                .then(|| rows.get(y as usize)?.get(x as usize).copied())
+                .flatten()
+        };
+        let mut want = vec![0.0f32; COARSE_WIDTH * COARSE_HEIGHT * 5];
+        let mut set = |c: usize, x: usize, y: usize| {
+            want[(c * COARSE_HEIGHT + y / 4) * COARSE_WIDTH + x / 4] = 1.0;
+        };
+        for (y, line) in rows.iter().enumerate() {
+            for (x, &ch) in line.iter().enumerate() {
+                if s.tile(x, y).unwrap().visited() {
+                    set(coarse::VISITED, x, y);
+                }
+                if ch != b'.' {
+                    continue;
+                }
+                set(coarse::WALKABLE, x, y);
+                let near_unknown = (-1..=1)
+                    .any(|dy| (-1..=1).any(|dx| at(x as i32 + dx, y as i32 + dy) == Some(b' ')));
+                if near_unknown {
+                    set(coarse::FRONTIER, x, y);
+                }
+            }
+        }
+        set(coarse::LEADER, l.x.into(), l.y.into());
+        let scalars = &row[SCALARS_START..];
+        match s.stairs() {
+            Some((sx, sy)) => {
+                saw_known_stairs = true;
+                set(coarse::STAIRS, sx.into(), sy.into());
+                assert_eq!(scalars[4], 1.0);
+                assert_eq!(scalars[5], (f32::from(sx) - f32::from(l.x)) / 56.0);
+                assert_eq!(scalars[6], (f32::from(sy) - f32::from(l.y)) / 32.0);
+            }
+            None => {
+                saw_unknown_stairs = true;
+                assert_eq!(&scalars[4..7], &[0.0; 3]);
+            }
+        }
+        assert_eq!(&row[COARSE_START..NAV_START], &want[..]);
+        assert_eq!(scalars[7], s.bag().len() as f32 / 20.0);
+        // Each goal's ways: a one-hot at the first move of the shortest path
+        // `first_step` finds around visible monsters, and its reach scalar
+        // 1 / (1 + length) (1 when standing on a goal).
+        let seen_monster = |x: usize, y: usize| {
+            s.visible_wild()
+                .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
+        };
+        let walk = |x: usize, y: usize| {
+            s.tile(x, y)
+                .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+                && !seen_monster(x, y)
+        };
+        let check = |goal: usize, on_goal: bool, path: Option<(u8, u32)>| {
+            let ways = &row[NAV_START + 8 * goal..][..8];
+            let reach = scalars[REACH + goal];
+            let mut want = [0.0f32; 8];
+            let want_reach = match (on_goal, path) {
+                (true, _) => 1.0,
+                (false, Some((dir, len))) => {
+                    want[usize::from(dir)] = 1.0;
+                    1.0 / (1.0 + len as f32)
+                }
+                (false, None) => 0.0,
+            };
+            assert_eq!(ways, &want[..], "ways to goal {goal}");
+            assert_eq!(reach, want_reach, "reach of goal {goal}");
+        };
+        let frontier = |x: usize, y: usize| {
+            s.tile(x, y)
+                .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+                && (-1..=1)
+                    .any(|dy| (-1..=1).any(|dx| at(x as i32 + dx, y as i32 + dy) == Some(b' ')))
+        };
+        check(
+            nav::FRONTIER,
+            frontier(l.x.into(), l.y.into()),
+            first_step((l.x, l.y), walk, frontier),
+        );
+        let item_at = |x: usize, y: usize| {
+            s.items()
+                .iter()
+                .any(|o| o.visible && (usize::from(o.x), usize::from(o.y)) == (x, y))
+        };
+        check(
+            nav::ITEM,
+            item_at(l.x.into(), l.y.into()),
+            first_step((l.x, l.y), walk, item_at),
+        );
+        if let Some((sx, sy)) = s.stairs() {
+            let on = |x: usize, y: usize| (x, y) == (usize::from(sx), usize::from(sy));
+            let path = first_step((l.x, l.y), walk, on);
+            saw_way_to_stairs |= path.is_some_and(|(_, len)| len > 1);
+            check(nav::STAIRS, (l.x, l.y) == (sx, sy), path);
+        } else {
+            check(nav::STAIRS, false, None);
+        }
+        frontier_blocks.push(
+            want[COARSE_WIDTH * COARSE_HEIGHT..][..COARSE_WIDTH * COARSE_HEIGHT]
+                .iter()
+                .sum::<f32>(),
+        );
+        if env.step(heuristic.decide(env.state())).unwrap().done() {
+            break;
+        }
+        if env.state().floor != 1 {
+            break;
+        }
+    }
+    assert!(
+        saw_unknown_stairs,
+        "the floor starts with the stairs unseen"
+    );
+    assert!(saw_known_stairs, "the heuristic finds the stairs");
+    assert!(saw_way_to_stairs, "and walks a way to them");
+    assert!(
+        frontier_blocks[0] > 0.0,
+        "a new floor has somewhere to explore"
+    );
+}

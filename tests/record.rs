@@ -357,7 +357,9 @@ fn write_with_version(path: &Path, version: Option<&str>) {
 fn unknown_schema_versions_are_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     for (version, needle) in [
-        (Some("3.0"), "3.x"),
+        (Some("4.0"), "4.x"),
+        // version 2 recorded the 1,804-float observation
+        (Some("2.0"), "2.x"),
         (None, "no version"),
         (Some("two"), "two"),
     ] {
@@ -368,7 +370,7 @@ fn unknown_schema_versions_are_refused_with_a_clear_error() {
         assert!(err.to_string().contains(needle), "{err}");
     }
     let path = dir.path().join("minor.arrows");
-    write_with_version(&path, Some("2.7"));
+    write_with_version(&path, Some("3.7"));
     assert!(
         read_trajectories(&path).is_ok(),
         "a newer minor version reads"

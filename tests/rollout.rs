@@ -71,7 +71,8 @@ fn observations_and_masks_are_written_in_place_and_centred_on_the_leader() {
             "leader stands on floor"
         );
         assert_eq!(row[obs::index(channel::VISITED, c, c)], 1.0);
-        let s = &row[FEATURES - 4..];
+        // HP, belly, floor / 10, turns on the floor / 100
+        let s = &row[obs::SCALARS_START..][..4];
         assert_eq!(s, &[1.0, 1.0, 0.1, 0.0]);
         // the mask row is the environment's own
         assert_eq!(batch.mask(i), v.env(i).action_mask());

@@ -52,7 +52,7 @@ fn cuda_paths_skip_cleanly_without_a_gpu() {
     let device = pmd_agent::infer::resolve(DeviceChoice::Cuda(0)).unwrap();
     let net = PolicyNet::new(NetConfig::default(), device, 0).unwrap();
     let mut actor = Actor::new(Model::Native(net), device, Selection::Greedy);
-    let obs = vec![0.0f32; 4 * 1804];
+    let obs = vec![0.0f32; 4 * 2395];
     let mask = vec![true; 4 * 19];
     let out = actor
         .act(

@@ -25,13 +25,13 @@ import torch
 from torch import nn
 
 mode, d = sys.argv[1], sys.argv[2]
-obs = torch.from_numpy(np.fromfile(f"{d}/obs.f32", dtype=np.float32).reshape(-1, 1804))
+obs = torch.from_numpy(np.fromfile(f"{d}/obs.f32", dtype=np.float32).reshape(-1, 2395))
 mask = torch.from_numpy(np.fromfile(f"{d}/mask.u8", dtype=np.uint8).reshape(-1, 19).astype(bool))
 
 class Policy(nn.Module):
     def __init__(self):
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(1804, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU())
+        self.trunk = nn.Sequential(nn.Linear(2395, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU())
         self.policy = nn.Linear(128, 19)
         self.value = nn.Linear(128, 1)
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-OBS_DIM, N_ACTIONS = 1804, 19
+OBS_DIM, N_ACTIONS = 2395, 19
 
 
 class Policy(nn.Module):

@@ -52,7 +52,7 @@ impl InferenceReport {
 /// Observation rows the benchmarks feed the network.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
-    /// `[rows, 1804]`.
+    /// `[rows, 2395]`.
     pub obs: Vec<f32>,
     /// `[rows, 19]`.
     pub masks: Vec<bool>,

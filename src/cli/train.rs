@@ -1,4 +1,4 @@
-//! `pmd-agent train bc|ppo`: training neural policies in Rust (the
+//! `pmd-agent train bc|ppo|dagger`: training neural policies in Rust (the
 //! `torch` feature). Parsing, progress and printing only; the work is the
 //! library's `train` module.
 
@@ -22,6 +22,92 @@ enum TrainCommand {
     Bc(BcArgs),
     /// Proximal policy optimisation on the environments.
     Ppo(PpoArgs),
+    /// DAgger: the network plays, an expert (the heuristic) labels every
+    /// state it reaches, and it is cloned again on all labelled states.
+    Dagger(DaggerArgs),
+}
+
+/// `train dagger`.
+#[derive(Debug, Args)]
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+struct DaggerArgs {
+    /// Where to write the model (after every round).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Start from this model file's network (e.g. a behaviour-cloned one);
+    /// without it a fresh network starts and the expert plays round 1.
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
+
+    /// Recorded trajectories (`run --record`) to start the aggregate with;
+    /// repeatable.
+    #[arg(long, value_name = "DIR")]
+    data: Vec<PathBuf>,
+
+    /// The expert that labels the states: `player-view` (the heuristic's
+    /// rules on what the player sees, so every label can be learnt from the
+    /// observation) or `heuristic` (the rules as the heuristic policy runs
+    /// them, which also avoid wild monsters the player cannot see).
+    #[arg(long, default_value = "player-view", value_parser = ["player-view", "heuristic"])]
+    expert: String,
+
+    /// Environments stepped in lockstep.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    envs: usize,
+
+    /// Rounds of play, labelling and training.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    rounds: usize,
+
+    /// Environment steps played per round (over all environments).
+    #[arg(long, default_value_t = 8000, value_name = "N")]
+    steps_per_round: usize,
+
+    /// Passes over the aggregate after each round.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    epochs: usize,
+
+    /// Rows per minibatch.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    batch_size: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    lr: f64,
+
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-2, value_name = "WD")]
+    weight_decay: f64,
+
+    /// Fraction of rows held out to report validation accuracy.
+    #[arg(long, default_value_t = 0.1, value_name = "F")]
+    val_fraction: f64,
+
+    /// Hidden layer widths of a fresh network.
+    #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
+    hidden: Vec<usize>,
+
+    /// Run seed of the episodes played (keep it away from the seeds
+    /// policies are judged on); also seeds the weights and the sampling.
+    #[arg(long, default_value_t = 5000, value_name = "S")]
+    seed: u64,
+
+    /// Steps after which an episode is truncated.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    max_episode_steps: u32,
+
+    /// Also keep each round's model as `OUT` with `.round-N.pt`.
+    #[arg(long)]
+    keep_rounds: bool,
+
+    /// Worker threads for the environments; libtorch gets as many.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `train bc`.
@@ -191,6 +277,7 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         match &args.command {
             TrainCommand::Bc(a) => torch::bc(a),
             TrainCommand::Ppo(a) => torch::ppo(a),
+            TrainCommand::Dagger(a) => torch::dagger(a),
         }
     }
     #[cfg(not(feature = "torch"))]
@@ -215,13 +302,13 @@ mod torch {
     use pmd_agent::train::log::MetricsLog;
     use pmd_agent::train::plot::plot_training;
     use pmd_agent::train::{
-        load_recordings, train_bc, train_ppo, BcConfig, BcDataset, Ppo, PpoConfig, RolloutEnv,
-        TrainError,
+        load_recordings, train_bc, train_dagger, train_ppo, BcConfig, BcDataset, DaggerConfig, Ppo,
+        PpoConfig, RolloutEnv, TrainError,
     };
     use serde::Serialize;
     use tch::Device;
 
-    use super::{BcArgs, PpoArgs};
+    use super::{BcArgs, DaggerArgs, PpoArgs};
     use crate::cli::agent::cores;
     use crate::cli::progress::DelayedProgress;
     use crate::cli::Failure;
@@ -277,11 +364,11 @@ mod torch {
         val_value_error: Option<f64>,
     }
 
-    /// `train bc`.
-    pub(super) fn bc(args: &BcArgs) -> Result<(), Failure> {
-        threads::set_intra_op_threads(args.threads.unwrap_or_else(cores));
+    /// The trajectory files under `dirs`; a directory without any is an
+    /// error.
+    fn recordings(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
         let mut files = Vec::new();
-        for dir in &args.data {
+        for dir in dirs {
             let found = trajectory_files(dir)
                 .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
             if found.is_empty() {
@@ -292,6 +379,42 @@ mod torch {
             }
             files.extend(found);
         }
+        Ok(files)
+    }
+
+    /// The environments training plays on: the bundled cartridge.
+    fn training_envs(
+        envs: usize,
+        seed: u64,
+        threads: usize,
+        max_episode_steps: u32,
+        frames: bool,
+    ) -> Result<RolloutEnv, Failure> {
+        let rom = pmd_agent::cartridge::rom().map_err(|e| Failure::other(e.to_string()))?;
+        let vec_env = VecEnv::new(
+            &rom,
+            VecEnvConfig {
+                envs,
+                seed,
+                threads: Some(threads),
+                // A network that reads frames needs them rendered.
+                frames,
+                env: EnvConfig {
+                    max_episode_steps: Some(max_episode_steps),
+                    ..EnvConfig::default()
+                },
+                ..VecEnvConfig::default()
+            },
+            |_| Ok(()),
+        )
+        .map_err(|e| Failure::other(e.to_string()))?;
+        Ok(RolloutEnv::new(vec_env))
+    }
+
+    /// `train bc`.
+    pub(super) fn bc(args: &BcArgs) -> Result<(), Failure> {
+        threads::set_intra_op_threads(args.threads.unwrap_or_else(cores));
+        let files = recordings(&args.data)?;
         let mut data = BcDataset::new();
         let loaded = load_recordings(&files, &mut data, args.max_rows, args.gamma).map_err(fail)?;
         if !args.json {
@@ -405,25 +528,8 @@ mod torch {
             ..PpoConfig::default()
         };
         let mut ppo = Ppo::new(net, config).map_err(fail)?;
-        let rom = pmd_agent::cartridge::rom().map_err(|e| Failure::other(e.to_string()))?;
-        let vec_env = VecEnv::new(
-            &rom,
-            VecEnvConfig {
-                envs: args.envs,
-                seed: args.seed,
-                threads: Some(pool),
-                // A network that reads frames needs them rendered.
-                frames: ppo.net().config().frames,
-                env: EnvConfig {
-                    max_episode_steps: Some(args.max_episode_steps),
-                    ..EnvConfig::default()
-                },
-                ..VecEnvConfig::default()
-            },
-            |_| Ok(()),
-        )
-        .map_err(|e| Failure::other(e.to_string()))?;
-        let mut env = RolloutEnv::new(vec_env);
+        let frames = ppo.net().config().frames;
+        let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, frames)?;
         let log_path = args
             .log
             .clone()
@@ -501,6 +607,148 @@ mod torch {
                 report.env_steps,
                 report.log.display(),
                 report.plot.display()
+            );
+        }
+        Ok(())
+    }
+
+    #[derive(Serialize)]
+    struct DaggerReport {
+        out: PathBuf,
+        initial_rows: usize,
+        rows: usize,
+        rounds: Vec<DaggerLine>,
+    }
+
+    #[derive(Serialize)]
+    struct DaggerLine {
+        round: usize,
+        expert_acted: bool,
+        new_rows: usize,
+        rows: usize,
+        agreement: Option<f64>,
+        episodes: usize,
+        mean_floor: Option<f64>,
+        train_accuracy: f64,
+        val_accuracy: Option<f64>,
+    }
+
+    /// `train dagger`.
+    pub(super) fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
+        if args.envs == 0 || args.max_episode_steps == 0 {
+            return Err(Failure::bad_input(
+                "--envs and --max-episode-steps must be at least 1",
+            ));
+        }
+        if args.threads == Some(0) {
+            return Err(Failure::bad_input("--threads must be at least 1"));
+        }
+        let pool = args.threads.unwrap_or_else(cores);
+        threads::set_intra_op_threads(pool);
+        let mut data = BcDataset::new();
+        if !args.data.is_empty() {
+            let files = recordings(&args.data)?;
+            load_recordings(&files, &mut data, None, 0.99).map_err(fail)?;
+        }
+        let initial_rows = data.len();
+        let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
+        let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, false)?;
+        let heuristic = if args.expert == "heuristic" {
+            pmd_agent::policy::Heuristic::default()
+        } else {
+            pmd_agent::policy::Heuristic::player_view()
+        };
+        let mut expert = |s: &pmd_agent::game::DungeonState, _| heuristic.decide(s);
+        let config = DaggerConfig {
+            rounds: args.rounds,
+            steps_per_round: args.steps_per_round,
+            expert_first: args.init.is_none() && initial_rows == 0,
+            bc: BcConfig {
+                epochs: args.epochs,
+                batch_size: args.batch_size,
+                learning_rate: args.lr,
+                weight_decay: args.weight_decay,
+                validation_fraction: args.val_fraction,
+                value_coef: 0.0,
+                seed: args.seed,
+            },
+            seed: args.seed,
+        };
+        let mut progress = DelayedProgress::new(args.rounds as u64, "rounds");
+        let mut failure: Option<Failure> = None;
+        let finite = |x: f64| x.is_finite().then_some(x);
+        let rounds = train_dagger(
+            &mut net,
+            &mut env,
+            &mut expert,
+            &mut data,
+            &config,
+            |r, net| {
+                progress.set_position(r.round as u64);
+                progress.set_message(format!(
+                    "agreement {:.3} floor {:.2}",
+                    r.agreement, r.mean_floor
+                ));
+                if !args.json {
+                    eprintln!(
+                        "round {:>3}: {} acted, {} new rows ({} in all), agreement {:.3}, {} episodes, mean deepest floor {:.2}, validation accuracy {:.3}",
+                        r.round,
+                        if r.expert_acted { "the expert" } else { "the network" },
+                        r.new_rows,
+                        r.rows,
+                        r.agreement,
+                        r.episodes,
+                        r.mean_floor,
+                        r.last_epoch.val_accuracy
+                    );
+                }
+                let mut outs = vec![args.out.clone()];
+                if args.keep_rounds {
+                    outs.push(args.out.with_extension(format!("round-{}.pt", r.round)));
+                }
+                for out in &outs {
+                    if let Err(e) = save(net, out) {
+                        failure.get_or_insert(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        );
+        progress.finish();
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        let rounds = rounds.map_err(fail)?;
+        let report = DaggerReport {
+            out: args.out.clone(),
+            initial_rows,
+            rows: data.len(),
+            rounds: rounds
+                .iter()
+                .map(|r| DaggerLine {
+                    round: r.round,
+                    expert_acted: r.expert_acted,
+                    new_rows: r.new_rows,
+                    rows: r.rows,
+                    agreement: finite(r.agreement),
+                    episodes: r.episodes,
+                    mean_floor: finite(r.mean_floor),
+                    train_accuracy: r.last_epoch.train_accuracy,
+                    val_accuracy: finite(r.last_epoch.val_accuracy),
+                })
+                .collect(),
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
+            );
+        } else {
+            println!(
+                "wrote {} ({} rows labelled in all)",
+                args.out.display(),
+                report.rows
             );
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! Batch inference: one forward pass over a batch of rows, and one action
 //! per row chosen in Rust.
 //!
-//! The rows are borrowed (`obs f32 [N, 1804]`, `mask bool [N, 19]`,
+//! The rows are borrowed (`obs f32 [N, 2395]`, `mask bool [N, 19]`,
 //! optionally `frames u8 [N, 1, 80, 120]`): for the native network on the
 //! CPU the tensors are views of the caller's memory (no copy, see
 //! `crate::sys::tensor_view`), and the first layer reads only the features
@@ -42,7 +42,7 @@ pub enum Selection {
 /// One batch of inputs, borrowed.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchInput<'a> {
-    /// `f32 [N, 1804]`, row-major.
+    /// `f32 [N, 2395]`, row-major.
     pub obs: &'a [f32],
     /// `bool [N, 19]`, row-major, true = legal.
     pub mask: &'a [bool],

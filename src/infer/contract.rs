@@ -5,7 +5,7 @@
 //!
 //! | name | type | shape | meaning |
 //! |------|------|-------|---------|
-//! | `obs` | `float32` | `[N, 1804]` | observation features, row-major: a 15x15 egocentric window x 8 binary channels (channel-major), then 4 scalars (`crate::rollout::obs`) |
+//! | `obs` | `float32` | `[N, 2395]` | observation features, row-major: a 15x15 egocentric window x 8 binary channels (channel-major), a 14x8 coarse map of the floor x 5 binary channels, the ways (3 goals x 8 moves), then 11 scalars (`crate::rollout::obs`) |
 //! | `mask` | `bool` | `[N, 19]` | `True` where the action is legal; at least one per row |
 //! | `frames` | `uint8` | `[N, 1, 80, 120]` | only for modules that read frames (a third argument) |
 //!
@@ -37,7 +37,7 @@
 //! class Policy(nn.Module):
 //!     def __init__(self):
 //!         super().__init__()
-//!         self.trunk = nn.Sequential(nn.Linear(1804, 128), nn.ReLU(),
+//!         self.trunk = nn.Sequential(nn.Linear(2395, 128), nn.ReLU(),
 //!                                    nn.Linear(128, 128), nn.ReLU())
 //!         self.policy = nn.Linear(128, 19)
 //!         self.value = nn.Linear(128, 1)
@@ -65,7 +65,7 @@ pub const FRAME_WIDTH: usize = frames::WIDTH;
 /// Bytes per frame.
 pub const FRAME_LEN: usize = FRAME_CHANNELS * FRAME_HEIGHT * FRAME_WIDTH;
 
-const _: () = assert!(OBS_DIM == 1804 && N_ACTIONS == 19 && FRAME_LEN == frames::LEN);
+const _: () = assert!(OBS_DIM == 2395 && N_ACTIONS == 19 && FRAME_LEN == frames::LEN);
 const _: () = assert!(FRAME_HEIGHT == 80 && FRAME_WIDTH == 120);
 /// The logit given to illegal actions: finite, so that softmax, log-softmax
 /// and entropy (`p · log p` with `p = 0`) never produce NaN, and far enough

@@ -41,8 +41,8 @@ pub struct NetConfig {
 }
 
 impl Default for NetConfig {
-    /// 1804 → 128 → 128 → (19 logits, 1 value), ReLU, no frames: about
-    /// 250,000 parameters, a 1.0 MB model file.
+    /// 2395 → 128 → 128 → (19 logits, 1 value), ReLU, no frames: about
+    /// 325,000 parameters, a 1.3 MB model file.
     fn default() -> Self {
         Self {
             hidden: vec![128, 128],
@@ -323,7 +323,7 @@ impl PolicyNet {
 
 /// The forward pass over explicit parameters (canonical order).
 ///
-/// Inputs: `obs f32 [N, 1804]`, `mask bool [N, 19]` (true = legal; with
+/// Inputs: `obs f32 [N, 2395]`, `mask bool [N, 19]` (true = legal; with
 /// `None` the logits come back unmasked), `frames u8 [N, 1, 80, 120]` when
 /// `config.frames`. Only out-of-place
 /// operations touch the inputs, so they may be views of borrowed memory.
@@ -440,8 +440,8 @@ mod tests {
     #[test]
     fn default_config_size() {
         let config = NetConfig::default();
-        // 1804*128+128 + 128*128+128 + 128*19+19 + 128+1
-        assert_eq!(config.num_params(), 250_132);
+        // 2395*128+128 + 128*128+128 + 128*19+19 + 128+1
+        assert_eq!(config.num_params(), 325_780);
         let with_frames = NetConfig {
             frames: true,
             ..NetConfig::default()

@@ -1,5 +1,5 @@
 //! The embedding: a fixed, deterministic function from an observation (the
-//! 1,804 features of `pmd_agent::rollout::obs`) to a 128-dimensional
+//! 2,395 features of `pmd_agent::rollout::obs`) to a 128-dimensional
 //! L2-normalised vector, so that states the agent would call similar are
 //! near under the inner product.
 //!
@@ -7,9 +7,12 @@
 //!
 //! The observation is a 15x15 egocentric window of 8 channels (wall,
 //! floor, water, stairs, monster, item, trap, visited; channel-major
-//! `[channel][dy][dx]`, each 0 or 1) followed by 4 scalars (HP ratio, belly
-//! ratio, floor / 10, turns on floor / 100). From it [`FEATURES`] = 412
-//! weighted features are formed:
+//! `[channel][dy][dx]`, each 0 or 1), a coarse map of the whole floor, the
+//! ways to the stairs, the frontier and items, and 11 scalars. The
+//! embedding reads the window and the first 4 scalars (HP ratio, belly
+//! ratio, floor / 10, turns on floor / 100), not the map-wide parts: two
+//! states are similar by what surrounds the leader. From them
+//! [`FEATURES`] = 412 weighted features are formed:
 //!
 //! 1. **Coarse map** (200): per channel, the window cut into a 5x5 grid of
 //!    3x3 blocks, each block's mean, weight [`W_COARSE`]. One step of the
@@ -42,15 +45,19 @@ use std::sync::OnceLock;
 
 use crate::memory::error::{IndexError, Result};
 
-/// Length of an observation.
-pub const OBS_LEN: usize = WINDOW * WINDOW * CHANNELS + SCALARS;
+/// Length of an observation: the window, the coarse map (14 x 8 blocks x
+/// 5 channels), the ways (3 x 8), 11 scalars (`rollout::obs::FEATURES`; the runner checks the
+/// two agree at compile time).
+pub const OBS_LEN: usize = SCALARS_START + 11;
+/// Where the observation's scalars start.
+pub const SCALARS_START: usize = WINDOW * WINDOW * CHANNELS + 14 * 8 * 5 + 3 * 8;
 /// Length of an embedding.
 pub const EMBED_DIM: usize = 128;
 /// Side of the observation window.
 pub const WINDOW: usize = 15;
 /// Channels per cell.
 pub const CHANNELS: usize = 8;
-/// Scalars after the window.
+/// Scalars the embedding reads (the first four of the observation's).
 pub const SCALARS: usize = 4;
 /// Weighted features before projection.
 pub const FEATURES: usize = CHANNELS * 25 + CHANNELS * 25 + CHANNELS + SCALARS;
@@ -150,7 +157,7 @@ impl Embedder {
             f[k] = W_TOTAL * plane.iter().sum::<f32>() / (WINDOW * WINDOW) as f32;
             k += 1;
         }
-        for &s in &obs[WINDOW * WINDOW * CHANNELS..OBS_LEN] {
+        for &s in &obs[SCALARS_START..SCALARS_START + SCALARS] {
             f[k] = W_SCALAR * s.clamp(0.0, 2.0);
             k += 1;
         }
@@ -255,8 +262,7 @@ mod tests {
                 }
             }
         }
-        let s = WINDOW * WINDOW * CHANNELS;
-        o[s..].copy_from_slice(&[hp, 0.8, 0.3, 0.1]);
+        o[SCALARS_START..][..4].copy_from_slice(&[hp, 0.8, 0.3, 0.1]);
         o
     }
 

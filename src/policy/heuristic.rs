@@ -9,6 +9,11 @@
 //!    an unrevealed one (breadth-first search, `game::path`).
 //! 7. Nothing left to explore: wait.
 //!
+//! Paths avoid every wild monster on the floor, seen or not (RAM shows
+//! them all), unless `sees_hidden` is off: then only the monsters the
+//! player can see, which makes its choices a function of what the
+//! observation shows (the labeller for imitation learning).
+//!
 //! A choice the action mask forbids (a game without a shortcut for it)
 //! falls back to waiting, or to the first legal action.
 
@@ -23,11 +28,27 @@ use crate::game::DungeonState;
 pub struct Heuristic {
     /// Heal when HP / max HP is at or below this.
     pub heal_below: f32,
+    /// Paths avoid wild monsters the player cannot see too.
+    pub sees_hidden: bool,
 }
 
 impl Default for Heuristic {
     fn default() -> Self {
-        Heuristic { heal_below: 0.4 }
+        Heuristic {
+            heal_below: 0.4,
+            sees_hidden: true,
+        }
+    }
+}
+
+impl Heuristic {
+    /// The rules on what the player sees only: paths avoid visible wild
+    /// monsters, not hidden ones.
+    pub fn player_view() -> Self {
+        Heuristic {
+            sees_hidden: false,
+            ..Heuristic::default()
+        }
     }
 }
 
@@ -64,9 +85,12 @@ impl Heuristic {
             return Action::TakeStairs;
         }
         let occupied = |x: usize, y: usize| {
-            s.wild()
-                .iter()
-                .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
+            let at = |m: &&crate::game::Monster| (usize::from(m.x), usize::from(m.y)) == (x, y);
+            if self.sees_hidden {
+                s.wild().iter().any(|m| at(&m))
+            } else {
+                s.visible_wild().any(|m| at(&m))
+            }
         };
         let passable = |x: usize, y: usize| {
             s.tile(x, y)

@@ -24,10 +24,10 @@
 //! | `truncated` | bool | the step cut the episode short |
 //! | `reason` | utf8, null unless the episode ended | `fainted`, `cleared`, `left_dungeon`, `step_limit`, `frame_cap`, `step_error`, `panic` |
 //! | `rolled_back` | bool | the step failed and was undone: not a transition; readers skip it by default |
-//! | `obs` | fixed_size_list<float32>[1804] | the observation the action was chosen on |
+//! | `obs` | fixed_size_list<float32>[2395] | the observation the action was chosen on (`rollout::obs`; version 3 added the coarse map, the ways, the stairs, bag and reach scalars to version 2's 1,804) |
 //! | `frame` | fixed_size_list<uint8>[9600] | optional: the 120x80 grey frame it was chosen on |
 //!
-//! Schema metadata: `pmd_agent.schema_version` (`2.0`; readers refuse
+//! Schema metadata: `pmd_agent.schema_version` (`3.0`; readers refuse
 //! another major version), `pmd_agent.run_id`, `pmd_agent.rom_crc32`,
 //! `pmd_agent.rom_title`, `pmd_agent.game_code`, `pmd_agent.policy`,
 //! `pmd_agent.run_seed`, `pmd_agent.start` (`boot` or `state:<crc32 of the

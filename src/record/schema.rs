@@ -1,4 +1,4 @@
-//! The trajectory schema (version 2) and its metadata.
+//! The trajectory schema (version 3) and its metadata.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use crate::rollout::{frames, obs};
 /// The schema version this build writes: `major.minor`. A reader accepts
 /// any minor version of its major (new minor versions only add optional
 /// columns or metadata) and refuses other majors.
-pub const SCHEMA_VERSION: (u32, u32) = (2, 0);
+pub const SCHEMA_VERSION: (u32, u32) = (3, 0);
 
 /// Facts about a run kept in the schema metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

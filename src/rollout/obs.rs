@@ -1,7 +1,8 @@
 //! The observation encoder, in one place: what a policy sees of a decoded
 //! dungeon as a flat `f32` feature vector.
 //!
-//! Layout (`FEATURES` = 15 x 15 x 8 + 4 = 1,804 floats):
+//! Layout (`FEATURES` = 15 x 15 x 8 + 14 x 8 x 5 + 3 x 8 + 11 = 2,395
+//! floats):
 //!
 //! 1. An egocentric window of `WINDOW` x `WINDOW` cells centred on the
 //!    leader, channel-major (`[channel][dy][dx]`), each cell 0 or 1:
@@ -11,20 +12,64 @@
 //!    - 7 visited by the leader.
 //!
 //!    Unrevealed cells are all zeros: the agent sees what the player sees.
-//! 2. Four scalars: HP / max HP, belly / max belly, floor / 10, turns on
-//!    this floor / 100.
+//! 2. A coarse map of the whole floor, as the game's minimap shows it:
+//!    the 56 x 32 map cut into 4 x 4 blocks (`COARSE_WIDTH` x
+//!    `COARSE_HEIGHT` = 14 x 8), channel-major (`[channel][by][bx]`), each
+//!    block 0 or 1 (`coarse` channel indices):
+//!    - 0 some revealed walkable tile,
+//!    - 1 some frontier tile (revealed, walkable, next to an unrevealed
+//!      tile: where exploring goes on),
+//!    - 2 some tile visited by the leader,
+//!    - 3 the stairs, once revealed,
+//!    - 4 the leader.
+//!
+//!    The window sees 7 tiles each way; the coarse map says where the
+//!    unexplored parts and the stairs are when they are farther.
+//! 3. Ways: for each of three goals (`nav` indices: the stairs, the nearest
+//!    frontier tile, the nearest visible item), 8 cells (the moves, in
+//!    `Direction` order), 1 at the first move of a shortest path to the
+//!    goal and 0 elsewhere (`game::path::first_step`, over the revealed
+//!    walkable map without the tiles of visible wild monsters; all 0 when
+//!    no such goal is known or reachable, or the leader stands on one).
+//!    It is what a player reads off the map at a glance: which way leads
+//!    to the stairs or to unexplored ground.
+//! 4. Eleven scalars: HP / max HP, belly / max belly, floor / 10, turns on
+//!    this floor / 100, stairs revealed (0 or 1), the stairs' offset
+//!    from the leader, dx / 56 and dy / 32 (0 while unrevealed), the
+//!    bag's fill (items / 20), and from `REACH` on, for each goal of the
+//!    ways, `1 / (1 + d)` with `d` the length of that shortest path (1 on
+//!    the goal, 0 when none is known or reachable).
 
-use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+use crate::game::path::first_step;
+use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH, TEAM_ITEMS};
 use crate::game::DungeonState;
 
 /// Side of the egocentric window, in cells (odd: the leader is the centre).
 pub const WINDOW: usize = 15;
 /// Channels per window cell.
 pub const CHANNELS: usize = 8;
-/// Scalars after the window.
-pub const SCALARS: usize = 4;
+/// Side of one coarse-map block, in tiles.
+pub const BLOCK: usize = 4;
+/// Coarse-map width, in blocks.
+pub const COARSE_WIDTH: usize = MAP_WIDTH.div_ceil(BLOCK);
+/// Coarse-map height, in blocks.
+pub const COARSE_HEIGHT: usize = MAP_HEIGHT.div_ceil(BLOCK);
+/// Channels per coarse-map block.
+pub const COARSE_CHANNELS: usize = 5;
+/// Where the coarse map starts in an observation.
+pub const COARSE_START: usize = WINDOW * WINDOW * CHANNELS;
+/// Where the ways start in an observation.
+pub const NAV_START: usize = COARSE_START + COARSE_WIDTH * COARSE_HEIGHT * COARSE_CHANNELS;
+/// Goals the ways lead to.
+pub const NAV_GOALS: usize = 3;
+/// Scalars after the ways.
+pub const SCALARS: usize = 11;
+/// Where the reach scalars (one per `nav` goal) start among the scalars.
+pub const REACH: usize = 8;
+/// Where the scalars start in an observation.
+pub const SCALARS_START: usize = NAV_START + NAV_GOALS * 8;
 /// Length of one observation.
-pub const FEATURES: usize = WINDOW * WINDOW * CHANNELS + SCALARS;
+pub const FEATURES: usize = SCALARS_START + SCALARS;
 
 /// Channel indices.
 pub mod channel {
@@ -44,6 +89,31 @@ pub mod channel {
     pub const TRAP: usize = 6;
     /// Visited by the leader.
     pub const VISITED: usize = 7;
+}
+
+/// Coarse-map channel indices.
+pub mod coarse {
+    /// Some revealed walkable tile.
+    pub const WALKABLE: usize = 0;
+    /// Some revealed walkable tile next to an unrevealed one.
+    pub const FRONTIER: usize = 1;
+    /// Some tile the leader visited.
+    pub const VISITED: usize = 2;
+    /// The stairs, once revealed.
+    pub const STAIRS: usize = 3;
+    /// The leader.
+    pub const LEADER: usize = 4;
+}
+
+/// Goal indices of the ways (each a run of 8 moves).
+pub mod nav {
+    /// The stairs, once revealed.
+    pub const STAIRS: usize = 0;
+    /// The nearest frontier tile (revealed, walkable, next to an unrevealed
+    /// one).
+    pub const FRONTIER: usize = 1;
+    /// The nearest visible item.
+    pub const ITEM: usize = 2;
 }
 
 const HALF: i32 = (WINDOW / 2) as i32;
@@ -110,6 +180,18 @@ pub fn encode(state: &DungeonState, floor_turns: u32, out: &mut [f32]) {
             out[cell(channel::TRAP, wy, wx)] = 1.0;
         }
     }
+    encode_coarse(
+        state,
+        (leader.x, leader.y),
+        &mut out[COARSE_START..NAV_START],
+    );
+    let (ways, scalars) = out[NAV_START..].split_at_mut(SCALARS_START - NAV_START);
+    encode_ways(
+        state,
+        (leader.x, leader.y),
+        ways,
+        &mut scalars[REACH..REACH + NAV_GOALS],
+    );
     let ratio = |a: i16, b: i16| {
         if b > 0 {
             f32::from(a) / f32::from(b)
@@ -117,11 +199,115 @@ pub fn encode(state: &DungeonState, floor_turns: u32, out: &mut [f32]) {
             0.0
         }
     };
-    let scalars = &mut out[WINDOW * WINDOW * CHANNELS..];
+    let scalars = &mut out[SCALARS_START..];
     scalars[0] = ratio(leader.hp, leader.max_hp);
     scalars[1] = ratio(leader.belly, leader.max_belly);
     scalars[2] = f32::from(state.floor) / 10.0;
     scalars[3] = floor_turns as f32 / 100.0;
+    scalars[7] = state.bag().len() as f32 / TEAM_ITEMS as f32;
+    if let Some((sx, sy)) = state.stairs() {
+        scalars[4] = 1.0;
+        scalars[5] = (f32::from(sx) - f32::from(leader.x)) / MAP_WIDTH as f32;
+        scalars[6] = (f32::from(sy) - f32::from(leader.y)) / MAP_HEIGHT as f32;
+    }
+}
+
+fn coarse_cell(channel: usize, x: usize, y: usize) -> usize {
+    (channel * COARSE_HEIGHT + y / BLOCK) * COARSE_WIDTH + x / BLOCK
+}
+
+/// Whether (x, y) is known ground the leader can walk on.
+fn walkable(state: &DungeonState, x: usize, y: usize) -> bool {
+    state
+        .tile(x, y)
+        .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+}
+
+/// Whether (x, y) is walkable and next to an unrevealed tile.
+fn frontier(state: &DungeonState, x: usize, y: usize) -> bool {
+    let unrevealed = |x: i32, y: i32| {
+        (0..MAP_WIDTH as i32).contains(&x)
+            && (0..MAP_HEIGHT as i32).contains(&y)
+            && state
+                .tile(x as usize, y as usize)
+                .is_some_and(|t| !t.revealed())
+    };
+    let (xi, yi) = (x as i32, y as i32);
+    walkable(state, x, y)
+        && (-1..=1)
+            .flat_map(|dy| (-1..=1).map(move |dx| (dx, dy)))
+            .any(|(dx, dy)| (dx, dy) != (0, 0) && unrevealed(xi + dx, yi + dy))
+}
+
+/// Fills the ways (`out` is their zeroed slice of the observation) and
+/// the three reach scalars (`reach`, one per goal).
+fn encode_ways(state: &DungeonState, leader: (u8, u8), out: &mut [f32], reach: &mut [f32]) {
+    let (lx, ly) = (usize::from(leader.0), usize::from(leader.1));
+    if lx >= MAP_WIDTH || ly >= MAP_HEIGHT {
+        return;
+    }
+    // As the rules walk: around the wild monsters the player can see.
+    let monster_at = |x: usize, y: usize| {
+        state
+            .visible_wild()
+            .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
+    };
+    let passable = |x: usize, y: usize| walkable(state, x, y) && !monster_at(x, y);
+    let stairs = state
+        .stairs()
+        .map(|(x, y)| (usize::from(x), usize::from(y)));
+    let item_at = |x: usize, y: usize| {
+        state
+            .items()
+            .iter()
+            .any(|o| o.visible && (usize::from(o.x), usize::from(o.y)) == (x, y))
+    };
+    for goal in [nav::STAIRS, nav::FRONTIER, nav::ITEM] {
+        let is_goal = |x: usize, y: usize| match goal {
+            nav::STAIRS => Some((x, y)) == stairs,
+            nav::FRONTIER => frontier(state, x, y),
+            _ => item_at(x, y),
+        };
+        if goal == nav::STAIRS && stairs.is_none() {
+            continue;
+        }
+        if is_goal(lx, ly) {
+            reach[goal] = 1.0;
+            continue;
+        }
+        if let Some((dir, len)) = first_step(leader, passable, is_goal) {
+            out[goal * 8 + usize::from(dir)] = 1.0;
+            reach[goal] = 1.0 / (1.0 + len as f32);
+        }
+    }
+}
+
+/// Fills the coarse map (`out` is its zeroed slice of the observation).
+fn encode_coarse(state: &DungeonState, leader: (u8, u8), out: &mut [f32]) {
+    for y in 0..MAP_HEIGHT {
+        for x in 0..MAP_WIDTH {
+            if state.tile(x, y).is_some_and(|t| t.visited()) {
+                out[coarse_cell(coarse::VISITED, x, y)] = 1.0;
+            }
+            if walkable(state, x, y) {
+                out[coarse_cell(coarse::WALKABLE, x, y)] = 1.0;
+                if frontier(state, x, y) {
+                    out[coarse_cell(coarse::FRONTIER, x, y)] = 1.0;
+                }
+            }
+        }
+    }
+    // Positions come from RAM: off-map ones (garbage) mark nothing.
+    let mut mark = |channel: usize, (x, y): (u8, u8)| {
+        let (x, y) = (usize::from(x), usize::from(y));
+        if x < MAP_WIDTH && y < MAP_HEIGHT {
+            out[coarse_cell(channel, x, y)] = 1.0;
+        }
+    };
+    if let Some(stairs) = state.stairs() {
+        mark(coarse::STAIRS, stairs);
+    }
+    mark(coarse::LEADER, leader);
 }
 
 /// The window index of channel `channel` at window cell (`wy`, `wx`).

@@ -13,7 +13,7 @@ use crate::rng::Rng;
 
 use super::{shuffle, TrainError};
 
-/// Rows to learn from, in memory: `obs [M, 1804]`, `masks [M, 19]`,
+/// Rows to learn from, in memory: `obs [M, 2395]`, `masks [M, 19]`,
 /// `actions [M]`.
 #[derive(Debug, Clone, Default)]
 pub struct BcDataset {

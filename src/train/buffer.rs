@@ -8,7 +8,7 @@ use super::TrainError;
 /// One step of all N environments, as the runner saw it.
 #[derive(Debug, Clone, Copy)]
 pub struct StepRecord<'a> {
-    /// Observations the actions were chosen on, `[N, 1804]`.
+    /// Observations the actions were chosen on, `[N, 2395]`.
     pub obs: &'a [f32],
     /// Action masks, `[N, 19]`.
     pub masks: &'a [bool],
@@ -37,7 +37,7 @@ pub struct RolloutBuffer {
     capacity: usize,
     steps: usize,
     frames_enabled: bool,
-    /// `[T, N, 1804]`.
+    /// `[T, N, 2395]`.
     pub obs: Vec<f32>,
     /// `[T, N, 19]`.
     pub masks: Vec<bool>,

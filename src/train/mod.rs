@@ -6,11 +6,13 @@
 //! - [`ppo`]: the clipped-objective update and the training loop over any
 //!   [`ppo::VecEnvironment`]; [`env`] makes the project's `VecEnv` one.
 //! - [`bc`]: behaviour cloning; [`data`] reads its rows from recorded
-//!   trajectories.
+//!   trajectories; [`dagger`]: cloning on the learner's own states,
+//!   labelled by an expert.
 //! - [`log`] and [`plot`]: the CSV log and its PNG.
 
 pub mod bc;
 pub mod buffer;
+pub mod dagger;
 pub mod data;
 pub mod env;
 mod error;
@@ -21,6 +23,7 @@ pub mod ppo;
 
 pub use bc::{train_bc, BcConfig, BcDataset, BcEpoch};
 pub use buffer::{RolloutBuffer, StepRecord};
+pub use dagger::{train_dagger, DaggerConfig, DaggerRound, Expert};
 pub use data::{load_recordings, LoadReport};
 pub use env::RolloutEnv;
 pub use error::TrainError;

@@ -348,7 +348,7 @@ pub struct StepOutcome<'a> {
     pub terminated: &'a [bool],
     /// Episode cut by a limit.
     pub truncated: &'a [bool],
-    /// The terminal observations `[N, 1804]`, valid where an episode ended
+    /// The terminal observations `[N, 2395]`, valid where an episode ended
     /// (gymnasium's same-step auto-reset: the current observation is
     /// already the next episode's first).
     pub final_obs: &'a [f32],

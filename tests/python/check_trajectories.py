@@ -16,7 +16,7 @@ COLUMNS = [
     "truncated", "reason", "rolled_back", "obs",
 ]
 REASONS = {"fainted", "cleared", "left_dungeon", "step_limit", "frame_cap", "step_error", "panic"}
-OBS_FEATURES = 15 * 15 * 8 + 4
+OBS_FEATURES = 15 * 15 * 8 + 14 * 8 * 5 + 3 * 8 + 7  # rollout::obs::FEATURES
 
 
 def fail(message):
@@ -45,7 +45,7 @@ def main():
                 "pmd_agent.start", "pmd_agent.seed_scope"]:
         if key not in meta:
             fail(f"missing metadata {key}")
-    if meta.get("pmd_agent.schema_version", "").split(".")[0] != "2":
+    if meta.get("pmd_agent.schema_version", "").split(".")[0] != "3":
         fail(f"schema version {meta.get('pmd_agent.schema_version')}")
     terminated = table.column("terminated").to_pylist()
     truncated = table.column("truncated").to_pylist()
