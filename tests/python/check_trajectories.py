@@ -16,7 +16,7 @@ COLUMNS = [
     "truncated", "reason", "rolled_back", "obs",
 ]
 REASONS = {"fainted", "cleared", "left_dungeon", "step_limit", "frame_cap", "step_error", "panic"}
-OBS_FEATURES = 15 * 15 * 8 + 14 * 8 * 5 + 3 * 8 + 7  # rollout::obs::FEATURES
+OBS_FEATURES = 15 * 15 * 8 + 14 * 8 * 5 + 3 * 8 + 11  # rollout::obs::FEATURES
 
 
 def fail(message):
