@@ -27,6 +27,27 @@ enum TrainCommand {
     Dagger(DaggerArgs),
 }
 
+/// How `train bc` and `train dagger` fit the network to labelled rows.
+#[derive(Debug, Args)]
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+struct FitArgs {
+    /// Rows per minibatch.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    batch_size: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
+    lr: f64,
+
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 1e-2, value_name = "WD")]
+    weight_decay: f64,
+
+    /// Fraction of rows held out to report validation loss and accuracy.
+    #[arg(long, default_value_t = 0.1, value_name = "F")]
+    val_fraction: f64,
+}
+
 /// `train dagger`.
 #[derive(Debug, Args)]
 #[cfg_attr(not(feature = "torch"), allow(dead_code))]
@@ -68,21 +89,8 @@ struct DaggerArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     epochs: usize,
 
-    /// Rows per minibatch.
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    batch_size: usize,
-
-    /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
-    lr: f64,
-
-    /// AdamW weight decay.
-    #[arg(long, default_value_t = 1e-2, value_name = "WD")]
-    weight_decay: f64,
-
-    /// Fraction of rows held out to report validation accuracy.
-    #[arg(long, default_value_t = 0.1, value_name = "F")]
-    val_fraction: f64,
+    #[command(flatten)]
+    fit: FitArgs,
 
     /// Hidden layer widths of a fresh network.
     #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
@@ -134,21 +142,8 @@ struct BcArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     epochs: usize,
 
-    /// Rows per minibatch.
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    batch_size: usize,
-
-    /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3, value_name = "LR")]
-    lr: f64,
-
-    /// AdamW weight decay.
-    #[arg(long, default_value_t = 1e-2, value_name = "WD")]
-    weight_decay: f64,
-
-    /// Fraction of rows held out to report validation loss and accuracy.
-    #[arg(long, default_value_t = 0.1, value_name = "F")]
-    val_fraction: f64,
+    #[command(flatten)]
+    fit: FitArgs,
 
     /// Use at most this many rows.
     #[arg(long, value_name = "N")]
@@ -308,7 +303,7 @@ mod torch {
     use serde::Serialize;
     use tch::Device;
 
-    use super::{BcArgs, DaggerArgs, PpoArgs};
+    use super::{BcArgs, DaggerArgs, FitArgs, PpoArgs};
     use crate::cli::agent::cores;
     use crate::cli::progress::DelayedProgress;
     use crate::cli::Failure;
@@ -383,6 +378,19 @@ mod torch {
     }
 
     /// The environments training plays on: the bundled cartridge.
+    /// The `BcConfig` of `train bc` and `train dagger`.
+    fn fit_config(fit: &FitArgs, epochs: usize, value_coef: f64, seed: u64) -> BcConfig {
+        BcConfig {
+            epochs,
+            batch_size: fit.batch_size,
+            learning_rate: fit.lr,
+            weight_decay: fit.weight_decay,
+            validation_fraction: fit.val_fraction,
+            value_coef,
+            seed,
+        }
+    }
+
     fn training_envs(
         envs: usize,
         seed: u64,
@@ -429,15 +437,7 @@ mod torch {
             );
         }
         let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
-        let config = BcConfig {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            learning_rate: args.lr,
-            weight_decay: args.weight_decay,
-            validation_fraction: args.val_fraction,
-            value_coef: args.value_coef,
-            seed: args.seed,
-        };
+        let config = fit_config(&args.fit, args.epochs, args.value_coef, args.seed);
         let mut progress = DelayedProgress::new(args.epochs as u64, "epochs");
         let json = args.json;
         let epochs = train_bc(&mut net, &data, &config, |e| {
@@ -663,15 +663,7 @@ mod torch {
             rounds: args.rounds,
             steps_per_round: args.steps_per_round,
             expert_first: args.init.is_none() && initial_rows == 0,
-            bc: BcConfig {
-                epochs: args.epochs,
-                batch_size: args.batch_size,
-                learning_rate: args.lr,
-                weight_decay: args.weight_decay,
-                validation_fraction: args.val_fraction,
-                value_coef: 0.0,
-                seed: args.seed,
-            },
+            bc: fit_config(&args.fit, args.epochs, 0.0, args.seed),
             seed: args.seed,
         };
         let mut progress = DelayedProgress::new(args.rounds as u64, "rounds");
