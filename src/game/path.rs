@@ -5,7 +5,8 @@
 use super::ram_map::{MAP_HEIGHT, MAP_WIDTH};
 use super::Direction;
 
-const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
+/// Tiles on the map (56 x 32).
+pub const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
 const UNSEEN: u16 = u16::MAX;
 
 fn index(x: i32, y: i32) -> Option<usize> {

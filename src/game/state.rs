@@ -343,6 +343,31 @@ impl DungeonState {
         (x < MAP_WIDTH && y < MAP_HEIGHT).then(|| self.tiles[y * MAP_WIDTH + x])
     }
 
+    /// Whether (x, y) is revealed ground the leader can walk on (not wall,
+    /// not water). The heuristic's paths and the observation's ways both
+    /// walk on this.
+    pub fn known_walkable(&self, x: usize, y: usize) -> bool {
+        self.tile(x, y)
+            .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+    }
+
+    /// Whether (x, y) is known walkable ground next to (in any of 8
+    /// directions) an unrevealed tile of the map: where exploring goes on.
+    pub fn is_frontier(&self, x: usize, y: usize) -> bool {
+        self.known_walkable(x, y)
+            && (-1i32..=1).any(|dy| {
+                (-1i32..=1).any(|dx| {
+                    let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                    (dx, dy) != (0, 0)
+                        && nx >= 0
+                        && ny >= 0
+                        && self
+                            .tile(nx as usize, ny as usize)
+                            .is_some_and(|t| !t.revealed())
+                })
+            })
+    }
+
     /// The team's bag: (item id, quantity) per used slot.
     pub fn bag(&self) -> &[(u8, u8)] {
         &self.bag[..self.bag_len]

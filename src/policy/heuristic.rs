@@ -92,11 +92,7 @@ impl Heuristic {
                 s.visible_wild().any(|m| at(&m))
             }
         };
-        let passable = |x: usize, y: usize| {
-            s.tile(x, y)
-                .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
-                && !occupied(x, y)
-        };
+        let passable = |x: usize, y: usize| s.known_walkable(x, y) && !occupied(x, y);
         let walk = |goal: &dyn Fn(usize, usize) -> bool| {
             first_step((lx, ly), passable, goal)
                 .and_then(|(d, _)| Direction::from_index(d))
@@ -117,14 +113,7 @@ impl Heuristic {
                 return a;
             }
         }
-        let frontier = |x: usize, y: usize| {
-            Direction::ALL.into_iter().any(|d| {
-                neighbour(x as u8, y as u8, d)
-                    .and_then(|(nx, ny)| s.tile(nx, ny))
-                    .is_some_and(|t| !t.revealed())
-            })
-        };
-        walk(&frontier).unwrap_or(Action::Wait)
+        walk(&|x, y| s.is_frontier(x, y)).unwrap_or(Action::Wait)
     }
 }
 

@@ -40,7 +40,7 @@
 //!    ways, `1 / (1 + d)` with `d` the length of that shortest path (1 on
 //!    the goal, 0 when none is known or reachable).
 
-use crate::game::path::first_step;
+use crate::game::path::{first_step, CELLS};
 use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH, TEAM_ITEMS};
 use crate::game::DungeonState;
 
@@ -180,14 +180,21 @@ pub fn encode(state: &DungeonState, floor_turns: u32, out: &mut [f32]) {
             out[cell(channel::TRAP, wy, wx)] = 1.0;
         }
     }
+    // Computed once: the coarse map marks it, the ways search it.
+    let mut frontier = [false; CELLS];
+    for (cell, f) in frontier.iter_mut().enumerate() {
+        *f = state.is_frontier(cell % MAP_WIDTH, cell / MAP_WIDTH);
+    }
     encode_coarse(
         state,
+        &frontier,
         (leader.x, leader.y),
         &mut out[COARSE_START..NAV_START],
     );
     let (ways, scalars) = out[NAV_START..].split_at_mut(SCALARS_START - NAV_START);
     encode_ways(
         state,
+        &frontier,
         (leader.x, leader.y),
         ways,
         &mut scalars[REACH..REACH + NAV_GOALS],
@@ -216,32 +223,16 @@ fn coarse_cell(channel: usize, x: usize, y: usize) -> usize {
     (channel * COARSE_HEIGHT + y / BLOCK) * COARSE_WIDTH + x / BLOCK
 }
 
-/// Whether (x, y) is known ground the leader can walk on.
-fn walkable(state: &DungeonState, x: usize, y: usize) -> bool {
-    state
-        .tile(x, y)
-        .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
-}
-
-/// Whether (x, y) is walkable and next to an unrevealed tile.
-fn frontier(state: &DungeonState, x: usize, y: usize) -> bool {
-    let unrevealed = |x: i32, y: i32| {
-        (0..MAP_WIDTH as i32).contains(&x)
-            && (0..MAP_HEIGHT as i32).contains(&y)
-            && state
-                .tile(x as usize, y as usize)
-                .is_some_and(|t| !t.revealed())
-    };
-    let (xi, yi) = (x as i32, y as i32);
-    walkable(state, x, y)
-        && (-1..=1)
-            .flat_map(|dy| (-1..=1).map(move |dx| (dx, dy)))
-            .any(|(dx, dy)| (dx, dy) != (0, 0) && unrevealed(xi + dx, yi + dy))
-}
-
 /// Fills the ways (`out` is their zeroed slice of the observation) and
-/// the three reach scalars (`reach`, one per goal).
-fn encode_ways(state: &DungeonState, leader: (u8, u8), out: &mut [f32], reach: &mut [f32]) {
+/// the three reach scalars (`reach`, one per goal); `frontier` is
+/// `DungeonState::is_frontier` of every cell.
+fn encode_ways(
+    state: &DungeonState,
+    frontier: &[bool; CELLS],
+    leader: (u8, u8),
+    out: &mut [f32],
+    reach: &mut [f32],
+) {
     let (lx, ly) = (usize::from(leader.0), usize::from(leader.1));
     if lx >= MAP_WIDTH || ly >= MAP_HEIGHT {
         return;
@@ -252,7 +243,7 @@ fn encode_ways(state: &DungeonState, leader: (u8, u8), out: &mut [f32], reach: &
             .visible_wild()
             .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
     };
-    let passable = |x: usize, y: usize| walkable(state, x, y) && !monster_at(x, y);
+    let passable = |x: usize, y: usize| state.known_walkable(x, y) && !monster_at(x, y);
     let stairs = state
         .stairs()
         .map(|(x, y)| (usize::from(x), usize::from(y)));
@@ -265,7 +256,7 @@ fn encode_ways(state: &DungeonState, leader: (u8, u8), out: &mut [f32], reach: &
     for goal in [nav::STAIRS, nav::FRONTIER, nav::ITEM] {
         let is_goal = |x: usize, y: usize| match goal {
             nav::STAIRS => Some((x, y)) == stairs,
-            nav::FRONTIER => frontier(state, x, y),
+            nav::FRONTIER => frontier[y * MAP_WIDTH + x],
             _ => item_at(x, y),
         };
         if goal == nav::STAIRS && stairs.is_none() {
@@ -282,16 +273,22 @@ fn encode_ways(state: &DungeonState, leader: (u8, u8), out: &mut [f32], reach: &
     }
 }
 
-/// Fills the coarse map (`out` is its zeroed slice of the observation).
-fn encode_coarse(state: &DungeonState, leader: (u8, u8), out: &mut [f32]) {
+/// Fills the coarse map (`out` is its zeroed slice of the observation);
+/// `frontier` is `DungeonState::is_frontier` of every cell.
+fn encode_coarse(
+    state: &DungeonState,
+    frontier: &[bool; CELLS],
+    leader: (u8, u8),
+    out: &mut [f32],
+) {
     for y in 0..MAP_HEIGHT {
         for x in 0..MAP_WIDTH {
             if state.tile(x, y).is_some_and(|t| t.visited()) {
                 out[coarse_cell(coarse::VISITED, x, y)] = 1.0;
             }
-            if walkable(state, x, y) {
+            if state.known_walkable(x, y) {
                 out[coarse_cell(coarse::WALKABLE, x, y)] = 1.0;
-                if frontier(state, x, y) {
+                if frontier[y * MAP_WIDTH + x] {
                     out[coarse_cell(coarse::FRONTIER, x, y)] = 1.0;
                 }
             }
