@@ -3,8 +3,8 @@
 
 use pmd_agent::cartridge::{self, addr, CartState, Phase};
 use pmd_agent::emu::{
-    EmuError, Emulator, Keys, Rom, Snapshot, SnapshotError, EWRAM_SIZE, IWRAM_SIZE, SCREEN_HEIGHT,
-    SCREEN_WIDTH,
+    Domain, EmuError, Emulator, Keys, Rom, Snapshot, SnapshotError, EWRAM_SIZE, IWRAM_SIZE,
+    SCREEN_HEIGHT, SCREEN_WIDTH,
 };
 use rayon::prelude::*;
 
@@ -333,4 +333,88 @@ fn eight_emulators_on_four_threads_match_a_sequential_run() {
 fn emulator_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Emulator>();
+}
+
+/// A 32 MiB ROM (the largest, which mGBA maps instead of copying) with the
+/// game code of a game mGBA gives a real-time clock (`AXVE`), whose code
+/// turns on the GPIO port and writes its three registers (ROM 0xC4, 0xC6,
+/// 0xC8), then loops.
+fn gpio_rom() -> Rom {
+    let mut bytes = vec![0u8; 32 * 1024 * 1024];
+    let mut put = |at: usize, words: &[u32]| {
+        for (i, w) in words.iter().enumerate() {
+            bytes[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    };
+    put(0, &[0xEA00_003E]); // b 0x100
+    put(
+        0x100,
+        &[
+            0xE3A0_0302, // mov r0, #0x08000000
+            0xE280_00C4, // add r0, r0, #0xC4
+            0xE3A0_1001, // mov r1, #1
+            0xE1C0_10B4, // strh r1, [r0, #4]   control: read/write
+            0xE3A0_1007, // mov r1, #7
+            0xE1C0_10B2, // strh r1, [r0, #2]   direction
+            0xE3A0_1005, // mov r1, #5
+            0xE1C0_10B0, // strh r1, [r0]       data
+            0xEAFF_FFF6, // b 0x100 (again, every pass)
+        ],
+    );
+    bytes[0xA0..0xAC].copy_from_slice(b"GPIO TEST   ");
+    bytes[0xAC..0xB0].copy_from_slice(b"AXVE");
+    bytes[0xB0..0xB2].copy_from_slice(b"01");
+    bytes[0xB2] = 0x96;
+    let sum = bytes[0xA0..0xBD]
+        .iter()
+        .fold(0u8, |a, b| a.wrapping_add(*b));
+    bytes[0xBD] = 0u8.wrapping_sub(sum.wrapping_add(0x19));
+    Rom::from_bytes(bytes, "generated GPIO ROM").expect("a valid header")
+}
+
+#[test]
+fn a_game_with_gpio_hardware_never_writes_the_shared_rom() {
+    let rom = gpio_rom();
+    let before = rom.bytes()[0xC0..0xD0].to_vec();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                let mut emu = Emulator::new(&rom).unwrap();
+                emu.run_frames(30);
+                // the game ran and sees its own GPIO registers (control
+                // at 0xC8 turned on)
+                let cart = emu.domain(Domain::Cart0);
+                assert_eq!(
+                    u16::from_le_bytes([cart[0xC8], cart[0xC9]]),
+                    1,
+                    "GPIO control"
+                );
+            });
+        }
+    });
+    assert_eq!(
+        &rom.bytes()[0xC0..0xD0],
+        &before[..],
+        "the shared ROM bytes changed"
+    );
+}
+
+#[test]
+fn a_full_size_rom_without_gpio_hardware_is_shared_not_copied() {
+    // the same 32 MiB program under a game code mGBA gives no hardware:
+    // its cores borrow the one copy of the ROM
+    let gpio = gpio_rom();
+    let mut bytes = gpio.bytes().to_vec();
+    bytes[0xAC..0xB0].copy_from_slice(b"ZZZE");
+    let sum = bytes[0xA0..0xBD]
+        .iter()
+        .fold(0u8, |a, b| a.wrapping_add(*b));
+    bytes[0xBD] = 0u8.wrapping_sub(sum.wrapping_add(0x19));
+    let rom = Rom::from_bytes(bytes, "no hardware").unwrap();
+    let mut emu = Emulator::new(&rom).unwrap();
+    emu.run_frames(5);
+    assert_eq!(emu.domain(Domain::Cart0).as_ptr(), rom.bytes().as_ptr());
+    // and a GPIO game's core does not
+    let emu = Emulator::new(&gpio).unwrap();
+    assert_ne!(emu.domain(Domain::Cart0).as_ptr(), gpio.bytes().as_ptr());
 }

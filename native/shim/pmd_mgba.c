@@ -85,6 +85,34 @@ pmd_core *pmd_core_new(const uint8_t *rom, size_t rom_len, uint32_t *framebuffer
     }
     core->setVideoBuffer(core, (color_t *)framebuffer, GBA_VIDEO_HORIZONTAL_PIXELS);
     core->reset(core);
+    /* mGBA copies a ROM smaller than the cartridge space into memory of its
+     * own, but maps a full-size (32 MiB) one straight from the caller's
+     * buffer, and a cartridge with GPIO hardware (a clock, a sensor, which
+     * the reset above just set up from mGBA's game table) writes its port
+     * registers into the ROM bytes at 0xC4..0xC9. The caller's bytes are
+     * shared by every core and thread and must never be written: such a
+     * core gets a private copy of the ROM. A shared mapping stays where
+     * mGBA has no GPIO device to write through. */
+    struct GBA *gba = core->board;
+    if ((const uint8_t *)gba->memory.rom == rom &&
+        (gba->memory.hw.devices & ~HW_NO_OVERRIDE) != HW_NONE) {
+        struct VFile *copy = VFileMemChunk(rom, rom_len);
+        core->unloadROM(core);
+        if (!copy || !core->loadROM(core, copy)) {
+            mCoreConfigDeinit(&core->config);
+            core->deinit(core);
+            free(handle);
+            return NULL;
+        }
+        core->reset(core);
+        if ((const uint8_t *)gba->memory.rom == rom) {
+            /* Still the caller's bytes: refuse rather than share them. */
+            mCoreConfigDeinit(&core->config);
+            core->deinit(core);
+            free(handle);
+            return NULL;
+        }
+    }
     handle->core = core;
     return handle;
 }

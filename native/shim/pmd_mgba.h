@@ -27,9 +27,11 @@ void pmd_log_install(pmd_log_sink sink);
  * formatted. Safe to call at any time from any thread. */
 void pmd_log_set_mask(int level_mask);
 
-/* Creates a core running `rom` (borrowed, must outlive the core), rendering
- * into `framebuffer` (240*160 pixels, 32-bit, borrowed, must outlive the
- * core). Returns NULL when mGBA rejects the ROM or cannot allocate. */
+/* Creates a core running `rom` (borrowed, must outlive the core, and never
+ * written: a core whose cartridge has GPIO hardware, which writes port
+ * registers into ROM, runs on a private copy), rendering into `framebuffer`
+ * (240*160 pixels, 32-bit, borrowed, must outlive the core). Returns NULL
+ * when mGBA rejects the ROM or cannot allocate. */
 pmd_core *pmd_core_new(const uint8_t *rom, size_t rom_len, uint32_t *framebuffer);
 void pmd_core_free(pmd_core *core);
 

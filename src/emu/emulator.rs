@@ -29,7 +29,9 @@ pub struct Emulator {
 
 impl Emulator {
     /// Boots `rom` (already validated by [`Rom`]); the ROM's bytes are
-    /// shared, not copied.
+    /// shared, not copied, except by a cartridge with GPIO hardware (a
+    /// clock, a sensor), whose port registers mGBA writes into ROM: that
+    /// core runs on a private copy, so the shared bytes are never written.
     pub fn new(rom: &Rom) -> Result<Emulator, EmuError> {
         let core = Core::new(rom.shared_bytes()).ok_or_else(|| EmuError::CoreInit {
             origin: rom.origin().to_string(),
