@@ -621,3 +621,25 @@ fn a_rollback_replays_to_the_exact_state_before_the_failure() {
     assert!(faulty.env(0).emulator().ewram() == twin.env(0).emulator().ewram());
     assert_eq!(faulty.stats().failures, 1);
 }
+
+#[test]
+fn a_vec_env_steps_from_any_thread_whatever_its_thread_count() {
+    // Python and Ray step from whatever thread they run on: a VecEnv built
+    // on one thread must step from another (one worker thread used to hang
+    // here: the pool borrowed the building thread).
+    for threads in [1, 2] {
+        let mut v = vec_env(config(2, threads, 3));
+        v.step(&[Action::Wait, Action::Wait]).unwrap();
+        let (done, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..3 {
+                v.step(&[Action::Wait, Action::Wait]).unwrap();
+            }
+            done.send(v.stats().steps).unwrap();
+        });
+        let steps = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("{threads} thread(s): stepping from another thread: {e}"));
+        assert_eq!(steps, 8, "{threads} thread(s)");
+    }
+}

@@ -22,13 +22,11 @@
 //! same.
 //!
 //! **Threads.** A seat's `VecEnv` is built on a worker of this factory's
-//! small boot pool, so it gets a one-thread rollout pool of its own
-//! (`VecEnvConfig::threads = Some(1)` borrows the calling thread only when
-//! that thread serves no pool; see [`VecEnvConfig`]). The seat may then be
-//! stepped from any of Tokio's blocking threads, as the referee does
-//! between HTTP calls, without ever borrowing one of them into a rayon pool.
-//! A step hands over to that thread and back (tens of µs, against ~600 µs
-//! for a cartridge step).
+//! small boot pool (at most four seats boot at once) and has a one-thread
+//! rollout pool of its own, so the seat may be stepped from any of Tokio's
+//! blocking threads, as the referee does between HTTP calls. A step hands
+//! over to that thread and back (tens of µs, against ~600 µs for a
+//! cartridge step).
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock};

@@ -48,9 +48,8 @@ pub struct VecEnvConfig {
     pub frames: bool,
     /// Per-environment settings (frame cap, step limit).
     pub env: EnvConfig,
-    /// Worker threads; `None` uses every core. `Some(1)` runs every
-    /// environment on the calling thread (the pool borrows it; when the
-    /// thread already serves another pool, on one worker thread).
+    /// Worker threads of the VecEnv's own pool; `None` uses every core.
+    /// The VecEnv can be stepped from any thread, whatever the count.
     pub threads: Option<usize>,
     /// Failed steps in a row after which the episode is truncated.
     pub max_consecutive_failures: u32,
@@ -255,18 +254,15 @@ impl VecEnv {
         if config.envs == 0 {
             return Err(VecEnvError::NoEnvs);
         }
-        let builder = || rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
+        // Always a pool of its own threads, even of one: a pool that
+        // borrowed the building thread (`use_current_thread`) could only
+        // be stepped from that thread (from any other, `install` waited
+        // forever for it) and was never freed. Front ends step from
+        // whatever thread their host language runs on.
+        let builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
         let pool = match config.threads {
-            // The calling thread runs everything, unless it already belongs
-            // to another pool (a thread can serve only one): then one
-            // worker thread does.
-            Some(1) => builder()
-                .num_threads(1)
-                .use_current_thread()
-                .build()
-                .or_else(|_| builder().num_threads(1).build())?,
-            Some(threads) => builder().num_threads(threads).build()?,
-            None => builder().build()?,
+            Some(threads) => builder.num_threads(threads).build()?,
+            None => builder.build()?,
         };
         let env_config = EnvConfig {
             render: config.frames,
