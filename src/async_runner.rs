@@ -265,13 +265,22 @@ fn drive(
     let (ready_tx, ready_rx) = mpsc::sync_channel::<Ticket<'_>>(n);
     let died = AtomicBool::new(false);
     std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(config.workers.min(n));
         for w in 0..config.workers.min(n) {
             let ready_tx = ready_tx.clone();
             let (todo_rx, died) = (&todo_rx, &died);
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("env-worker-{w}"))
-                .spawn_scoped(scope, move || worker(todo_rx, ready_tx, died))
-                .map_err(AsyncError::Spawn)?;
+                .spawn_scoped(scope, move || worker(todo_rx, ready_tx, died));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    // Close the queue so the workers already started leave.
+                    drop(todo_tx);
+                    join_workers(workers);
+                    return Err(AsyncError::Spawn(e));
+                }
+            }
         }
         // Only workers send on the ready queue: when they are all gone,
         // receiving says so.
@@ -299,12 +308,26 @@ fn drive(
         let result = inference_loop(
             &mut state, &todo_tx, &ready_rx, &died, policy, config, metrics, &counts, progress,
         );
-        // Workers leave once the todo queue is closed; the scope joins
-        // them. Environments still in flight come back or are dropped
-        // with the queues (they are only borrowed).
+        // Workers leave once the todo queue is closed; they are joined
+        // here, so a worker's panic becomes `WorkerDied` instead of
+        // unwinding out of the scope into the caller. Environments still
+        // in flight come back or are dropped with the queues (they are
+        // only borrowed).
         drop(todo_tx);
-        result.map(|()| (state.batches, state.rows))
+        let all_joined = join_workers(workers);
+        match result {
+            Ok(()) if !all_joined => Err(AsyncError::WorkerDied),
+            result => result.map(|()| (state.batches, state.rows)),
+        }
     })
+}
+
+/// Joins the workers; false when any of them panicked (its panic is
+/// observed here, so it does not re-raise from the thread scope).
+fn join_workers(workers: Vec<std::thread::ScopedJoinHandle<'_, ()>>) -> bool {
+    workers
+        .into_iter()
+        .fold(true, |all, handle| handle.join().is_ok() && all)
 }
 
 /// A worker: step whatever environment comes, send it back.

@@ -250,3 +250,32 @@ fn only_row_policies_run_asynchronously() {
     );
     assert!(matches!(bad, Err(AsyncError::Config(_))));
 }
+
+/// A telemetry sink that panics on its `n`th step report: a fault outside
+/// the environment's own isolation, in a worker thread.
+struct PanicsOnStep(AtomicUsize);
+
+impl pmd_agent::rollout::Telemetry for PanicsOnStep {
+    fn step(&self, _: u32, _: Option<f64>) {
+        if self.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+            panic!("telemetry sink failed on purpose");
+        }
+    }
+}
+
+#[test]
+fn a_worker_that_panics_ends_the_run_with_worker_died() {
+    let options = VecEnvOptions {
+        telemetry: Arc::new(PanicsOnStep(AtomicUsize::new(5))),
+        ..VecEnvOptions::default()
+    };
+    let mut r = async_runner(config(4, 1, 50), Box::new(RandomPolicy), 2, options);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        r.run(400, |_| ControlFlow::Continue(()))
+    }));
+    match outcome {
+        Ok(Err(AsyncError::WorkerDied)) => {}
+        Ok(other) => panic!("expected WorkerDied, got {other:?}"),
+        Err(_) => panic!("the worker's panic reached the caller"),
+    }
+}
