@@ -643,3 +643,63 @@ fn a_vec_env_steps_from_any_thread_whatever_its_thread_count() {
         assert_eq!(steps, 8, "{threads} thread(s)");
     }
 }
+
+/// The downsampled frame of a fresh environment reset with episode seed
+/// `seed`: what the screen shows at the start of that episode.
+fn start_frame(seed: u32) -> Vec<u8> {
+    let config = EnvConfig {
+        render: true,
+        ..EnvConfig::default()
+    };
+    let mut env = Env::new(&cartridge::rom().unwrap(), config).unwrap();
+    env.reset(seed).unwrap();
+    let mut out = vec![0u8; frames::LEN];
+    frames::downsample(env.emulator().frame(), &mut out);
+    out
+}
+
+#[test]
+fn after_a_roll_back_the_frame_row_shows_the_restored_state() {
+    // Every step runs out of frames (the cap allows a reset, not a turn)
+    // and is rolled back to the episode's start: the frame row must show
+    // the start again, not the last frame the failed step drew.
+    let mut c = config(1, 1, 2);
+    c.frames = true;
+    c.env.frame_cap = 8;
+    let mut v = vec_env(c);
+    let start = start_frame(pmd_agent::rollout::episode_seed(2, 0, 0));
+    assert!(v.batch().frames.unwrap() == &start[..], "after reset");
+    v.step(&[Action::Move(Direction::Right)]).unwrap();
+    assert!(v.infos()[0].rolled_back);
+    assert!(
+        v.batch().frames.unwrap() == &start[..],
+        "the frame row after the roll-back shows another picture"
+    );
+}
+
+#[test]
+fn a_reset_from_a_savestate_without_a_picture_shows_no_stale_frame() {
+    // A start savestate read from bytes carries no picture, and a reset
+    // from an in-dungeon state returns at once without drawing: the frame
+    // row must then be marked black, not keep the last episode's screen.
+    let rom = cartridge::rom().unwrap();
+    let mut env = Env::new(&rom, EnvConfig::default()).unwrap();
+    env.reset(5).unwrap();
+    let start = env.emulator_mut().snapshot().unwrap().to_bytes();
+    let mut c = with_step_limit(config(1, 1, 6), 1);
+    c.frames = true;
+    let mut v = VecEnv::new(&rom, c, |e: &mut Env| e.start_from_state_file(&start)).unwrap();
+    v.step(&[Action::Wait]).unwrap();
+    assert!(v.infos()[0].truncated, "the step limit ended the episode");
+    let batch = v.batch();
+    let lit = |f: &[u8]| f.iter().filter(|&&p| p > 20).count();
+    assert!(
+        lit(batch.final_frames.unwrap()) > 100,
+        "the final frame shows the game"
+    );
+    assert_eq!(
+        lit(batch.frames.unwrap()),
+        0,
+        "the new episode's frame is marked black"
+    );
+}

@@ -146,6 +146,15 @@ impl Emulator {
         self.core.framebuffer()
     }
 
+    /// Whether the framebuffer shows the machine's present moment: the
+    /// last frame run was rendered, or a restored snapshot brought its
+    /// picture back. False after a reset, after frames run without
+    /// rendering, and after restoring a state that carries no picture
+    /// (one taken while not rendering, or read from bytes).
+    pub fn frame_is_current(&self) -> bool {
+        self.rendered_at == Some(self.frame_count())
+    }
+
     /// The [`frame_count`](Self::frame_count) at which the framebuffer was
     /// last completed; `None` if no frame was rendered since reset.
     pub fn frame_rendered_at(&self) -> Option<u32> {
@@ -251,6 +260,8 @@ impl Emulator {
         }
         if self.core.save_state(snap.state_mut()) {
             snap.set_rom_crc32(self.rom.crc32());
+            let picture = self.frame_is_current().then(|| self.core.framebuffer());
+            snap.set_frame(picture);
             Ok(())
         } else {
             // Mark it as belonging to no ROM, so it can never be restored.
@@ -281,7 +292,13 @@ impl Emulator {
             return Err(SnapshotError::Rejected.into());
         }
         self.core.set_keys(self.keys.bits());
-        self.rendered_at = None;
+        self.rendered_at = match snap.frame() {
+            Some(picture) => {
+                self.core.framebuffer_mut().copy_from_slice(picture);
+                Some(self.core.frame_counter())
+            }
+            None => None,
+        };
         Ok(())
     }
 }

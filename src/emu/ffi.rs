@@ -139,6 +139,15 @@ impl Framebuffer {
         self.0.as_ptr()
     }
 
+    /// The pixels, writable through the same pointer (to put back a
+    /// picture kept with a savestate).
+    fn pixels_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as for `pixels`; `&mut self` (reached only through
+        // `&mut Core`) makes this the only borrow, and mGBA writes only
+        // inside calls that also take the `Core` by `&mut`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr(), FRAMEBUFFER_PIXELS) }
+    }
+
     /// The pixels, read through the same pointer.
     fn pixels(&self) -> &[u32] {
         // SAFETY: the allocation holds FRAMEBUFFER_PIXELS initialised
@@ -258,6 +267,10 @@ impl Core {
 
     pub(crate) fn framebuffer(&self) -> &[u32] {
         self.framebuffer.pixels()
+    }
+
+    pub(crate) fn framebuffer_mut(&mut self) -> &mut [u32] {
+        self.framebuffer.pixels_mut()
     }
 
     pub(crate) fn state_size(&mut self) -> usize {

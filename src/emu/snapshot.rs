@@ -62,15 +62,50 @@ const MAGIC: &[u8; 8] = b"PMDSNAP1";
 const HEADER_LEN: usize = 8 + 4 + 4 + 4;
 
 /// A complete machine state of one emulator, held in memory.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Taken while frames are rendered, it also keeps the picture on screen
+/// (as mGBA's frontend keeps a screenshot with each savestate), so a
+/// restore shows the restored moment rather than the last frame drawn.
+/// That picture is not part of the machine state: equality and the byte
+/// form ignore it.
+#[derive(Clone)]
 pub struct Snapshot {
     rom_crc32: u32,
     state: Box<[u8]>,
+    frame: Option<Box<[u32]>>,
 }
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Snapshot) -> bool {
+        self.rom_crc32 == other.rom_crc32 && self.state == other.state
+    }
+}
+
+impl Eq for Snapshot {}
 
 impl Snapshot {
     pub(crate) fn new(rom_crc32: u32, state: Box<[u8]>) -> Snapshot {
-        Snapshot { rom_crc32, state }
+        Snapshot {
+            rom_crc32,
+            state,
+            frame: None,
+        }
+    }
+
+    /// Keeps `frame` as the picture of this state (reusing the buffer), or
+    /// forgets it.
+    pub(crate) fn set_frame(&mut self, frame: Option<&[u32]>) {
+        match (frame, &mut self.frame) {
+            (Some(f), Some(kept)) if kept.len() == f.len() => kept.copy_from_slice(f),
+            (Some(f), kept) => *kept = Some(f.into()),
+            (None, kept) => *kept = None,
+        }
+    }
+
+    /// The picture on screen when the state was taken, if frames were
+    /// being rendered then.
+    pub(crate) fn frame(&self) -> Option<&[u32]> {
+        self.frame.as_deref()
     }
 
     pub(crate) fn state_mut(&mut self) -> &mut [u8] {
@@ -141,10 +176,7 @@ impl Snapshot {
         if crc32fast::hash(state) != checksum {
             return Err(SnapshotError::Corrupt("checksum mismatch"));
         }
-        Ok(Snapshot {
-            rom_crc32,
-            state: state.into(),
-        })
+        Ok(Snapshot::new(rom_crc32, state.into()))
     }
 }
 

@@ -551,7 +551,19 @@ fn observe(slot: &Slot, row: &mut [f32], mask: &mut [bool], frame: Option<&mut [
     obs::encode(slot.env.state(), slot.env.floor_turns(), row);
     slot.env.action_mask().write(mask);
     if let Some(frame) = frame {
-        frames::downsample(slot.env.emulator().frame(), frame);
+        write_frame(&slot.env, frame);
+    }
+}
+
+/// Writes the environment's screen, downsampled; black when the
+/// framebuffer does not show the present state (restored from a state
+/// that carried no picture), never a stale picture.
+fn write_frame(env: &Env, out: &mut [u8]) {
+    let emu = env.emulator();
+    if emu.frame_is_current() {
+        frames::downsample(emu.frame(), out);
+    } else {
+        out.fill(0);
     }
 }
 
@@ -683,7 +695,7 @@ fn end_episode(
     slot.stats.count_end(reason, slot.max_floor);
     obs::encode(slot.env.state(), slot.env.floor_turns(), out.final_row);
     if let Some(final_frame) = out.final_frame {
-        frames::downsample(slot.env.emulator().frame(), final_frame);
+        write_frame(&slot.env, final_frame);
     }
     slot.final_state.clone_from(slot.env.state());
     reset_slot(slot, ctx);
