@@ -25,8 +25,12 @@
 //! Cost: about `branches × horizon / commit` simulated steps per real step
 //! (see BENCHMARKS.md for the steps/s this gives).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use super::{legal_or_fallback, BatchPolicy, Heuristic, PolicyError};
-use crate::env::{Action, ActionMask, Direction, EndReason, Env};
+use crate::env::{
+    Action, ActionMask, Direction, EndReason, Env, EnvError, EnvSnapshot, StepResult,
+};
 use crate::game::path::{can_step, first_step};
 use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
 use crate::game::DungeonState;
@@ -77,6 +81,29 @@ fn fingerprint(env: &Env) -> Fingerprint {
 struct Plan {
     steps: Vec<(Fingerprint, Action)>,
     next: usize,
+    /// Why planning left the environment in an unknown state (it could
+    /// not be returned to where planning began); the policy then fails.
+    failed: Option<String>,
+}
+
+/// How planning moves an environment: [`Direct`]ly, or in tests through
+/// one that fails on purpose.
+trait Branching {
+    fn step(&self, env: &mut Env, action: Action) -> Result<StepResult, EnvError>;
+    fn restore(&self, env: &mut Env, root: &EnvSnapshot) -> Result<(), EnvError>;
+}
+
+/// The environment's own step and restore.
+struct Direct;
+
+impl Branching for Direct {
+    fn step(&self, env: &mut Env, action: Action) -> Result<StepResult, EnvError> {
+        env.step(action)
+    }
+
+    fn restore(&self, env: &mut Env, root: &EnvSnapshot) -> Result<(), EnvError> {
+        env.restore(root)
+    }
 }
 
 /// A branch's outcome, as [`score`] weighs it.
@@ -239,6 +266,7 @@ impl Search {
         env: &mut Env,
         target: Option<(u8, u8)>,
         actions: &mut Vec<(Fingerprint, Action)>,
+        ops: &dyn Branching,
     ) -> Outcome {
         actions.clear();
         let floor = env.state().floor;
@@ -254,8 +282,11 @@ impl Search {
             let action = self.branch_action(env.state(), env.action_mask(), target);
             actions.push((fingerprint(env), action));
             outcome.steps += 1;
-            match env.step(action) {
-                Ok(r) => {
+            // A step that panics (inside the emulator or the decoder) ends
+            // the branch like a failed one; the restore that follows puts
+            // the environment back.
+            match catch_unwind(AssertUnwindSafe(|| ops.step(env, action))) {
+                Ok(Ok(r)) => {
                     match r.reason {
                         Some(EndReason::Fainted) => outcome.fainted = true,
                         Some(EndReason::Cleared) => outcome.cleared = true,
@@ -265,7 +296,7 @@ impl Search {
                         break;
                     }
                 }
-                Err(_) => {
+                Ok(Err(_)) | Err(_) => {
                     outcome.fainted = true;
                     break;
                 }
@@ -288,12 +319,15 @@ impl Search {
     }
 
     /// Plans from the environment's state (which it leaves as it found it);
-    /// returns the best branch's actions.
-    fn plan(&self, env: &mut Env, plan: &mut Plan) {
+    /// leaves the best branch's actions in `plan`. An error when the
+    /// environment could not be returned to that state: it is then
+    /// somewhere inside a branch, and no real step may follow.
+    fn plan(&self, env: &mut Env, plan: &mut Plan, ops: &dyn Branching) -> Result<(), String> {
         plan.steps.clear();
         plan.next = 0;
         let Ok(root) = env.snapshot() else {
-            return;
+            // Nothing was played: the heuristic decides instead.
+            return Ok(());
         };
         let mut goals = Vec::with_capacity(self.branches);
         targets(
@@ -305,18 +339,27 @@ impl Search {
         let mut best = f64::NEG_INFINITY;
         let mut actions = Vec::with_capacity(self.horizon as usize);
         for target in std::iter::once(None).chain(goals.iter().copied().map(Some)) {
-            let outcome = self.branch(env, target, &mut actions);
+            let outcome = self.branch(env, target, &mut actions, ops);
             let value = score(&outcome);
             if value > best {
                 best = value;
                 plan.steps.clone_from(&actions);
             }
-            if env.restore(&root).is_err() {
-                plan.steps.clear();
-                return;
+            let restored = catch_unwind(AssertUnwindSafe(|| ops.restore(env, &root)));
+            match restored {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    plan.steps.clear();
+                    return Err(format!("cannot return to the state before planning: {e}"));
+                }
+                Err(_) => {
+                    plan.steps.clear();
+                    return Err("returning to the state before planning panicked".into());
+                }
             }
         }
         plan.steps.truncate(self.commit.max(1) as usize);
+        Ok(())
     }
 
     /// The action for one environment.
@@ -329,7 +372,10 @@ impl Search {
         let here = fingerprint(env);
         let valid = plan.steps.get(plan.next).is_some_and(|(f, _)| *f == here);
         if !valid {
-            self.plan(env, plan);
+            if let Err(reason) = self.plan(env, plan, &Direct) {
+                plan.failed = Some(reason);
+                return Action::Wait;
+            }
         }
         match plan.steps.get(plan.next) {
             Some((f, action)) if *f == here && ctx.mask.contains(*action) => {
@@ -363,7 +409,85 @@ impl BatchPolicy for Search {
         input
             .envs
             .par_decide_with(actions, &mut plans, |ctx, plan| search.decide(ctx, plan));
+        let failed = plans
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, plan)| plan.failed.take().map(|reason| (i, reason)));
         self.plans = plans;
-        Ok(())
+        match failed {
+            Some((i, reason)) => Err(PolicyError::Failed {
+                policy: "search".into(),
+                reason: format!("environment {i}: {reason}"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::env::EnvConfig;
+
+    fn started_env() -> Env {
+        let rom = crate::cartridge::rom().unwrap();
+        let mut env = Env::new(&rom, EnvConfig::default()).unwrap();
+        env.reset(11).unwrap();
+        env
+    }
+
+    /// Steps for real, but panics on its `n`th step.
+    struct PanicsOnStep(AtomicU32);
+
+    impl Branching for PanicsOnStep {
+        fn step(&self, env: &mut Env, action: Action) -> Result<StepResult, EnvError> {
+            if self.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+                panic!("a branch step panicked on purpose");
+            }
+            env.step(action)
+        }
+
+        fn restore(&self, env: &mut Env, root: &EnvSnapshot) -> Result<(), EnvError> {
+            env.restore(root)
+        }
+    }
+
+    /// Steps for real; every restore fails.
+    struct RestoreFails;
+
+    impl Branching for RestoreFails {
+        fn step(&self, env: &mut Env, action: Action) -> Result<StepResult, EnvError> {
+            env.step(action)
+        }
+
+        fn restore(&self, _: &mut Env, _: &EnvSnapshot) -> Result<(), EnvError> {
+            Err(EnvError::NotReady(0))
+        }
+    }
+
+    #[test]
+    fn a_panicking_branch_is_scored_out_and_the_environment_restored() {
+        let mut env = started_env();
+        let before = fingerprint(&env);
+        let search = Search::default();
+        let mut plan = Plan::default();
+        search
+            .plan(&mut env, &mut plan, &PanicsOnStep(AtomicU32::new(3)))
+            .unwrap();
+        assert_eq!(fingerprint(&env), before, "back where planning began");
+        assert!(!plan.steps.is_empty(), "the other branches still plan");
+        assert_eq!(plan.steps[0].0, before);
+    }
+
+    #[test]
+    fn a_failed_restore_is_an_error_not_a_silent_branch_state() {
+        let mut env = started_env();
+        let search = Search::default();
+        let mut plan = Plan::default();
+        let err = search.plan(&mut env, &mut plan, &RestoreFails).unwrap_err();
+        assert!(err.contains("cannot return"), "{err}");
+        assert!(plan.steps.is_empty());
     }
 }
