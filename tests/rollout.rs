@@ -703,3 +703,51 @@ fn a_reset_from_a_savestate_without_a_picture_shows_no_stale_frame() {
         "the new episode's frame is marked black"
     );
 }
+
+/// Fails environment 0's first checkpoint, and its step number `fail_step`.
+struct FailFirstCheckpoint {
+    checkpoints: AtomicU64,
+    fail_step: u32,
+}
+
+impl EnvHook for FailFirstCheckpoint {
+    fn before_checkpoint(&self, index: usize, _: &mut Env) -> Result<(), EnvError> {
+        if index == 0 && self.checkpoints.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(EnvError::NotReady(0));
+        }
+        Ok(())
+    }
+
+    fn before_step(&self, index: usize, _: u64, step: u32, _: &mut Env) -> Result<(), EnvError> {
+        if index == 0 && step == self.fail_step {
+            return Err(EnvError::NotReady(0));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failed_checkpoint_keeps_the_step_and_rollbacks_stay_exact() {
+    let mut c = config(1, 1, 12);
+    c.snapshot_every = 1;
+    let hook = FailFirstCheckpoint {
+        checkpoints: AtomicU64::new(0),
+        fail_step: 1,
+    };
+    let mut v = vec_env_with(c, hook);
+    let mut twin = vec_env(c);
+    let right = [Action::Move(Direction::Right)];
+    v.step(&right).unwrap();
+    twin.step(&right).unwrap();
+    assert!(!v.infos()[0].rolled_back, "the step succeeded and stands");
+    assert!(v.batch().row(0) == twin.batch().row(0));
+    // the next step fails: back to the state after the first, through the
+    // episode's start checkpoint and a replay of the step since it
+    v.step(&[Action::Move(Direction::Down)]).unwrap();
+    assert!(v.infos()[0].rolled_back);
+    assert!(
+        v.batch().row(0) == twin.batch().row(0),
+        "rolled back exactly"
+    );
+    assert_eq!(v.env(0).episode_steps(), 1);
+}

@@ -28,4 +28,12 @@ pub trait EnvHook: Send + Sync {
         let _ = (index, episode, step, env);
         Ok(())
     }
+
+    /// Before environment `index` takes a checkpoint (a snapshot to roll
+    /// back to) after a successful step; an error counts as a failed
+    /// checkpoint, which keeps the step and the previous checkpoint.
+    fn before_checkpoint(&self, index: usize, env: &mut Env) -> Result<(), EnvError> {
+        let _ = (index, env);
+        Ok(())
+    }
 }

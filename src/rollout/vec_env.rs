@@ -610,22 +610,11 @@ pub(super) fn step_slot(
                 return info;
             }
             slot.since_checkpoint.push(action);
-            if slot.since_checkpoint.len() < ctx.config.snapshot_every.max(1) as usize {
-                observe(slot, out.row, out.mask, out.frame);
-                return info;
+            if slot.since_checkpoint.len() >= ctx.config.snapshot_every.max(1) as usize {
+                checkpoint(slot, ctx);
             }
-            match slot.env.snapshot_into(&mut slot.checkpoint) {
-                Ok(()) => {
-                    slot.since_checkpoint.clear();
-                    observe(slot, out.row, out.mask, out.frame);
-                    return info;
-                }
-                // Without a checkpoint the next failure could not be undone.
-                Err(e) => {
-                    tracing::warn!(env = slot.index, error = %e, "cannot snapshot the environment");
-                    FailureKind::Error
-                }
-            }
+            observe(slot, out.row, out.mask, out.frame);
+            return info;
         }
         Ok(Ok(result)) => {
             ctx.telemetry
@@ -661,6 +650,32 @@ pub(super) fn step_slot(
     }
     observe(slot, out.row, out.mask, out.frame);
     info
+}
+
+/// Takes a checkpoint after a successful step. When that fails the step
+/// stands (it is not rolled back) and the actions since the last
+/// checkpoint, this one included, are kept to replay: a later failure
+/// still rolls back to the right state, or, if the failed snapshot damaged
+/// the checkpoint, cannot restore it and ends the episode.
+fn checkpoint(slot: &mut Slot, ctx: &StepContext<'_>) {
+    let index = slot.index;
+    let (env, snapshot) = (&mut slot.env, &mut slot.checkpoint);
+    let taken = catch_unwind(AssertUnwindSafe(|| {
+        if let Some(hook) = ctx.hook {
+            hook.before_checkpoint(index, env)?;
+        }
+        env.snapshot_into(snapshot)
+    }));
+    match taken {
+        Ok(Ok(())) => slot.since_checkpoint.clear(),
+        Ok(Err(e)) => {
+            tracing::warn!(env = index, error = %e, "cannot take a checkpoint; keeping the last one")
+        }
+        Err(_) => tracing::warn!(
+            env = index,
+            "taking a checkpoint panicked; keeping the last one"
+        ),
+    }
 }
 
 /// Returns the environment to the state before the failed step: the
