@@ -430,9 +430,112 @@ fn rolled_back_rows_stay_recorded_and_are_skipped_by_default() {
     // the episode is truncated), twice, then 4 good steps and 2 failures
     assert_eq!(report.failures, 8);
     assert_eq!(all.rows(), 40);
-    assert_eq!(clean.rows(), 32);
-    assert_eq!(clean.rolled_back_rows, 8);
+    // the undone tries are skipped; each given-up episode's last row (a
+    // failed try that truncated it) stays, with its reason
+    assert_eq!(clean.rows(), 34);
+    assert_eq!(clean.rolled_back_rows, 6);
+    use arrow_array::Array;
+    let column = |name: &str| {
+        clean
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column_by_name(name).unwrap();
+                let c = c
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>()
+                    .unwrap();
+                (0..c.len())
+                    .map(|i| c.is_valid(i).then(|| c.value(i).to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let reasons = column("reason");
+    assert_eq!(
+        reasons
+            .iter()
+            .flatten()
+            .filter(|r| *r == "step_error")
+            .count(),
+        2,
+        "both given-up endings are read: {reasons:?}"
+    );
     let (_, steps) = pmd_agent::record::episode_actions(&all, "f", 0, 0).unwrap();
     assert_eq!(steps.len(), 7);
     assert_eq!(steps.iter().filter(|s| s.rolled_back).count(), 3);
+}
+
+#[test]
+fn no_record_batch_exceeds_batch_rows_even_when_a_round_has_more_rows() {
+    use arrow_array::{Array, FixedSizeListArray, Float32Array, UInt32Array};
+    use pmd_agent::policy::{Heuristic, PerEnv};
+    use pmd_agent::rollout::{VecEnvConfig, VecEnvOptions};
+    use pmd_agent::runner::{RecordConfig, Runner, StartPoint};
+
+    let record = |batch_rows: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let record = RecordConfig {
+            batch_rows,
+            ..RecordConfig::new(dir.path())
+        };
+        let mut runner = Runner::new(
+            &pmd_agent::cartridge::rom().unwrap(),
+            VecEnvConfig {
+                envs: 5,
+                threads: Some(2),
+                seed: 3,
+                ..VecEnvConfig::default()
+            },
+            &StartPoint::default(),
+            Box::new(PerEnv(Heuristic::default())),
+            Some(&record),
+            VecEnvOptions::default(),
+        )
+        .unwrap();
+        runner
+            .run(40, |_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        let file = runner.finish().unwrap().record_file.unwrap();
+        read_trajectories(&file).unwrap()
+    };
+    let split = record(3);
+    let whole = record(4096);
+    let sizes: Vec<usize> = split.batches.iter().map(|b| b.num_rows()).collect();
+    assert!(sizes.iter().all(|&n| n <= 3), "batch sizes {sizes:?}");
+    assert_eq!(split.rows(), 40);
+    assert_eq!(whole.batches.len(), 1);
+    // every row keeps its own observation and legal actions across the
+    // splits: the same run recorded in one batch has the same rows
+    let obs = |t: &pmd_agent::record::Trajectories| -> Vec<f32> {
+        t.batches
+            .iter()
+            .flat_map(|b| {
+                let list = b.column_by_name("obs").unwrap();
+                let list = list.as_any().downcast_ref::<FixedSizeListArray>().unwrap();
+                let values = list
+                    .values()
+                    .as_any()
+                    .downcast_ref::<Float32Array>()
+                    .unwrap();
+                values.values().to_vec()
+            })
+            .collect()
+    };
+    let u32s = |t: &pmd_agent::record::Trajectories, name: &str| -> Vec<u32> {
+        t.batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column_by_name(name).unwrap();
+                c.as_any()
+                    .downcast_ref::<UInt32Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    };
+    assert!(obs(&split) == obs(&whole), "observations differ");
+    assert_eq!(u32s(&split, "legal_actions"), u32s(&whole, "legal_actions"));
+    assert_eq!(u32s(&split, "env"), u32s(&whole, "env"));
 }

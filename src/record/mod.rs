@@ -23,7 +23,7 @@
 //! | `terminated` | bool | the step ended the episode by the game's outcome |
 //! | `truncated` | bool | the step cut the episode short |
 //! | `reason` | utf8, null unless the episode ended | `fainted`, `cleared`, `left_dungeon`, `step_limit`, `frame_cap`, `step_error`, `panic` |
-//! | `rolled_back` | bool | the step failed and was undone: not a transition; readers skip it by default |
+//! | `rolled_back` | bool | the step failed and was undone: not a transition, and readers skip it by default, unless it also ends the episode (`truncated`, reason `step_error`, `panic` or `frame_cap`: the episode was given up there, and that row is its last) |
 //! | `obs` | fixed_size_list<float32>[2395] | the observation the action was chosen on (`rollout::obs`; version 3 added the coarse map, the ways, the stairs, bag and reach scalars to version 2's 1,804) |
 //! | `frame` | fixed_size_list<uint8>[9600] | optional: the 120x80 grey frame it was chosen on |
 //!

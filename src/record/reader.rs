@@ -146,15 +146,27 @@ pub fn read_trajectories_with(
 
 /// The batch without its rolled-back rows, and how many were dropped.
 fn without_rolled_back(batch: RecordBatch) -> Result<(RecordBatch, usize), String> {
-    let flags = batch
-        .column_by_name("rolled_back")
-        .and_then(|c| c.as_boolean_opt())
-        .ok_or("rolled_back is not a boolean column")?;
-    let dropped = flags.true_count();
-    if dropped == 0 {
+    let flag = |name: &str| {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_boolean_opt())
+            .ok_or(format!("{name} is not a boolean column"))
+    };
+    let rolled_back = flag("rolled_back")?;
+    if rolled_back.true_count() == 0 {
         return Ok((batch, 0));
     }
-    let keep = arrow_arith::boolean::not(flags).map_err(|e| e.to_string())?;
+    // A failed step that ends its episode (given up: `step_error`,
+    // `panic`, `frame_cap`) is the episode's last row and stays; only the
+    // undone steps the episode went on after are dropped.
+    let ended = arrow_arith::boolean::or(flag("terminated")?, flag("truncated")?)
+        .map_err(|e| e.to_string())?;
+    let keep = arrow_arith::boolean::or(
+        &arrow_arith::boolean::not(rolled_back).map_err(|e| e.to_string())?,
+        &ended,
+    )
+    .map_err(|e| e.to_string())?;
+    let dropped = batch.num_rows() - keep.true_count();
     let kept = filter_record_batch(&batch, &keep).map_err(|e| e.to_string())?;
     Ok((kept, dropped))
 }

@@ -171,10 +171,23 @@ impl TrajectoryWriter {
     /// Completes the rows of the round begun with
     /// [`begin_round`](Self::begin_round): the actions and what the steps
     /// did (`infos`, one per environment).
+    /// A batch is written as soon as it holds `batch_rows` rows, in the
+    /// middle of a round if need be, so no batch ever exceeds the bound
+    /// readers enforce, however many environments a round has.
     pub fn end_round(&mut self, actions: &[Action], infos: &[StepInfo]) -> Result<(), RecordError> {
-        for &i in &self.pending {
+        for k in 0..self.pending.len() {
+            let i = self.pending[k];
             let (Some(action), Some(info)) = (actions.get(i), infos.get(i)) else {
-                continue;
+                // The observations of the remaining rows are buffered:
+                // leaving any row out would pair them with the wrong steps.
+                return Err(RecordError::Io {
+                    path: self.path.display().to_string(),
+                    source: std::io::Error::other(format!(
+                        "end_round: no action or step info for environment {i} ({} actions, {} infos)",
+                        actions.len(),
+                        infos.len()
+                    )),
+                });
             };
             let c = &mut self.columns;
             c.env.push(i as u32);
@@ -194,11 +207,11 @@ impl TrajectoryWriter {
             c.truncated.push(info.truncated);
             c.reason.push(info.reason.map(|r| r.code()));
             c.rolled_back.push(info.rolled_back);
+            if self.columns.len() >= self.batch_rows {
+                self.flush()?;
+            }
         }
         self.pending.clear();
-        if self.columns.len() >= self.batch_rows {
-            self.flush()?;
-        }
         Ok(())
     }
 
@@ -207,8 +220,16 @@ impl TrajectoryWriter {
         if self.columns.len() == 0 {
             return Ok(());
         }
-        let columns = std::mem::take(&mut self.columns);
-        let rows = columns.len() as u64;
+        let mut columns = std::mem::take(&mut self.columns);
+        let n = columns.len();
+        // Observations `begin_round` buffered for rows `end_round` has not
+        // completed yet stay for the next batch.
+        self.columns.obs = columns.obs.split_off(n * obs::FEATURES);
+        self.columns.legal = columns.legal.split_off(n);
+        if self.with_frames {
+            self.columns.frame = columns.frame.split_off(n * frames::LEN);
+        }
+        let rows = n as u64;
         let path = self.path.display().to_string();
         let batch = self.batch(columns).map_err(|source| RecordError::Arrow {
             path: path.clone(),
