@@ -325,9 +325,12 @@ fn drive(
 /// Joins the workers; false when any of them panicked (its panic is
 /// observed here, so it does not re-raise from the thread scope).
 fn join_workers(workers: Vec<std::thread::ScopedJoinHandle<'_, ()>>) -> bool {
-    workers
-        .into_iter()
-        .fold(true, |all, handle| handle.join().is_ok() && all)
+    // Every handle is joined, even after a panicked one.
+    let mut all_ok = true;
+    for handle in workers {
+        all_ok &= handle.join().is_ok();
+    }
+    all_ok
 }
 
 /// A worker: step whatever environment comes, send it back.
