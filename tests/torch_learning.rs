@@ -109,6 +109,7 @@ impl VecEnvironment for Corridor {
             final_obs: &self.final_obs,
             final_frames: None,
             progress: Some(&self.progress),
+            excluded: None,
         })
     }
 }

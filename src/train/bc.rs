@@ -13,6 +13,20 @@ use crate::rng::Rng;
 
 use super::{shuffle, TrainError};
 
+/// A row's value target: `ret`, plus `tail` times the network's value of
+/// bootstrap state `state` (see [`BcDataset::add_bootstrap_state`]) where
+/// the episode was cut short — PPO's bootstrap of a truncation. The value
+/// of the bootstrap states is re-estimated at the start of every epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueTarget {
+    /// The discounted rewards up to the bootstrap point.
+    pub ret: f32,
+    /// The discount of the bootstrap term (0: the episode ended for good).
+    pub tail: f32,
+    /// The bootstrap state, where `tail` is not 0.
+    pub state: Option<u32>,
+}
+
 /// Rows to learn from, in memory: `obs [M, 2395]`, `masks [M, 19]`,
 /// `actions [M]`.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +34,16 @@ pub struct BcDataset {
     obs: Vec<f32>,
     masks: Vec<bool>,
     actions: Vec<u8>,
-    /// Return-to-go of each row, or NaN where unknown.
+    /// Each row's value target before its bootstrap term (see
+    /// [`ValueTarget`]), or NaN where unknown.
     returns: Vec<f32>,
+    /// Each row's bootstrap weight (0: none).
+    tails: Vec<f32>,
+    /// Each row's bootstrap state (an index into `bootstrap_obs`; 0 when
+    /// its weight is 0).
+    tail_states: Vec<i64>,
+    /// Observations whose value the targets bootstrap from, `[S, 2395]`.
+    bootstrap_obs: Vec<f32>,
     skipped_failed: usize,
     skipped_illegal: usize,
 }
@@ -58,6 +80,9 @@ impl BcDataset {
         }
         Ok(Self {
             returns: vec![f32::NAN; actions.len()],
+            tails: vec![0.0; actions.len()],
+            tail_states: vec![0; actions.len()],
+            bootstrap_obs: Vec::new(),
             obs,
             masks,
             actions,
@@ -80,7 +105,7 @@ impl BcDataset {
     }
 
     /// [`BcDataset::push`] with the row's discounted return-to-go, the
-    /// value head's target.
+    /// value head's target (an episode that ended for good).
     pub fn push_with_return(
         &mut self,
         obs: &[f32],
@@ -89,6 +114,53 @@ impl BcDataset {
         failed: bool,
         ret: f32,
     ) -> Result<bool, TrainError> {
+        let target = ValueTarget {
+            ret,
+            tail: 0.0,
+            state: None,
+        };
+        self.push_with_target(obs, mask, action, failed, target)
+    }
+
+    /// Adds an observation value targets can bootstrap from; returns its
+    /// index for [`ValueTarget::state`].
+    pub fn add_bootstrap_state(&mut self, obs: &[f32]) -> Result<u32, TrainError> {
+        if obs.len() != OBS_DIM {
+            return Err(TrainError::Invalid(format!(
+                "a bootstrap state needs {OBS_DIM} observation values, got {}",
+                obs.len()
+            )));
+        }
+        let index = u32::try_from(self.bootstrap_obs.len() / OBS_DIM)
+            .map_err(|_| TrainError::Invalid("too many bootstrap states".into()))?;
+        self.bootstrap_obs.extend_from_slice(obs);
+        Ok(index)
+    }
+
+    /// [`BcDataset::push`] with the row's value target.
+    pub fn push_with_target(
+        &mut self,
+        obs: &[f32],
+        mask: &[bool],
+        action: u8,
+        failed: bool,
+        target: ValueTarget,
+    ) -> Result<bool, TrainError> {
+        let states = self.bootstrap_obs.len() / OBS_DIM;
+        let state = match target.state {
+            Some(s) if (s as usize) < states => i64::from(s),
+            Some(s) => {
+                return Err(TrainError::Invalid(format!(
+                    "bootstrap state {s} was never added ({states} are)"
+                )))
+            }
+            None if target.tail == 0.0 => 0,
+            None => {
+                return Err(TrainError::Invalid(
+                    "a value target with a bootstrap weight needs its state".into(),
+                ))
+            }
+        };
         if obs.len() != OBS_DIM || mask.len() != N_ACTIONS {
             return Err(TrainError::Invalid(format!(
                 "a row needs {OBS_DIM} observation and {N_ACTIONS} mask values, got {} and {}",
@@ -107,7 +179,9 @@ impl BcDataset {
         self.obs.extend_from_slice(obs);
         self.masks.extend_from_slice(mask);
         self.actions.push(action);
-        self.returns.push(ret);
+        self.returns.push(target.ret);
+        self.tails.push(target.tail);
+        self.tail_states.push(state);
         Ok(true)
     }
 
@@ -250,13 +324,28 @@ pub fn train_bc(
     } else {
         0.0
     };
-    let returns = Tensor::f_from_slice(&data.returns)?.f_to_device(device)?;
+    let targets = Targets {
+        partial: Tensor::f_from_slice(&data.returns)?.f_to_device(device)?,
+        tails: Tensor::f_from_slice(&data.tails)?.f_to_device(device)?,
+        states: Tensor::f_from_slice(&data.tail_states)?.f_to_device(device)?,
+        bootstrap: if data.bootstrap_obs.is_empty() {
+            None
+        } else {
+            let s = (data.bootstrap_obs.len() / OBS_DIM) as i64;
+            Some(
+                Tensor::f_from_slice(&data.bootstrap_obs)?
+                    .f_view([s, OBS_DIM as i64])?
+                    .f_to_device(device)?,
+            )
+        },
+    };
     let mut opt = nn::AdamW::default()
         .wd(config.weight_decay)
         .build(net.var_store(), config.learning_rate)?;
 
     let mut epochs = Vec::with_capacity(config.epochs);
     for epoch in 1..=config.epochs {
+        let returns = targets.estimate(net)?;
         shuffle(&mut train_rows, &mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0.0, 0usize);
         for chunk in train_rows.chunks(config.batch_size) {
@@ -316,6 +405,31 @@ pub fn train_bc(
         epochs.push(report);
     }
     Ok(epochs)
+}
+
+/// The value targets as tensors: `partial + tails * V(bootstrap[states])`.
+struct Targets {
+    partial: Tensor,
+    tails: Tensor,
+    states: Tensor,
+    bootstrap: Option<Tensor>,
+}
+
+impl Targets {
+    /// The targets under the network's present value estimates (no
+    /// gradient flows into them).
+    fn estimate(&self, net: &PolicyNet) -> Result<Tensor, TrainError> {
+        let Some(bootstrap) = &self.bootstrap else {
+            return Ok(self.partial.shallow_clone());
+        };
+        let _no_grad = tch::no_grad_guard();
+        // The value head does not read the mask; any mask will do.
+        let rows = bootstrap.size()[0];
+        let masks = Tensor::f_ones([rows, N_ACTIONS as i64], (Kind::Bool, bootstrap.device()))?;
+        let (_, values) = net.forward(bootstrap, &masks, None)?;
+        let values = values.f_index_select(0, &self.states)?;
+        Ok((&self.partial + &self.tails * values).f_detach()?)
+    }
 }
 
 /// Correct argmax predictions in a batch.
@@ -397,5 +511,62 @@ mod tests {
         );
         assert!(BcDataset::from_buffers(obs.clone(), mask.clone(), vec![4]).is_err());
         assert!(BcDataset::from_buffers(obs, mask, vec![3, 3]).is_err());
+    }
+
+    #[test]
+    fn a_cut_episode_bootstraps_from_the_networks_value_of_its_state() {
+        let net = PolicyNet::new(
+            crate::infer::NetConfig {
+                hidden: vec![8],
+                ..crate::infer::NetConfig::default()
+            },
+            tch::Device::Cpu,
+            5,
+        )
+        .unwrap();
+        let mut data = BcDataset::new();
+        let mask = vec![true; N_ACTIONS];
+        let cut_state = vec![0.25; OBS_DIM];
+        let s = data.add_bootstrap_state(&cut_state).unwrap();
+        let obs = vec![0.0; OBS_DIM];
+        let ended = ValueTarget {
+            ret: 2.0,
+            tail: 0.0,
+            state: None,
+        };
+        let cut = ValueTarget {
+            ret: 1.0,
+            tail: 0.5,
+            state: Some(s),
+        };
+        assert!(data.push_with_target(&obs, &mask, 0, false, ended).unwrap());
+        assert!(data.push_with_target(&obs, &mask, 0, false, cut).unwrap());
+        let missing = ValueTarget {
+            state: Some(s + 1),
+            ..cut
+        };
+        assert!(data
+            .push_with_target(&obs, &mask, 0, false, missing)
+            .is_err());
+        assert!(data.has_returns());
+
+        let tensor = |v: &[f32]| Tensor::f_from_slice(v).unwrap();
+        let targets = Targets {
+            partial: tensor(&data.returns),
+            tails: tensor(&data.tails),
+            states: Tensor::f_from_slice(&data.tail_states).unwrap(),
+            bootstrap: Some(tensor(&data.bootstrap_obs).view([1, OBS_DIM as i64])),
+        };
+        let got: Vec<f32> = Vec::try_from(targets.estimate(&net).unwrap()).unwrap();
+        let (_, v) = net
+            .forward(
+                &tensor(&cut_state).view([1, OBS_DIM as i64]),
+                &Tensor::ones([1, N_ACTIONS as i64], (Kind::Bool, tch::Device::Cpu)),
+                None,
+            )
+            .unwrap();
+        let v = v.double_value(&[0]) as f32;
+        assert_eq!(got[0], 2.0, "ended for good: no bootstrap");
+        assert!((got[1] - (1.0 + 0.5 * v)).abs() < 1e-6, "{got:?}, V = {v}");
     }
 }

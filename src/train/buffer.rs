@@ -28,6 +28,9 @@ pub struct StepRecord<'a> {
     pub truncated: &'a [bool],
     /// V(final observation) `[N]`, read only where truncated.
     pub final_values: &'a [f32],
+    /// Rows that are not transitions `[N]` (see [`StepOutcome::excluded`]
+    /// in `ppo`); `None`: every row is one.
+    pub excluded: Option<&'a [bool]>,
 }
 
 /// T steps of N environments.
@@ -57,6 +60,8 @@ pub struct RolloutBuffer {
     pub truncated: Vec<bool>,
     /// `[T, N]`.
     pub final_values: Vec<f32>,
+    /// `[T, N]`: rows PPO leaves out of its losses.
+    pub excluded: Vec<bool>,
     /// V of each environment's observation after the last step, `[N]`.
     pub last_values: Vec<f32>,
 }
@@ -88,6 +93,7 @@ impl RolloutBuffer {
             terminated: Vec::with_capacity(rows),
             truncated: Vec::with_capacity(rows),
             final_values: Vec::with_capacity(rows),
+            excluded: Vec::with_capacity(rows),
             last_values: vec![0.0; n_envs],
         })
     }
@@ -130,6 +136,7 @@ impl RolloutBuffer {
         self.terminated.clear();
         self.truncated.clear();
         self.final_values.clear();
+        self.excluded.clear();
     }
 
     /// Appends one step after checking every slice's length.
@@ -157,6 +164,7 @@ impl RolloutBuffer {
             ("terminated", step.terminated.len()),
             ("truncated", step.truncated.len()),
             ("final_values", step.final_values.len()),
+            ("excluded", step.excluded.map_or(n, <[bool]>::len)),
         ] {
             check(what, len, n)?;
         }
@@ -186,6 +194,10 @@ impl RolloutBuffer {
         self.terminated.extend_from_slice(step.terminated);
         self.truncated.extend_from_slice(step.truncated);
         self.final_values.extend_from_slice(step.final_values);
+        match step.excluded {
+            Some(excluded) => self.excluded.extend_from_slice(excluded),
+            None => self.excluded.extend(std::iter::repeat_n(false, n)),
+        }
         self.steps += 1;
         Ok(())
     }
@@ -224,6 +236,7 @@ mod tests {
             terminated: &[false, true],
             truncated: &[false, false],
             final_values: &[0.0, 0.0],
+            excluded: None,
         };
         buf.push(&step).unwrap();
         assert!(buf

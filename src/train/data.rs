@@ -5,10 +5,13 @@
 //! them. Rows whose action was not legal under their mask are skipped and
 //! counted by the dataset.
 //!
-//! Each row also gets its discounted return-to-go within its episode
-//! (`reward`, `terminated`/`truncated`, grouped by `env` and `episode`),
-//! the value head's target: an episode cut by a truncation or by the end
-//! of the recording counts nothing after its last row.
+//! Each row also gets its value target within its episode (`reward`,
+//! `terminated`/`truncated`, grouped by `env` and `episode`): the
+//! discounted return-to-go when the episode ended for good; when it was
+//! cut (a truncation, or the end of the recording) the rewards up to its
+//! last row and then, as PPO does, the network's own value of the state
+//! it was cut in (that last row's observation, which stands for everything
+//! from there on; see [`ValueTarget`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, UInt32Type, UInt64Type, UInt8Type};
 use arrow_array::{Array, RecordBatch};
 
-use super::bc::BcDataset;
+use super::bc::{BcDataset, ValueTarget};
 use super::TrainError;
 use crate::env::{ActionMask, ACTION_COUNT};
 use crate::record::read_trajectories;
@@ -49,7 +52,20 @@ struct FileRows {
     actions: Vec<u8>,
     rewards: Vec<f32>,
     ends: Vec<bool>,
+    /// The episode ended for good (not cut by a limit).
+    terminal: Vec<bool>,
     keys: Vec<(u32, u64)>,
+}
+
+/// A row's value target within its file: the discounted rewards `partial`,
+/// then `tail` times the value of the observation of row `cut` (the last
+/// row of an episode that was cut short; `tail` 0 and no row when it ended
+/// for good).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FileTarget {
+    partial: f32,
+    tail: f32,
+    cut: Option<usize>,
 }
 
 impl FileRows {
@@ -112,25 +128,43 @@ impl FileRows {
             self.rewards
                 .push(if reward.is_finite() { reward } else { 0.0 });
             self.ends.push(terminated.value(r) || truncated.value(r));
+            self.terminal.push(terminated.value(r));
             self.keys.push((envs.value(r), episodes.value(r)));
         }
         Ok(())
     }
 
-    /// Discounted returns-to-go, each episode on its own.
-    fn returns(&self, gamma: f32) -> Vec<f32> {
-        let mut running: HashMap<(u32, u64), f32> = HashMap::new();
-        let mut out = vec![0.0; self.rewards.len()];
+    /// Value targets, each episode on its own (see [`FileTarget`]). An
+    /// episode that ended for good counts its rewards to the end; one cut
+    /// short (truncated, or still running when the recording ends) is
+    /// bootstrapped at its last row: that row's target is its own value,
+    /// and each earlier row's is its reward plus γ times the next one's.
+    fn targets(&self, gamma: f32) -> Vec<FileTarget> {
+        let mut running: HashMap<(u32, u64), FileTarget> = HashMap::new();
+        let mut out = Vec::with_capacity(self.rewards.len());
         for i in (0..self.rewards.len()).rev() {
-            let next = if self.ends[i] {
-                0.0
-            } else {
-                running.get(&self.keys[i]).copied().unwrap_or(0.0)
+            let next = running.get(&self.keys[i]).filter(|_| !self.ends[i]);
+            let t = match next {
+                Some(n) => FileTarget {
+                    partial: self.rewards[i] + gamma * n.partial,
+                    tail: gamma * n.tail,
+                    cut: n.cut,
+                },
+                None if self.terminal[i] => FileTarget {
+                    partial: self.rewards[i],
+                    tail: 0.0,
+                    cut: None,
+                },
+                None => FileTarget {
+                    partial: 0.0,
+                    tail: 1.0,
+                    cut: Some(i),
+                },
             };
-            let g = self.rewards[i] + gamma * next;
-            running.insert(self.keys[i], g);
-            out[i] = g;
+            running.insert(self.keys[i], t);
+            out.push(t);
         }
+        out.reverse();
         out
     }
 }
@@ -158,14 +192,32 @@ pub fn load_recordings(
         for batch in &t.batches {
             rows.read(path, batch)?;
         }
-        let returns = rows.returns(gamma);
-        for (r, &ret) in returns.iter().enumerate() {
+        let targets = rows.targets(gamma);
+        // The bootstrap state of each cut episode, added once.
+        let mut states: HashMap<usize, u32> = HashMap::new();
+        let obs_of = |r: usize| &rows.obs[r * obs::FEATURES..(r + 1) * obs::FEATURES];
+        for (r, t) in targets.iter().enumerate() {
             if max_rows.is_some_and(|m| data.len() >= m) {
                 break;
             }
+            let state = match t.cut {
+                Some(cut) => match states.get(&cut) {
+                    Some(&s) => Some(s),
+                    None => {
+                        let s = data.add_bootstrap_state(obs_of(cut))?;
+                        states.insert(cut, s);
+                        Some(s)
+                    }
+                },
+                None => None,
+            };
             ActionMask::from_bits(rows.legal[r]).write(&mut mask);
-            let row = &rows.obs[r * obs::FEATURES..(r + 1) * obs::FEATURES];
-            data.push_with_return(row, &mask, rows.actions[r], false, ret)?;
+            let target = ValueTarget {
+                ret: t.partial,
+                tail: t.tail,
+                state,
+            };
+            data.push_with_target(obs_of(r), &mask, rows.actions[r], false, target)?;
             report.rows += 1;
         }
     }
@@ -177,25 +229,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn returns_are_per_episode_and_stop_at_its_end() {
-        // Two environments interleaved; env 0's episode 0 ends at its
-        // second row, then episode 1 runs to the end of the recording.
+    fn targets_are_per_episode_and_bootstrap_where_cut() {
+        // Two environments interleaved. Env 0's episode 0 terminates at its
+        // second row; its episode 1 runs to the end of the recording. Env
+        // 1's episode 0 is truncated at its second row.
         let rows = FileRows {
             rewards: vec![1.0, 0.0, 2.0, 5.0, 1.0, 3.0],
-            ends: vec![false, false, true, false, false, false],
+            ends: vec![false, false, true, true, false, false],
+            terminal: vec![false, false, true, false, false, false],
             keys: vec![(0, 0), (1, 0), (0, 0), (1, 0), (0, 1), (0, 1)],
             ..FileRows::default()
         };
-        let g = rows.returns(0.5);
+        let g = rows.targets(0.5);
+        let t = |partial, tail, cut| FileTarget { partial, tail, cut };
         assert_eq!(
             g,
             [
-                1.0 + 0.5 * 2.0,
-                0.0 + 0.5 * 5.0,
-                2.0,
-                5.0,
-                1.0 + 0.5 * 3.0,
-                3.0
+                // ended for good: the whole return
+                t(1.0 + 0.5 * 2.0, 0.0, None),
+                // truncated at row 3: its reward, then γ·V(row 3's state)
+                t(0.0, 0.5, Some(3)),
+                t(2.0, 0.0, None),
+                t(0.0, 1.0, Some(3)),
+                // cut by the end of the recording at row 5
+                t(1.0, 0.5, Some(5)),
+                t(0.0, 1.0, Some(5)),
             ]
         );
     }

@@ -10,9 +10,10 @@ use crate::rollout::VecEnv;
 
 /// A [`VecEnv`] that PPO can drive.
 ///
-/// A step that failed and was rolled back (see `rollout`) reaches PPO as
-/// a transition with reward 0 that changed nothing; they are rare (a step
-/// that errors or panics), and the episode's bookkeeping stays exact.
+/// A step that failed and was rolled back while its episode went on (see
+/// `rollout`) and a quarantined environment's row reach PPO marked
+/// [`excluded`](StepOutcome::excluded): they are not transitions. A failed
+/// step that ends the episode (given up) is a truncation like any other.
 #[derive(Debug)]
 pub struct RolloutEnv {
     vec_env: VecEnv,
@@ -21,6 +22,7 @@ pub struct RolloutEnv {
     /// environments (whose actions are ignored) so every row has one.
     masks: Vec<bool>,
     progress: Vec<f32>,
+    excluded: Vec<bool>,
 }
 
 impl RolloutEnv {
@@ -32,6 +34,7 @@ impl RolloutEnv {
             actions: vec![Action::Wait; n],
             masks: vec![false; n * ACTION_COUNT],
             progress: vec![0.0; n],
+            excluded: vec![false; n],
         };
         env.refresh_masks();
         env
@@ -87,8 +90,11 @@ impl VecEnvironment for RolloutEnv {
             ));
         }
         self.refresh_masks();
-        for (p, info) in self.progress.iter_mut().zip(self.vec_env.infos()) {
+        let rows = self.progress.iter_mut().zip(&mut self.excluded);
+        for ((p, excluded), info) in rows.zip(self.vec_env.infos()) {
             *p = f32::from(info.state.floor);
+            let ended = info.terminated || info.truncated;
+            *excluded = info.quarantined || (info.rolled_back && !ended);
         }
         let batch = self.vec_env.batch();
         Ok(StepOutcome {
@@ -98,6 +104,7 @@ impl VecEnvironment for RolloutEnv {
             final_obs: batch.final_features,
             final_frames: batch.final_frames,
             progress: Some(&self.progress),
+            excluded: Some(&self.excluded),
         })
     }
 }

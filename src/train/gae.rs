@@ -14,6 +14,11 @@
 //!   `last_values[i]` (V of the observation after the rollout) at the last
 //!   step.
 //!
+//! - excluded (a quarantined environment's forced wait, or a step undone
+//!   by a roll-back the episode went on after): not a transition. It gets
+//!   no advantage and is transparent to the recursion: the step before it
+//!   continues into the step after it, which starts from the same state.
+//!
 //! The advantage recursion stops at every episode end:
 //! `A_t = δ_t + γλ (1 - done_t) A_{t+1}`, `δ_t = r_t + γ V_next - V(s_t)`,
 //! and returns are `A_t + V(s_t)`.
@@ -35,6 +40,8 @@ pub struct GaeInput<'a> {
     pub final_values: &'a [f32],
     /// V of each environment's observation after the last step `[N]`.
     pub last_values: &'a [f32],
+    /// Rows that are not transitions (see the module text); `None`: none.
+    pub excluded: Option<&'a [bool]>,
     /// Discount γ.
     pub gamma: f32,
     /// GAE λ.
@@ -55,6 +62,13 @@ pub fn compute_gae(input: &GaeInput<'_>, advantages: &mut Vec<f32>, returns: &mu
     for t in (0..steps).rev() {
         for (i, run) in running.iter_mut().enumerate() {
             let k = t * n + i;
+            if input.excluded.is_some_and(|e| e[k]) {
+                // Not a transition: no advantage, and the running sum
+                // passes through untouched.
+                advantages[k] = 0.0;
+                returns[k] = input.values[k];
+                continue;
+            }
             let next_value = if input.terminated[k] {
                 0.0
             } else if input.truncated[k] {
@@ -99,6 +113,9 @@ impl GaeInput<'_> {
                 return Err(format!("{name} has {l} entries, rewards {len}"));
             }
         }
+        if let Some(l) = self.excluded.map(<[bool]>::len).filter(|&l| l != len) {
+            return Err(format!("excluded has {l} entries, rewards {len}"));
+        }
         if self.last_values.len() != self.n_envs {
             return Err(format!(
                 "last_values has {} entries for {} environments",
@@ -142,6 +159,7 @@ mod tests {
             terminated: &terminated,
             truncated: &truncated,
             final_values: &final_values,
+            excluded: None,
             last_values: &[0.7, 1.0],
             gamma: 0.9,
             lambda: 0.8,
@@ -183,6 +201,7 @@ mod tests {
             terminated: &[true],
             truncated: &[true],
             final_values: &[5.0],
+            excluded: None,
             last_values: &[5.0],
             gamma: 0.5,
             lambda: 1.0,
@@ -201,6 +220,7 @@ mod tests {
             terminated: &[false; 4],
             truncated: &[false; 4],
             final_values: &[0.0; 4],
+            excluded: None,
             last_values: &[0.0; 2],
             gamma: 0.99,
             lambda: 0.95,
@@ -213,6 +233,7 @@ mod tests {
         .check()
         .is_err());
         assert!(GaeInput {
+            excluded: None,
             last_values: &[0.0; 3],
             ..ok
         }
@@ -220,5 +241,50 @@ mod tests {
         .is_err());
         assert!(GaeInput { n_envs: 3, ..ok }.check().is_err());
         assert!(GaeInput { n_envs: 0, ..ok }.check().is_err());
+    }
+
+    #[test]
+    fn an_excluded_row_is_transparent_to_the_recursion() {
+        // One environment: t=1 is a step undone by a roll-back (a
+        // self-loop: the state at t=2 is the state at t=1, so their values
+        // agree). The advantages of t=0 and t=2 are those of the same
+        // episode without the undone row.
+        let with = GaeInput {
+            n_envs: 1,
+            rewards: &[1.0, 0.0, 2.0],
+            values: &[0.5, 0.3, 0.3],
+            terminated: &[false, false, true],
+            truncated: &[false, false, false],
+            final_values: &[0.0; 3],
+            excluded: Some(&[false, true, false]),
+            last_values: &[0.0],
+            gamma: 0.9,
+            lambda: 0.8,
+        };
+        with.check().unwrap();
+        let without = GaeInput {
+            rewards: &[1.0, 2.0],
+            values: &[0.5, 0.3],
+            terminated: &[false, true],
+            truncated: &[false, false],
+            final_values: &[0.0; 2],
+            excluded: None,
+            ..with
+        };
+        let (mut a, mut r, mut a2, mut r2) = (vec![], vec![], vec![], vec![]);
+        compute_gae(&with, &mut a, &mut r);
+        compute_gae(&without, &mut a2, &mut r2);
+        assert!(
+            (a[0] - a2[0]).abs() < 1e-6 && (a[2] - a2[1]).abs() < 1e-6,
+            "{a:?} {a2:?}"
+        );
+        assert_eq!(a[1], 0.0, "no advantage for the undone row");
+        assert_eq!(r[1], 0.3, "its return is its own value: no value loss");
+        assert!(GaeInput {
+            excluded: Some(&[false]),
+            ..with
+        }
+        .check()
+        .is_err());
     }
 }

@@ -178,6 +178,7 @@ impl Ppo {
             truncated: &buf.truncated,
             final_values: &buf.final_values,
             last_values: &buf.last_values,
+            excluded: Some(&buf.excluded),
             gamma: self.config.gamma,
             lambda: self.config.gae_lambda,
         };
@@ -209,11 +210,24 @@ impl Ppo {
         let actions: Vec<i64> = buf.actions.iter().map(|&a| i64::from(a)).collect();
         let actions = Tensor::f_from_slice(&actions)?.f_to_device(device)?;
         let old_logp = Tensor::f_from_slice(&buf.log_probs)?.f_to_device(device)?;
+        // Only transitions are learnt from: rows that are not (see
+        // `StepOutcome::excluded`) are left out of every minibatch.
+        let mut order: Vec<i64> = (0..r).filter(|&k| !buf.excluded[k as usize]).collect();
+        if order.is_empty() {
+            return Err(TrainError::Invalid(
+                "the rollout holds no transition (every row was excluded)".into(),
+            ));
+        }
+        // Advantages are normalised once over the rollout's transitions
+        // (RLlib's convention), so every minibatch, one row included, sees
+        // the same scale.
+        if self.config.normalize_advantages {
+            normalize(&mut self.advantages, &order);
+        }
         let advantages = Tensor::f_from_slice(&self.advantages)?.f_to_device(device)?;
         let returns = Tensor::f_from_slice(&self.returns)?.f_to_device(device)?;
 
-        let mut order: Vec<i64> = (0..r).collect();
-        let mb = self.config.minibatch_size.min(rows);
+        let mb = self.config.minibatch_size.min(order.len());
         let mut sums = UpdateStats::default();
         let mut minibatches = 0usize;
         let mut epochs = 0;
@@ -298,11 +312,7 @@ impl Ppo {
             .f_sum_dim_intlist(-1, false, Kind::Float)?
             .f_mean(Kind::Float)?;
 
-        let adv = if self.config.normalize_advantages && advantages.size()[0] > 1 {
-            (advantages - advantages.f_mean(Kind::Float)?) / (advantages.f_std(true)? + 1e-8)
-        } else {
-            advantages.shallow_clone()
-        };
+        let adv = advantages.shallow_clone();
         let log_ratio = &logp - old_logp;
         let ratio = log_ratio.f_exp()?;
         let clip = self.config.clip;
@@ -357,6 +367,11 @@ pub struct StepOutcome<'a> {
     /// A progress figure per environment after the step (the dungeon
     /// floor), logged as each finished episode's last value.
     pub progress: Option<&'a [f32]>,
+    /// Rows that are not transitions and must not be learnt from: a
+    /// quarantined environment's (zero observation, forced wait), or a
+    /// step that failed and was undone while its episode went on (a
+    /// self-loop). `None`: every row is a transition.
+    pub excluded: Option<&'a [bool]>,
 }
 
 /// N environments stepped together with same-step auto-reset.
@@ -605,6 +620,7 @@ impl Collector {
             terminated: outcome.terminated,
             truncated: outcome.truncated,
             final_values: &self.final_values,
+            excluded: outcome.excluded,
         })
     }
 
@@ -625,6 +641,27 @@ impl Collector {
             &mut self.values,
         )?;
         buf.set_last_values(&self.values)
+    }
+}
+
+/// Normalises `values` at `rows` to mean 0 and standard deviation 1 (a
+/// single row, or rows all alike, become 0); the other entries are left.
+fn normalize(values: &mut [f32], rows: &[i64]) {
+    let n = rows.len() as f64;
+    let mean = rows
+        .iter()
+        .map(|&k| f64::from(values[k as usize]))
+        .sum::<f64>()
+        / n;
+    let var = rows
+        .iter()
+        .map(|&k| (f64::from(values[k as usize]) - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0).max(1.0);
+    let scale = 1.0 / (var.sqrt() + 1e-8);
+    for &k in rows {
+        let v = &mut values[k as usize];
+        *v = ((f64::from(*v) - mean) * scale) as f32;
     }
 }
 
@@ -667,6 +704,7 @@ mod tests {
                 final_obs: &self.final_obs,
                 final_frames: None,
                 progress: None,
+                excluded: None,
             })
         }
     }
@@ -707,5 +745,89 @@ mod tests {
         // The buffer's own value is V(reset obs), a different number.
         assert!((buf.values[0] - values[0]).abs() > 1e-6);
         assert_eq!(collector.finished.len(), 2);
+    }
+
+    #[test]
+    fn advantages_are_normalised_over_the_transitions_only() {
+        let mut values = vec![1.0, 100.0, 3.0, -50.0];
+        normalize(&mut values, &[0, 2]);
+        assert!((values[0] + 0.70710677).abs() < 1e-5, "{values:?}");
+        assert!((values[2] - 0.70710677).abs() < 1e-5, "{values:?}");
+        assert_eq!(
+            (values[1], values[3]),
+            (100.0, -50.0),
+            "excluded rows untouched"
+        );
+        let mut one = vec![7.0];
+        normalize(&mut one, &[0]);
+        assert_eq!(one, [0.0], "a single row has no spread: 0, not NaN or raw");
+    }
+
+    #[test]
+    fn an_update_learns_from_no_excluded_row() {
+        // Every row but one is excluded, and an excluded row carries a
+        // reward of f32::MAX: had it reached the value loss, the loss would
+        // not be finite and the update would fail as diverged.
+        let net = PolicyNet::new(
+            NetConfig {
+                hidden: vec![8],
+                ..NetConfig::default()
+            },
+            Device::Cpu,
+            4,
+        )
+        .unwrap();
+        let mut ppo = Ppo::new(
+            net,
+            PpoConfig {
+                minibatch_size: 2,
+                epochs: 1,
+                ..PpoConfig::default()
+            },
+        )
+        .unwrap();
+        let mut buf = RolloutBuffer::new(2, 2, false).unwrap();
+        let obs = vec![0.5; 2 * OBS_DIM];
+        let masks = vec![true; 2 * N_ACTIONS];
+        for excluded in [[true, false], [true, true]] {
+            buf.push(&StepRecord {
+                obs: &obs,
+                masks: &masks,
+                frames: None,
+                actions: &[1, 2],
+                log_probs: &[-2.9, -2.9],
+                values: &[0.0, 0.0],
+                rewards: &[f32::MAX, 1.0],
+                terminated: &[false, false],
+                truncated: &[false, false],
+                final_values: &[0.0, 0.0],
+                excluded: Some(&excluded),
+            })
+            .unwrap();
+        }
+        buf.set_last_values(&[0.0, 0.0]).unwrap();
+        let stats = ppo.update(&buf).unwrap();
+        assert!(
+            stats.value_loss.is_finite() && stats.policy_loss.is_finite(),
+            "{stats:?}"
+        );
+        // nothing at all to learn from is an error, not a silent no-op
+        let mut empty = RolloutBuffer::new(1, 1, false).unwrap();
+        empty
+            .push(&StepRecord {
+                obs: &obs[..OBS_DIM],
+                masks: &masks[..N_ACTIONS],
+                frames: None,
+                actions: &[0],
+                log_probs: &[0.0],
+                values: &[0.0],
+                rewards: &[0.0],
+                terminated: &[false],
+                truncated: &[false],
+                final_values: &[0.0],
+                excluded: Some(&[true]),
+            })
+            .unwrap();
+        assert!(ppo.update(&empty).is_err());
     }
 }
