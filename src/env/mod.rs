@@ -416,7 +416,7 @@ impl Env {
         };
         Ok(StepResult {
             state: self.step_state(),
-            reward: reward::reward(&before, &self.basis, reason),
+            reward: reward::reward(&before, (!left).then_some(&self.basis), reason),
             terminated: reason.is_some_and(EndReason::is_termination),
             truncated: reason.is_some_and(|r| !r.is_termination()),
             reason,
