@@ -244,7 +244,7 @@ fn a_savestate_inside_a_floor_says_the_seed_decides_only_later_floors() {
     let mut env = env();
     env.reset(21).unwrap();
     for _ in 0..4 {
-        let a = Heuristic::default().decide(env.state());
+        let a = Heuristic::default().decide(env.state(), env.action_mask());
         env.step(a).unwrap();
     }
     let file = env.emulator_mut().export_mgba_state_file().unwrap();
@@ -453,7 +453,11 @@ fn the_coarse_map_and_stairs_scalars_follow_the_revealed_map() {
                 .iter()
                 .sum::<f32>(),
         );
-        if env.step(heuristic.decide(env.state())).unwrap().done() {
+        if env
+            .step(heuristic.decide(env.state(), env.action_mask()))
+            .unwrap()
+            .done()
+        {
             break;
         }
         if env.state().floor != 1 {

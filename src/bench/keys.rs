@@ -131,7 +131,8 @@ pub fn run(
         let mut boundaries: Vec<u32> = Vec::new();
         let mut ended = false;
         for _ in 0..limit {
-            let action = legal_or_fallback(env.action_mask(), heuristic.decide(env.state()));
+            let mask = env.action_mask();
+            let action = legal_or_fallback(mask, heuristic.decide(env.state(), mask));
             ended = env.step(action)?.done();
             boundaries.push(env.emulator().input_log().len() as u32);
             if ended {

@@ -409,7 +409,7 @@ fn inprocess_env(
         std::hint::black_box(&mut rgb);
         let t2 = Instant::now();
         let action = if decoded {
-            legal_or_fallback(env.action_mask(), policy.decide(&state))
+            legal_or_fallback(env.action_mask(), policy.decide(&state, env.action_mask()))
         } else {
             Action::Wait
         };

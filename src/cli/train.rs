@@ -658,7 +658,7 @@ mod torch {
         } else {
             pmd_agent::policy::Heuristic::player_view()
         };
-        let mut expert = |s: &pmd_agent::game::DungeonState, _| heuristic.decide(s);
+        let mut expert = |s: &pmd_agent::game::DungeonState, mask| heuristic.decide(s, mask);
         let config = DaggerConfig {
             rounds: args.rounds,
             steps_per_round: args.steps_per_round,

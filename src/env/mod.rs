@@ -179,7 +179,10 @@ pub struct Env {
     seed_scope: SeedScope,
     state: DungeonState,
     basis: RewardBasis,
+    /// Legal actions on the game's truth (the environment's own judgment).
     mask: ActionMask,
+    /// Legal actions as far as the player can tell (what policies get).
+    seen_mask: ActionMask,
     status: Status,
     episode_steps: u32,
     floor_turns: u32,
@@ -213,6 +216,7 @@ impl Env {
             state: DungeonState::new(),
             basis: RewardBasis::default(),
             mask: ActionMask::NONE,
+            seen_mask: ActionMask::NONE,
             status: Status::Idle,
             episode_steps: 0,
             floor_turns: 0,
@@ -273,7 +277,7 @@ impl Env {
     /// when the start point is outside a dungeon.
     pub fn reset(&mut self, seed: u32) -> Result<StepState, EnvError> {
         self.status = Status::Idle;
-        self.mask = ActionMask::NONE;
+        self.set_masks(false);
         self.emu.set_keys(Keys::empty());
         match &self.start {
             Start::Saved(snap) => {
@@ -320,7 +324,7 @@ impl Env {
         self.episode_steps = 0;
         self.floor_turns = 0;
         self.last_floor = self.state.floor;
-        self.mask = ActionMask::legal(&self.state, self.profile);
+        self.set_masks(true);
         Ok(self.step_state())
     }
 
@@ -409,11 +413,7 @@ impl Env {
             .or(timed_out.then_some(EndReason::FrameCap))
             .or(at_limit.then_some(EndReason::StepLimit));
         self.status = reason.map_or(Status::Running, Status::Ended);
-        self.mask = if reason.is_none() {
-            ActionMask::legal(&self.state, self.profile)
-        } else {
-            ActionMask::NONE
-        };
+        self.set_masks(reason.is_none());
         Ok(StepResult {
             state: self.step_state(),
             reward: reward::reward(&before, (!left).then_some(&self.basis), reason),
@@ -469,9 +469,30 @@ impl Env {
         &self.state
     }
 
-    /// The actions legal now (empty outside a running episode).
+    /// The actions legal now as far as the player can tell (see
+    /// [`ActionMask::seen`]): the mask policies choose from and
+    /// observations carry. Empty outside a running episode.
     pub fn action_mask(&self) -> ActionMask {
+        self.seen_mask
+    }
+
+    /// The actions legal now on the game's truth (see
+    /// [`ActionMask::legal`]): every monster, hidden or not. Empty outside
+    /// a running episode.
+    pub fn legal_actions(&self) -> ActionMask {
         self.mask
+    }
+
+    /// Recomputes both masks from the decoded state (or clears them).
+    fn set_masks(&mut self, running: bool) {
+        (self.mask, self.seen_mask) = if running {
+            (
+                ActionMask::legal(&self.state, self.profile),
+                ActionMask::seen(&self.state, self.profile),
+            )
+        } else {
+            (ActionMask::NONE, ActionMask::NONE)
+        };
     }
 
     /// Whether no episode is running (none started yet, or it ended).
@@ -513,7 +534,7 @@ impl Env {
         self.decode()?;
         self.basis = RewardBasis::of(&self.state);
         if self.status == Status::Running {
-            self.mask = ActionMask::legal(&self.state, self.profile);
+            self.set_masks(true);
         }
         Ok(())
     }
@@ -553,11 +574,7 @@ impl Env {
             Ok(()) | Err(EnvError::Decode(DecodeError::NotInDungeon)) => {}
             Err(e) => return Err(e),
         }
-        self.mask = if self.status == Status::Running {
-            ActionMask::legal(&self.state, self.profile)
-        } else {
-            ActionMask::NONE
-        };
+        self.set_masks(self.status == Status::Running);
         Ok(())
     }
 }

@@ -1,12 +1,19 @@
 //! Which actions are legal in a decoded state: [`ActionMask`].
 //!
 //! Legal means the game would carry the action out as a turn (or, for the
-//! stairs, a floor change), judged on the game's own truth — the decoded
-//! terrain and every monster, seen or not — and the game's controls:
+//! stairs, a floor change). Two masks judge it on two kinds of knowledge:
+//!
+//! - [`ActionMask::legal`], on the game's own truth: the decoded terrain and
+//!   every monster, seen or not (the environment's own bookkeeping);
+//! - [`ActionMask::seen`], on what the player is shown: revealed tiles and
+//!   the wild monsters on screen. This is the mask policies choose from and
+//!   observations carry: a hidden monster or unrevealed floor must not leak
+//!   into a decision through the mask. A move it allows onto a hidden
+//!   monster is pressed like any other; the game ignores it.
 //!
 //! | action | legal when |
 //! |--------|------------|
-//! | move in direction d | the tile there is walkable floor with no monster on it, and a diagonal step cuts no wall corner |
+//! | move in direction d | the tile there is walkable floor (for `seen`: revealed walkable floor) with no wild monster on it (for `seen`: none shown), and a diagonal step cuts no wall corner; a teammate there is no obstacle (the game swaps places) |
 //! | attack in direction d | always (a blow into thin air still takes a turn) |
 //! | wait | always |
 //! | use item | the bag holds an item the game can use to heal |
@@ -89,20 +96,36 @@ impl ActionMask {
         }
     }
 
-    /// The legal actions of `state` for the game `profile`.
+    /// The legal actions of `state` for the game `profile`, judged on the
+    /// game's own truth (every monster, every tile).
     pub fn legal(state: &DungeonState, profile: &dyn GameProfile) -> ActionMask {
+        Self::judged(state, profile, false)
+    }
+
+    /// The legal actions of `state` as far as the player can tell:
+    /// judged on revealed tiles and the wild monsters shown.
+    pub fn seen(state: &DungeonState, profile: &dyn GameProfile) -> ActionMask {
+        Self::judged(state, profile, true)
+    }
+
+    fn judged(state: &DungeonState, profile: &dyn GameProfile, seen_only: bool) -> ActionMask {
         let Some(leader) = state.leader() else {
             return ActionMask::NONE;
         };
         let (lx, ly) = (i32::from(leader.x), i32::from(leader.y));
+        // Teammates never block: walking into one swaps places.
         let occupied = |x: usize, y: usize| {
             state
                 .wild()
                 .iter()
-                .chain(state.team().iter().filter(|m| !m.is_leader))
+                .filter(|m| m.visible || !seen_only)
                 .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
         };
-        let walkable = |x: usize, y: usize| state.tile(x, y).is_some_and(|t| t.is_floor());
+        let walkable = |x: usize, y: usize| {
+            state
+                .tile(x, y)
+                .is_some_and(|t| t.is_floor() && (t.revealed() || !seen_only))
+        };
         let mut mask = ActionMask::NONE;
         for d in Direction::ALL {
             let (dx, dy) = d.delta();
@@ -165,5 +188,53 @@ mod tests {
         let state = DungeonState::new();
         let profile = super::super::profile_for("PMDT").unwrap();
         assert_eq!(ActionMask::legal(&state, profile), ActionMask::NONE);
+    }
+
+    fn monster(x: u8, y: u8, leader: bool, visible: bool) -> crate::game::Monster {
+        crate::game::Monster {
+            x,
+            y,
+            hp: 10,
+            max_hp: 10,
+            is_leader: leader,
+            visible,
+            ..crate::game::Monster::default()
+        }
+    }
+
+    #[test]
+    fn the_players_mask_uses_only_what_is_shown() {
+        let profile = crate::game::profile_for("PMDT").unwrap();
+        let leader = monster(10, 10, true, true);
+        // a hidden wild monster to the right, a shown one to the left
+        let wild = [monster(11, 10, false, false), monster(9, 10, false, true)];
+        let mut state = DungeonState::for_test(true, &[leader], &wild);
+        let (truth, seen) = (
+            ActionMask::legal(&state, profile),
+            ActionMask::seen(&state, profile),
+        );
+        let right = Action::Move(Direction::Right);
+        let left = Action::Move(Direction::Left);
+        assert!(!truth.contains(right), "the game knows the hidden monster");
+        assert!(seen.contains(right), "the player does not");
+        assert!(
+            !truth.contains(left) && !seen.contains(left),
+            "a shown monster blocks both"
+        );
+        // unrevealed floor: walkable in truth, unknown to the player
+        state.set_revealed_for_test(10, 9, false);
+        let up = Action::Move(Direction::Up);
+        assert!(ActionMask::legal(&state, profile).contains(up));
+        assert!(!ActionMask::seen(&state, profile).contains(up));
+    }
+
+    #[test]
+    fn walking_into_a_teammate_is_legal_it_swaps_places() {
+        let profile = crate::game::profile_for("PMDT").unwrap();
+        let team = [monster(10, 10, true, true), monster(10, 11, false, true)];
+        let state = DungeonState::for_test(true, &team, &[]);
+        let down = Action::Move(Direction::Down);
+        assert!(ActionMask::legal(&state, profile).contains(down));
+        assert!(ActionMask::seen(&state, profile).contains(down));
     }
 }

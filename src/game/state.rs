@@ -238,6 +238,39 @@ impl DungeonState {
         }
     }
 
+    /// A state built by hand, for unit tests: floor 1, every tile floor
+    /// (`revealed` or not), the leader first in `team`, and `wild`.
+    #[cfg(test)]
+    pub(crate) fn for_test(revealed: bool, team: &[Monster], wild: &[Monster]) -> DungeonState {
+        use super::ram_map::tile::{TERRAIN_FLOOR, VIS_REVEALED};
+        let mut s = DungeonState::new();
+        s.floor = 1;
+        s.turn_ready = true;
+        let vis = if revealed { VIS_REVEALED } else { 0 };
+        s.tiles.fill(Tile::from_raw(TERRAIN_FLOOR, vis, 0));
+        s.team[..team.len()].copy_from_slice(team);
+        s.team_len = team.len();
+        s.leader = (!team.is_empty()).then_some(0);
+        s.wild[..wild.len()].copy_from_slice(wild);
+        s.wild_len = wild.len();
+        s
+    }
+
+    /// Puts `(item id, count)` entries in the bag (unit tests).
+    #[cfg(test)]
+    pub(crate) fn set_bag_for_test(&mut self, bag: &[(u8, u8)]) {
+        self.bag[..bag.len()].copy_from_slice(bag);
+        self.bag_len = bag.len();
+    }
+
+    /// Reveals or hides the tile at (x, y) (unit tests).
+    #[cfg(test)]
+    pub(crate) fn set_revealed_for_test(&mut self, x: usize, y: usize, revealed: bool) {
+        use super::ram_map::tile::{TERRAIN_FLOOR, VIS_REVEALED};
+        let vis = if revealed { VIS_REVEALED } else { 0 };
+        self.tiles[y * MAP_WIDTH + x] = Tile::from_raw(TERRAIN_FLOOR, vis, 0);
+    }
+
     /// Decodes the whole dungeon from `view`, reusing this storage. On error
     /// the contents are unspecified (but valid).
     pub fn decode(&mut self, view: &DungeonView<'_>) -> Result<(), DecodeError> {

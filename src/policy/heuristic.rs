@@ -1,6 +1,7 @@
 //! Rules over the decoded map, in priority order:
 //!
-//! 1. HP at or below `heal_below` of max and something in the bag: use it.
+//! 1. HP at or below `heal_below` of max and an item the game can use to
+//!    heal now (the action mask allows using an item): use it.
 //! 2. A visible wild monster next to the leader: attack it.
 //! 3. Standing on the stairs: take them.
 //! 4. Stairs known: walk the shortest path to them (around monsters).
@@ -18,7 +19,7 @@
 //! falls back to waiting, or to the first legal action.
 
 use super::{legal_or_fallback, Policy, PolicyContext};
-use crate::env::{Action, Direction};
+use crate::env::{Action, ActionMask, Direction};
 use crate::game::path::first_step;
 use crate::game::ram_map::{MAP_HEIGHT, MAP_WIDTH, TEAM_ITEMS};
 use crate::game::DungeonState;
@@ -60,15 +61,19 @@ fn neighbour(x: u8, y: u8, d: Direction) -> Option<(usize, usize)> {
 }
 
 impl Heuristic {
-    /// The rule-based decision for a decoded state.
-    pub fn decide(&self, s: &DungeonState) -> Action {
+    /// The rule-based decision for a decoded state, whose legal actions
+    /// are `mask` (rule 1 needs it: an item is used only when the game can
+    /// use one to heal). The result may still be outside the mask (the
+    /// stairs in a game without a shortcut for them): callers keep it to
+    /// the mask with `legal_or_fallback`.
+    pub fn decide(&self, s: &DungeonState, mask: ActionMask) -> Action {
         let Some(leader) = s.leader() else {
             return Action::Wait;
         };
         let (lx, ly) = (leader.x, leader.y);
         if leader.max_hp > 0
             && f32::from(leader.hp) <= self.heal_below * f32::from(leader.max_hp)
-            && !s.bag().is_empty()
+            && mask.contains(Action::UseItem)
         {
             return Action::UseItem;
         }
@@ -123,6 +128,52 @@ impl Policy for Heuristic {
     }
 
     fn act(&self, ctx: &mut PolicyContext<'_>) -> Action {
-        legal_or_fallback(ctx.mask, self.decide(ctx.env.state()))
+        legal_or_fallback(ctx.mask, self.decide(ctx.env.state(), ctx.mask))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::{profile_for, Monster};
+
+    #[test]
+    fn at_low_hp_without_a_usable_item_the_rules_go_on_to_fight() {
+        // The real game's profile cannot use items from the dungeon (it
+        // needs menus): a bag with an item must not make the heuristic
+        // choose an item it cannot use (whose fallback was the first
+        // legal action) while a monster stands next to it.
+        let profile = profile_for("B24E").unwrap();
+        let leader = Monster {
+            x: 10,
+            y: 10,
+            hp: 2,
+            max_hp: 20,
+            is_leader: true,
+            visible: true,
+            ..Monster::default()
+        };
+        let foe = Monster {
+            x: 11,
+            hp: 9,
+            max_hp: 9,
+            ..leader
+        };
+        let foe = Monster {
+            is_leader: false,
+            ..foe
+        };
+        let mut s = DungeonState::for_test(true, &[leader], &[foe]);
+        s.set_bag_for_test(&[(0x45, 1)]);
+        let mask = ActionMask::seen(&s, profile);
+        assert!(!mask.contains(Action::UseItem));
+        let h = Heuristic::default();
+        let attack = Action::Attack(Direction::Right);
+        assert_eq!(legal_or_fallback(mask, h.decide(&s, mask)), attack);
+        // where the game can heal with it, low HP still uses the item
+        let cartridge = profile_for("PMDT").unwrap();
+        s.set_bag_for_test(&[(crate::cartridge::ORAN_BERRY, 1)]);
+        let mask = ActionMask::seen(&s, cartridge);
+        assert_eq!(h.decide(&s, mask), Action::UseItem);
     }
 }

@@ -235,7 +235,7 @@ impl Search {
         mask: ActionMask,
         target: Option<(u8, u8)>,
     ) -> Action {
-        let rules = self.heuristic.decide(s);
+        let rules = self.heuristic.decide(s, mask);
         let urgent = matches!(
             rules,
             Action::Attack(_) | Action::UseItem | Action::TakeStairs
@@ -367,7 +367,7 @@ impl Search {
         let env = &mut *ctx.env;
         if env.state().stairs().is_some() {
             plan.steps.clear();
-            return legal_or_fallback(ctx.mask, self.heuristic.decide(env.state()));
+            return legal_or_fallback(ctx.mask, self.heuristic.decide(env.state(), ctx.mask));
         }
         let here = fingerprint(env);
         let valid = plan.steps.get(plan.next).is_some_and(|(f, _)| *f == here);
@@ -384,7 +384,7 @@ impl Search {
             }
             _ => {
                 plan.steps.clear();
-                legal_or_fallback(ctx.mask, self.heuristic.decide(env.state()))
+                legal_or_fallback(ctx.mask, self.heuristic.decide(env.state(), ctx.mask))
             }
         }
     }

@@ -12,7 +12,7 @@
 //!    the client reads the file back and decodes it to RGB.
 //! 3. **Decide** — [`Heuristic::decide`], kept to the legal actions as
 //!    the agent path does ([`legal_or_fallback`] over
-//!    [`ActionMask::legal`]).
+//!    [`ActionMask::seen`]).
 //! 4. **Button press** — `mgba-http.button.tapMany,<keys>` (an attack first
 //!    turns with `holdMany,B;<dir>,0`), then `core.currentFrame` is polled
 //!    until the frame counter has moved past the tap, i.e. the game has
@@ -252,9 +252,10 @@ impl BaselineAgent {
         self.fetch_frame()?;
         let t2 = Instant::now();
         let action = if decoded {
-            // As the agent path does: the heuristic's choice when legal.
-            let mask = ActionMask::legal(&self.state, self.profile);
-            legal_or_fallback(mask, self.policy.decide(&self.state))
+            // As the agent path does: the heuristic's choice when legal,
+            // judged on what the player is shown.
+            let mask = ActionMask::seen(&self.state, self.profile);
+            legal_or_fallback(mask, self.policy.decide(&self.state, mask))
         } else {
             Action::Wait
         };
