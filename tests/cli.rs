@@ -466,3 +466,32 @@ fn bench_suites_print_their_json() {
     assert!(v["soak_frames"].as_u64().unwrap() >= 3000);
     assert!(v["soak_growth_bytes"].is_i64());
 }
+
+#[test]
+fn a_rom_of_a_known_game_is_played_and_any_other_runs_frames() {
+    // the design card's `pmd-agent --rom pmd.gba`: a game with a RAM map
+    // is played by the default policy, with a summary
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("cart.gba");
+    std::fs::write(&known, pmd_agent::cartridge::ROM_BYTES).unwrap();
+    let v = one_json_object(&["--rom", known.to_str().unwrap(), "--json"]);
+    assert_eq!(v["policy"], "heuristic", "{v}");
+    assert_eq!(v["steps"], 5000, "{v}");
+    assert!(v["episodes"].as_u64().unwrap() > 0, "{v}");
+    // --frames keeps frame mode explicit
+    let v = one_json_object(&["--rom", known.to_str().unwrap(), "--frames", "30", "--json"]);
+    assert_eq!(v["frames"], 30, "{v}");
+    assert!(v.get("policy").is_none(), "{v}");
+    // a ROM no profile knows (another game code) runs frames
+    let mut other = pmd_agent::cartridge::ROM_BYTES.to_vec();
+    other[0xAC..0xB0].copy_from_slice(b"ZZZE");
+    let sum = other[0xA0..0xBD]
+        .iter()
+        .fold(0u8, |a, b| a.wrapping_add(*b));
+    other[0xBD] = 0u8.wrapping_sub(sum.wrapping_add(0x19));
+    let unknown = dir.path().join("other.gba");
+    std::fs::write(&unknown, other).unwrap();
+    let v = one_json_object(&["--rom", unknown.to_str().unwrap(), "--json"]);
+    assert_eq!(v["frames"], 3600, "{v}");
+    assert!(v.get("policy").is_none(), "{v}");
+}

@@ -48,12 +48,12 @@ pub fn run_frames(args: &RunArgs) -> Result<(), Failure> {
         "running"
     );
 
-    let mut progress = DelayedProgress::new(u64::from(args.frames), "frames");
+    let mut progress = DelayedProgress::new(u64::from(args.frame_count()), "frames");
     let started = Instant::now();
     let mut done = 0u32;
-    while done < args.frames {
-        let n = CHUNK.min(args.frames - done);
-        let last_chunk = done + n == args.frames;
+    while done < args.frame_count() {
+        let n = CHUNK.min(args.frame_count() - done);
+        let last_chunk = done + n == args.frame_count();
         if last_chunk && args.screenshot.is_some() {
             emu.run_frames(n - 1);
             emu.set_rendering(true);

@@ -74,14 +74,31 @@ enum Command {
     ServeSocket(serve_socket::ServeSocketArgs),
 }
 
-/// `run`: agent mode when a policy or an agent option is given, else
-/// frame mode.
+/// `run`: agent mode when a policy or an agent option is given; frame mode
+/// when a frame-mode option is; otherwise a `--rom` whose game has a RAM
+/// map is played (the design card's `pmd-agent --rom pmd.gba`), and any
+/// other ROM, or none, runs frames.
 fn run(args: &run::RunArgs) -> Result<(), Failure> {
     if args.agent_mode() {
-        agent::run_agent(args)
-    } else {
-        frames::run_frames(args)
+        return agent::run_agent(args);
     }
+    if !args.frame_mode_asked() {
+        if let Some(path) = &args.rom {
+            let rom = input_file::load_rom(Some(path))?;
+            if pmd_agent::game::profile_for(rom.game_code()).is_ok() {
+                if !args.json {
+                    eprintln!(
+                        "pmd-agent: {} ({}) is a game pmd-agent knows: playing it with the \
+                         default policy (--frames N runs frames instead)",
+                        rom.origin(),
+                        rom.game_code()
+                    );
+                }
+                return agent::run_agent(args);
+            }
+        }
+    }
+    frames::run_frames(args)
 }
 
 /// Parses arguments, runs the command, prints any error; returns the

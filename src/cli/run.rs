@@ -14,10 +14,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub rom: Option<PathBuf>,
 
-    /// Frame mode: number of frames to run (any GBA ROM).
-    #[arg(long, default_value_t = 3600, value_name = "N",
+    /// Frame mode: number of frames to run (any GBA ROM; default 3600).
+    /// A ROM whose game pmd-agent knows is played instead, unless this or
+    /// another frame-mode option is given.
+    #[arg(long, value_name = "N",
           conflicts_with_all = ["policy", "steps", "envs", "metrics_addr", "record", "threads", "memory", "async_mode", "device", "greedy"])]
-    pub frames: u32,
+    pub frames: Option<u32>,
 
     /// Frame mode: skip the scanline renderer (nobody looks at the frames).
     #[arg(long)]
@@ -135,7 +137,21 @@ fn parse_policy(text: &str) -> Result<PolicySpec, String> {
         .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
 }
 
+/// Frames a frame-mode run runs when `--frames` is not given.
+pub const DEFAULT_FRAMES: u32 = 3600;
+
 impl RunArgs {
+    /// Whether a frame-mode option is given (`--frames`, `--no-render`,
+    /// `--screenshot`).
+    pub fn frame_mode_asked(&self) -> bool {
+        self.frames.is_some() || self.no_render || self.screenshot.is_some()
+    }
+
+    /// Frames to run in frame mode.
+    pub fn frame_count(&self) -> u32 {
+        self.frames.unwrap_or(DEFAULT_FRAMES)
+    }
+
     /// Whether a policy or an agent option is given (agent mode), rather
     /// than frame mode.
     pub fn agent_mode(&self) -> bool {
