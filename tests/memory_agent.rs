@@ -206,3 +206,41 @@ fn bench_index_measures_where_exact_search_stops_paying() {
         assert!(row["recall_at_10"].as_f64().unwrap() >= 0.95, "{row}");
     }
 }
+
+#[test]
+fn a_run_killed_with_sigkill_keeps_the_states_it_saved() {
+    use pmd_agent::memory::Index;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let memory = dir.path().join("memory");
+    let mut child = common::spawn_endless_run(&[
+        "--memory",
+        memory.to_str().unwrap(),
+        "--memory-save-secs",
+        "0",
+    ]);
+    // Wait until a save has published states (the manifest appears with
+    // the first delta), then kill the run without warning.
+    let started = Instant::now();
+    let saved = loop {
+        match Index::open(&memory) {
+            Ok(index) if index.len() >= 64 => break index.len(),
+            _ if started.elapsed() > Duration::from_secs(120) => {
+                let _ = child.kill();
+                panic!("no states were saved while the run went on");
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let index = Index::open(&memory).expect("what the killed run saved opens");
+    assert!(index.len() >= saved, "{} < {saved}", index.len());
+    index.verify().unwrap();
+    // The lock died with the process: the next run can write at once.
+    let out = common::pmd_agent(&heuristic_run(
+        "20",
+        &["--memory", memory.to_str().unwrap(), "--json"],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -4,7 +4,7 @@
 mod memory_common;
 
 use pmd_agent::memory::format::HEADER_LEN;
-use pmd_agent::memory::{Index, IndexError, Metric, SearchParams};
+use pmd_agent::memory::{Index, IndexError, Metric, SearchParams, Verify};
 use proptest::prelude::*;
 
 const DIM: usize = 8;
@@ -37,9 +37,10 @@ fn section(bytes: &[u8], i: usize) -> (usize, usize) {
     (off, len)
 }
 
-/// Opens, searches (graph and quantised), verifies: returns the first error.
+/// Opens without verifying (so damaged bytes reach the search code),
+/// searches (graph and quantised), verifies: returns the first error.
 fn exercise(dir: &std::path::Path) -> Result<(), IndexError> {
-    let index = Index::open(dir)?;
+    let index = Index::open_with(dir, Verify::Never)?;
     let q = vec![0.3f32; DIM];
     let graph = SearchParams {
         exact_threshold: 0,
@@ -129,11 +130,21 @@ fn flipped_vector_and_graph_bytes_fail_verify() {
         let mut b = bytes.clone();
         b[off + len / 2] ^= 0x20;
         std::fs::write(&base, &b).unwrap();
-        // Opening is constant-time and does not read the sections.
-        let index = Index::open(dir.path()).unwrap();
+        // Without verification opening is constant-time and does not read
+        // the sections; verify finds the damage.
+        let index = Index::open_with(dir.path(), Verify::Never).unwrap();
         match index.verify() {
             Err(IndexError::Checksum { section, .. }) => assert_eq!(section, name),
             other => panic!("{name}: {other:?}"),
+        }
+        // A small index is verified when opened by default.
+        match Index::open(dir.path()) {
+            Err(IndexError::Checksum { section, .. }) => assert_eq!(section, name),
+            other => panic!("{name}: opened with damage: {:?}", other.map(|i| i.len())),
+        }
+        match Index::open_with(dir.path(), Verify::Always) {
+            Err(IndexError::Checksum { section, .. }) => assert_eq!(section, name),
+            other => panic!("{name}: opened with damage: {:?}", other.map(|i| i.len())),
         }
     }
 }

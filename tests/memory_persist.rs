@@ -3,7 +3,7 @@
 
 mod memory_common;
 
-use pmd_agent::memory::{Index, IndexConfig, Metric, PointMeta, SearchParams};
+use pmd_agent::memory::{Index, IndexConfig, IndexError, Metric, PointMeta, SearchParams};
 
 const DIM: usize = 16;
 
@@ -74,7 +74,11 @@ fn a_reader_keeps_its_view_while_a_writer_replaces_the_index() {
         writer.compact().unwrap();
     }
     assert_eq!(writer.len(), 3000);
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name() != pmd_agent::memory::LOCK)
+        .collect();
     assert!(
         files.len() <= 3,
         "old generations are cleaned up: {files:?}"
@@ -188,4 +192,60 @@ fn building_from_no_rows_replaces_an_existing_index_with_an_empty_one() {
         Index::build(dir.path(), IndexConfig::new(DIM, Metric::L2), bad),
         Err(pmd_agent::memory::IndexError::WrongDimension { .. })
     ));
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(memory_common::build(dir.path(), 50, DIM, Metric::L2));
+    let mut a = Index::open(dir.path()).unwrap();
+    let mut b = Index::open(dir.path()).unwrap();
+    a.add(
+        &memory_common::data(10, DIM, 1),
+        &memory_common::metas(10, 2),
+    )
+    .unwrap();
+    a.save().unwrap();
+    b.add(&memory_common::data(7, DIM, 2), &memory_common::metas(7, 3))
+        .unwrap();
+    // Without the lock b's save wrote the same generation's delta file
+    // over a's and published a manifest without a's ten points.
+    assert!(
+        matches!(b.save(), Err(IndexError::Locked { .. })),
+        "a holds the lock"
+    );
+    assert!(matches!(b.compact(), Err(IndexError::Locked { .. })));
+    assert_eq!(Index::open(dir.path()).unwrap().len(), 60);
+    // Once a is gone, b may lock but must not publish over a's generation.
+    drop(a);
+    match b.save() {
+        Err(IndexError::Stale { opened, found, .. }) => assert_eq!((opened, found), (1, 2)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        Index::open(dir.path()).unwrap().len(),
+        60,
+        "a's points kept"
+    );
+    // A reopened handle writes on top of a's points.
+    drop(b);
+    let mut c = Index::open(dir.path()).unwrap();
+    c.add(&memory_common::data(7, DIM, 2), &memory_common::metas(7, 3))
+        .unwrap();
+    c.compact().unwrap();
+    assert_eq!(Index::open(dir.path()).unwrap().len(), 67);
+}
+
+#[test]
+fn an_episodic_memory_holds_the_lock_for_its_whole_run() {
+    use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let first = EpisodicMemory::open(dir.path(), "one", MemoryConfig::default()).unwrap();
+    let second = EpisodicMemory::open(dir.path(), "two", MemoryConfig::default());
+    assert!(
+        matches!(second, Err(IndexError::Locked { .. })),
+        "{second:?}"
+    );
+    drop(first);
+    EpisodicMemory::open(dir.path(), "two", MemoryConfig::default()).unwrap();
 }

@@ -261,3 +261,188 @@ fn start_state_and_realtime_pacing() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// mGBA 0.10's own semantics of the core methods a frontend is asked
+/// about: step, runFrame, registers, savestate slots (with mGBA's refusal
+/// of an explicit nil for a defaulted argument), autoloadSave and
+/// loadFile, run on a ROM file.
+#[test]
+fn core_methods_behave_as_in_mgba_0_10() {
+    let dir = tempfile::tempdir().unwrap();
+    let rom = dir.path().join("game.gba");
+    std::fs::write(&rom, cartridge::ROM_BYTES).unwrap();
+    // A second ROM with another title (header checksum at 0xBD fixed up).
+    let mut other = cartridge::ROM_BYTES.to_vec();
+    other[0xA0..0xAC].copy_from_slice(b"OTHER GAME\0\0");
+    let sum = other[0xA0..0xBD]
+        .iter()
+        .fold(0u8, |s, &b| s.wrapping_sub(b))
+        .wrapping_sub(0x19);
+    other[0xBD] = sum;
+    std::fs::write(dir.path().join("other.gba"), &other).unwrap();
+    let out = run_script(
+        dir.path(),
+        "core.lua",
+        r#"
+local n = 0
+callbacks:add("frame", function()
+  n = n + 1
+  if n ~= 5 then return end
+  -- step: one instruction; the frame counter does not move.
+  local frame, pc = emu:currentFrame(), emu:readRegister("pc")
+  emu:step()
+  assert(emu:readRegister("pc") ~= pc, "step moves pc")
+  assert(emu:currentFrame() == frame, "step is not a frame")
+  -- runFrame: exactly one frame.
+  emu:runFrame()
+  assert(emu:currentFrame() == frame + 1, "runFrame")
+  -- Registers by name; an unknown name reads nil.
+  emu:writeRegister("r2", 0x1234)
+  assert(emu:readRegister("r2") == 0x1234, "r2")
+  assert(emu:readRegister("cpsr") ~= nil, "cpsr")
+  assert(emu:readRegister("nonsense") == nil, "unknown register")
+  -- Slots: files named after the ROM beside it.
+  emu:write8(0x02030000, 55)
+  assert(emu:saveStateSlot(1) == true, "save slot 1")
+  assert(emu:saveStateSlot(2, C.SAVESTATE.ALL) == true, "save slot 2 with flags")
+  emu:write8(0x02030000, 3)
+  emu:runFrame()
+  assert(emu:loadStateSlot(1) == true, "load slot 1")
+  assert(emu:read8(0x02030000) == 55, "slot 1 restored")
+  assert(emu:currentFrame() == frame + 1, "slot 1 restores the frame counter")
+  emu:write8(0x02030000, 4)
+  assert(emu:loadStateSlot(2, C.SAVESTATE.ALL & ~C.SAVESTATE.SAVEDATA) == true, "load slot 2")
+  assert(emu:read8(0x02030000) == 55, "slot 2 restored")
+  assert(emu:loadStateSlot(7) == false, "an empty slot")
+  -- mGBA 0.10 does not turn an explicit nil into the default flags.
+  assert(not pcall(function() return emu:saveStateSlot(3, nil) end), "nil flags refused")
+  -- Battery save beside the ROM.
+  assert(emu:autoloadSave() == true, "autoloadSave")
+  -- loadFile replaces the game; reset boots it.
+  assert(emu:loadFile("missing.gba") == false, "missing file")
+  assert(emu:loadFile("other.gba") == true, "loadFile")
+  emu:reset()
+  console:log("title " .. emu:getGameTitle())
+end)
+"#,
+        &["--frames", "10", "--rom", rom.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "title OTHER GAME");
+    for name in ["game.ss1", "game.ss2", "game.sav"] {
+        assert!(dir.path().join(name).is_file(), "{name}");
+    }
+    assert!(!dir.path().join("game.ss3").exists());
+}
+
+/// Every method of mGBA 0.10's documented scripting API (`emu`, memory
+/// domains, `callbacks`, `console` and its buffers, `socket`, `C`) is
+/// called once under the host with the answer mGBA gives: README's table
+/// of what the host supports rests on this.
+#[test]
+fn every_documented_method_answers_as_in_mgba() {
+    let dir = tempfile::tempdir().unwrap();
+    let rom = dir.path().join("game.gba");
+    std::fs::write(&rom, cartridge::ROM_BYTES).unwrap();
+    std::fs::write(dir.path().join("battery.sav"), vec![0u8; 32 * 1024]).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let out = run_script(
+        dir.path(),
+        "all.lua",
+        &r#"
+local n, sock_events = 0, 0
+local server, client, accepted
+local removed = callbacks:add("frame", function() error("removed callbacks never run") end)
+callbacks:remove(removed)
+callbacks:add("frame", function()
+  n = n + 1
+  if n == 3 then
+    -- Identity and timing.
+    assert(emu:platform() == C.PLATFORM.GBA, "platform")
+    assert(emu:frameCycles() == 280896, "frameCycles")
+    assert(emu:frequency() == 16777216, "frequency")
+    assert(emu:romSize() == #emu.memory.cart0:readRange(0, emu:romSize()), "romSize")
+    assert(#emu:checksum(C.CHECKSUM.CRC32) == 4 and emu:checksum() == emu:checksum(C.CHECKSUM.CRC32), "checksum")
+    assert(emu:getGameTitle() == "PMD-AGENT" and emu:getGameCode() == "AGB-PMDT", "header")
+    -- Keys.
+    emu:setKeys(0)
+    emu:addKey(C.GBA_KEY.A)
+    emu:addKeys((1 << C.GBA_KEY.B) | (1 << C.GBA_KEY.L))
+    assert(emu:getKey(C.GBA_KEY.A) == 1 and emu:getKey(C.GBA_KEY.R) == 0, "getKey")
+    emu:clearKey(C.GBA_KEY.A)
+    emu:clearKeys(1 << C.GBA_KEY.L)
+    assert(emu:getKeys() == 1 << C.GBA_KEY.B, "getKeys")
+    emu:setKeys(0)
+    -- Bus.
+    emu:write16(0x02030000, 0xBEEF)
+    emu:write32(0x02030004, 0x01020304)
+    assert(emu:read16(0x02030000) == 0xBEEF and emu:read32(0x02030004) == 0x01020304, "bus")
+    assert(emu:readRange(0x02030004, 2) == "\x04\x03", "readRange")
+    -- A memory domain.
+    local wram = emu.memory.wram
+    assert(wram:base() == 0x02000000 and wram:size() == 0x40000, "base/size")
+    assert(wram:bound() == 0x02040000 and wram:name() ~= "", "bound/name")
+    wram:write16(0x30010, 0x1234)
+    wram:write32(0x30014, 0xCAFEF00D)
+    assert(wram:read16(0x30010) == 0x1234 and wram:read32(0x30014) == 0xCAFEF00D, "domain")
+    assert(wram:read8(0x30010) == 0x34, "domain read8")
+    -- Savestate files, battery saves, screenshots.
+    assert(emu:saveStateFile("state.ss0") == true, "saveStateFile")
+    wram:write8(0x30010, 9)
+    assert(emu:loadStateFile("state.ss0") == true and wram:read8(0x30010) == 0x34, "loadStateFile")
+    assert(emu:loadStateFile("missing.ss0") == false, "missing state file")
+    assert(emu:loadSaveFile("battery.sav", true) == true, "loadSaveFile")
+    emu:screenshot()
+    -- Console buffers.
+    local b = console:createBuffer("b")
+    b:setName("status")
+    b:setSize(30, 4)
+    b:print("ab")
+    b:advance(2)
+    assert(b:getX() == 4 and b:rows() == 4 and b:cols() == 30, "buffer cursor")
+    b:moveCursor(1, 2)
+    assert(b:getX() == 1 and b:getY() == 2, "moveCursor")
+    b:clear()
+    assert(b:getX() == 0 and b:getY() == 0, "clear")
+    console:log("log")
+    console:warn("warn")
+    console:error("error")
+    -- Sockets: a server and a client in the same script.
+    server = socket.tcp()
+    assert(server:bind("127.0.0.1", PORT), "bind")
+    assert(server:listen(), "listen")
+    server:add("received", function() sock_events = sock_events + 1 end)
+    client = assert(socket.connect("127.0.0.1", PORT), "connect")
+  elseif n == 6 then
+    assert(sock_events > 0, "received event on the listener")
+    accepted = assert(server:accept(), "accept")
+    assert(client:send("ping") == 4, "send")
+  elseif n == 9 then
+    assert(accepted:hasdata(), "hasdata")
+    assert(accepted:receive(16) == "ping", "receive")
+    local none, err = accepted:receive(16)
+    assert(none == nil and err == socket.ERRORS.AGAIN, "nothing more yet")
+    local id = accepted:add("received", function() end)
+    accepted:remove(id)
+    accepted:poll()
+    client:close()
+    accepted:close()
+    server:close()
+    console:log("done")
+  end
+end)
+"#
+        .replace("PORT", &port.to_string()),
+        &["--frames", "12", "--rom", rom.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "log\ndone");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("[warn] warn") && stderr.contains("[error] error"));
+    assert!(dir.path().join("state.ss0").is_file());
+    // An unnamed screenshot goes beside the ROM, named after it.
+    assert!(dir.path().join("game-0.png").is_file());
+}

@@ -7,6 +7,7 @@ mod socket_support;
 
 use std::time::Duration;
 
+use pmd_agent::cartridge;
 use pmd_agent::socket::protocol::{ERROR, SUCCESS};
 use pmd_agent::socket::Client;
 use socket_support::{start, Kind, ServerUnderTest};
@@ -338,4 +339,49 @@ fn lua_server_in_mgba_passes_the_suite() {
 #[test]
 fn rust_server_passes_the_suite() {
     suite(Kind::Rust);
+}
+
+/// The savestate slots as mGBA-http's own HTTP layer drives them (it
+/// always sends flags: 31 to save, 29 to load) against the Lua server in
+/// mGBA's engine, run on a ROM file: the slot is `ROMNAME.ss1` beside the
+/// ROM, as mGBA 0.10's desktop app writes it, and loading it restores the
+/// state.
+#[test]
+fn lua_server_savestate_slots_are_files_beside_the_rom() {
+    let server = socket_support::start_with_rom(Kind::Lua, Some("My Game.gba"));
+    let mut c = server.client();
+    let slot = server.dir.path().join("My Game.ss1");
+    assert!(!slot.exists());
+    assert_eq!(
+        reply(&mut c, "memoryDomain.write8,wram,0x30020,90"),
+        SUCCESS
+    );
+    assert_eq!(reply(&mut c, "core.saveStateSlot,1,31"), "true");
+    let bytes = std::fs::read(&slot).expect("the slot file beside the ROM");
+    assert!(bytes.starts_with(b"\x89PNG"), "an mGBA savestate (PNG)");
+    // Change the state: memory, and frames run on.
+    assert_eq!(reply(&mut c, "memoryDomain.write8,wram,0x30020,7"), SUCCESS);
+    wait_frames(&mut c, 3);
+    assert_eq!(number(&mut c, "memoryDomain.read8,wram,0x30020"), 7);
+    assert_eq!(reply(&mut c, "core.loadStateSlot,1,29"), "true");
+    assert_eq!(number(&mut c, "memoryDomain.read8,wram,0x30020"), 90);
+    // Without flags, this server leaves the argument out (mGBA's default,
+    // all flags, applies) and the slot works the same.
+    assert_eq!(reply(&mut c, "memoryDomain.write8,wram,0x30020,8"), SUCCESS);
+    assert_eq!(reply(&mut c, "core.loadStateSlot,1"), "true");
+    assert_eq!(number(&mut c, "memoryDomain.read8,wram,0x30020"), 90);
+    // The other core methods mGBA-http exposes.
+    assert_eq!(reply(&mut c, "core.writeRegister,r1,1234"), SUCCESS);
+    assert_eq!(reply(&mut c, "core.readRegister,r1"), "1234");
+    assert_eq!(reply(&mut c, "core.step"), SUCCESS);
+    assert_eq!(reply(&mut c, "core.autoloadSave"), "true");
+    assert!(server.dir.path().join("My Game.sav").is_file());
+    let other = server.dir.path().join("other.gba");
+    std::fs::write(&other, cartridge::ROM_BYTES).unwrap();
+    assert_eq!(
+        reply(&mut c, &format!("core.loadFile,{}", other.display())),
+        "true"
+    );
+    assert_eq!(reply(&mut c, "coreAdapter.reset"), SUCCESS);
+    assert_eq!(reply(&mut c, "core.getGameCode"), "AGB-PMDT");
 }

@@ -428,3 +428,80 @@ fn pipelined_large_reads_are_answered_in_order() {
     assert!(replies.iter().all(|r| r.starts_with(b"50,4d,44,54")));
     still_serving(s.addr);
 }
+
+#[test]
+fn silent_sockets_cannot_lock_out_a_real_client() {
+    // The default 10-minute idle timeout: only the handshake rule and
+    // eviction can free the places.
+    let s = serve(|c| c.max_connections = 4);
+    let silent: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    // Every place is taken by a socket that never sent a request (the last
+    // four evicted the first four): a real client still gets in at once,
+    // and so does the next one.
+    for _ in 0..2 {
+        let mut c = client(s.addr);
+        assert_eq!(reply(&mut c, "core.platform"), "0");
+        assert_eq!(reply(&mut c, "core.getGameCode"), "AGB-PMDT");
+    }
+    drop(silent);
+}
+
+#[test]
+fn a_connection_that_never_sends_a_request_is_closed_after_the_handshake_timeout() {
+    let s = serve(|c| c.handshake_timeout = Duration::from_millis(300));
+    let mut silent = TcpStream::connect(s.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A few bytes but never a whole request do not keep it open either.
+    silent.write_all(b"core.plat").unwrap();
+    let mut answer = Vec::new();
+    silent.read_to_end(&mut answer).unwrap();
+    assert!(answer.is_empty(), "{answer:?}");
+    // A client that has spoken is kept past the handshake timeout.
+    let mut c = client(s.addr);
+    assert_eq!(reply(&mut c, "core.platform"), "0");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(reply(&mut c, "core.platform"), "0");
+}
+
+#[test]
+fn at_the_cap_a_long_silent_client_gives_its_place_to_a_new_one() {
+    let s = serve(|c| {
+        c.max_connections = 2;
+        c.evict_idle_after = Duration::from_millis(200);
+    });
+    let mut held: Vec<Client> = (0..2).map(|_| client(s.addr)).collect();
+    for c in &mut held {
+        assert_eq!(reply(c, "core.platform"), "0");
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    let mut newcomer = client(s.addr);
+    assert_eq!(reply(&mut newcomer, "core.platform"), "0");
+    // Exactly one of the two silent ones was closed.
+    let alive = held
+        .iter_mut()
+        .map(|c| c.request("core.platform").is_ok())
+        .filter(|&ok| ok)
+        .count();
+    assert_eq!(alive, 1);
+}
+
+#[test]
+fn range_reads_are_bounded_over_all_connections_and_streamed() {
+    let s = serve(|c| c.max_range_bytes = 1 << 20);
+    let mut c = client(s.addr);
+    // Over the server-wide bound: a clear protocol error, and the
+    // connection goes on.
+    assert_eq!(
+        reply(&mut c, "memoryDomain.readRange,wram,0,1048577"),
+        ERROR
+    );
+    assert_eq!(reply(&mut c, "core.readRange,0x02000000,1048577"), ERROR);
+    let whole = reply(&mut c, "core.readRange,0x02000000,1048576");
+    assert_eq!(whole.len(), 3 * 1_048_576 - 1);
+    assert!(whole.starts_with("50,4d,44,54"));
+    assert_eq!(reply(&mut c, "core.platform"), "0");
+}

@@ -132,6 +132,8 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     if !(args.novelty_beta.is_finite() && args.novelty_beta >= 0.0) {
         return Err(Failure::bad_input("--novelty-beta must be a number >= 0"));
     }
+    let save_every = std::time::Duration::try_from_secs_f64(args.memory_save_secs)
+        .map_err(|_| Failure::bad_input("--memory-save-secs must be a number >= 0"))?;
     let memory = match &args.memory {
         Some(dir) => Some(
             EpisodicMemory::open(
@@ -139,6 +141,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
                 &run_id,
                 MemoryConfig {
                     beta: args.novelty_beta,
+                    save_every: Some(save_every),
                     ..MemoryConfig::default()
                 },
             )

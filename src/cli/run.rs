@@ -83,6 +83,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0.05, value_name = "B", requires = "memory")]
     pub novelty_beta: f32,
 
+    /// Agent mode, with --memory: save the states added so far every S
+    /// seconds (0: every round), so a killed run loses at most that much.
+    #[arg(long, default_value_t = 30.0, value_name = "S", requires = "memory")]
+    pub memory_save_secs: f64,
+
     /// Agent mode: where a torch policy's network runs (cpu, cuda, cuda:N; default cpu).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<DeviceChoice>,

@@ -16,9 +16,14 @@
 //!
 //! At the end of a run the memory is compacted into a new base segment,
 //! which the next run maps (a warm start: nothing proportional to the
-//! points is read or rebuilt).
+//! points is read or rebuilt). Between, the states added so far are saved
+//! as a delta file every [`MemoryConfig::save_every`], so a run that is
+//! killed loses at most that much. The memory holds the directory's
+//! writer lock from [`EpisodicMemory::open`] to the end of the run: a
+//! second run on the same directory fails at once.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -36,7 +41,13 @@ pub struct MemoryConfig {
     pub k: usize,
     /// Search effort.
     pub search: SearchParams,
+    /// How often the states added so far are saved (the whole delta, one
+    /// file written atomically); `None` saves only at the end of the run.
+    pub save_every: Option<Duration>,
 }
+
+/// The default of [`MemoryConfig::save_every`].
+pub const DEFAULT_SAVE_EVERY: Duration = Duration::from_secs(30);
 
 impl Default for MemoryConfig {
     fn default() -> Self {
@@ -53,6 +64,7 @@ impl Default for MemoryConfig {
                 quantized: false,
                 ..SearchParams::default()
             },
+            save_every: Some(DEFAULT_SAVE_EVERY),
         }
     }
 }
@@ -91,6 +103,7 @@ pub struct EpisodicMemory {
     report: MemoryReport,
     bonus_sum: f64,
     bonus_count: u64,
+    last_save: Instant,
 }
 
 impl std::fmt::Debug for EpisodicMemory {
@@ -104,9 +117,11 @@ impl std::fmt::Debug for EpisodicMemory {
 
 impl EpisodicMemory {
     /// Opens the memory in `dir` (mapping what an earlier run left there)
-    /// or creates it; `run_id` tags the states this run adds.
+    /// or creates it, and takes its writer lock; `run_id` tags the states
+    /// this run adds.
     pub fn open(dir: &Path, run_id: &str, config: MemoryConfig) -> Result<Self, IndexError> {
-        let index = Index::open_or_create(dir, IndexConfig::new(EMBED_DIM, Metric::InnerProduct))?;
+        let mut index =
+            Index::open_or_create(dir, IndexConfig::new(EMBED_DIM, Metric::InnerProduct))?;
         if index.dim() != EMBED_DIM || index.metric() != Metric::InnerProduct {
             return Err(IndexError::InvalidParameter(format!(
                 "{} holds {}-dimensional {:?} vectors, not the agent's {EMBED_DIM}-dimensional inner-product embeddings",
@@ -115,6 +130,7 @@ impl EpisodicMemory {
                 index.metric()
             )));
         }
+        index.lock()?;
         let report = MemoryReport {
             points_at_start: index.len() as u64,
             mapped_at_start: index.mapped_points() as u64,
@@ -132,6 +148,7 @@ impl EpisodicMemory {
             report,
             bonus_sum: 0.0,
             bonus_count: 0,
+            last_save: Instant::now(),
         })
     }
 
@@ -189,6 +206,12 @@ impl EpisodicMemory {
             self.bonus_count += 1;
         }
         self.index.add(&self.embeddings, &self.metas)?;
+        if let Some(every) = self.config.save_every {
+            if self.last_save.elapsed() >= every {
+                self.index.save()?;
+                self.last_save = Instant::now();
+            }
+        }
         Ok(&self.bonus)
     }
 

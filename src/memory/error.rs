@@ -84,6 +84,24 @@ pub enum IndexError {
         /// What is wrong with it.
         message: String,
     },
+    /// Another writer (a process, or another handle in this one) holds the
+    /// index directory's lock.
+    #[error("{path}: the index is being written by another process or handle")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// Another writer saved the directory since this handle opened it:
+    /// saving now would drop that writer's points.
+    #[error("{dir}: another writer saved generation {found} after this index was opened at generation {opened}; reopen it")]
+    Stale {
+        /// The index directory.
+        dir: PathBuf,
+        /// The generation this handle opened or last saved.
+        opened: u64,
+        /// The generation the directory holds now.
+        found: u64,
+    },
     /// A malformed `.npy` file.
     #[error("bad .npy file: {0}")]
     BadNpy(String),

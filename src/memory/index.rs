@@ -20,6 +20,27 @@ use crate::memory::Metric;
 /// recall ≥ 0.95 does, and is exact.
 pub const EXACT_THRESHOLD: usize = 2_000;
 
+/// Base files up to this size are verified when opened with
+/// [`Verify::Auto`] (a full read: about 10 ms per 64 MiB from the page
+/// cache); larger ones are only mapped, and [`Index::verify`] checks them
+/// on demand.
+pub const VERIFY_AUTO_MAX_BYTES: u64 = 64 << 20;
+
+/// Whether opening an index reads its whole base file to check every
+/// section's checksum and every stored id (see [`Index::verify`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verify {
+    /// Verify base files of at most [`VERIFY_AUTO_MAX_BYTES`] (the default
+    /// of [`Index::open`]): damage in a small index is found at once; a
+    /// large one still opens in constant time.
+    #[default]
+    Auto,
+    /// Always verify.
+    Always,
+    /// Never verify on open (headers and section bounds are still checked).
+    Never,
+}
+
 /// What an index is: dimension, metric and graph parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexConfig {
@@ -114,8 +135,12 @@ pub struct IndexStats {
 /// A vector index in a directory: a memory-mapped HNSW base segment plus
 /// an in-memory delta of points added since the last compaction.
 ///
-/// Opening maps the base and reads its header: no work proportional to the
-/// number of points, and processes opening the same index share its pages.
+/// Opening maps the base and reads its header, and verifies the checksums
+/// of a small base (see [`Verify`]): no work proportional to the number of
+/// points for a large one, and processes opening the same index share its
+/// pages. A handle takes the directory's writer lock at its first save or
+/// compaction (or at [`Index::lock`]) and holds it until dropped; a save
+/// refuses to overwrite a generation another writer published meanwhile.
 /// Searches look at both segments and merge. `save` persists the delta,
 /// `compact` folds it into a new base; both switch the directory to a new
 /// generation by atomically replacing its manifest.
@@ -126,6 +151,7 @@ pub struct Index {
     base: Option<Segment>,
     delta: MemGraph,
     delta_meta: Vec<PointMeta>,
+    writer: Option<store::WriterLock>,
 }
 
 /// Checks one query vector.
@@ -157,19 +183,26 @@ impl Index {
             base: None,
             delta: MemGraph::new(config.dim, config.metric, config.build),
             delta_meta: Vec::new(),
+            writer: None,
         })
     }
 
-    /// Opens the index in `dir`: maps its base segment (constant work) and
-    /// loads its delta rows, if any.
+    /// Opens the index in `dir`: maps its base segment (constant work for a
+    /// large one; a small one is verified, see [`Verify::Auto`]) and loads
+    /// its delta rows, if any.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
-        Self::open_inner(dir.as_ref(), None)
+        Self::open_inner(dir.as_ref(), None, Verify::Auto)
+    }
+
+    /// [`Index::open`] with a choice of verification.
+    pub fn open_with(dir: impl AsRef<Path>, verify: Verify) -> Result<Self> {
+        Self::open_inner(dir.as_ref(), None, verify)
     }
 
     /// Opens the index in `dir`, failing with a typed error unless it has
     /// this dimension and metric.
     pub fn open_expecting(dir: impl AsRef<Path>, dim: usize, metric: Metric) -> Result<Self> {
-        Self::open_inner(dir.as_ref(), Some((dim, metric)))
+        Self::open_inner(dir.as_ref(), Some((dim, metric)), Verify::Auto)
     }
 
     /// Opens the index in `dir` if it has one (checking dimension and
@@ -183,14 +216,14 @@ impl Index {
         }
     }
 
-    fn open_inner(dir: &Path, expect: Option<(usize, Metric)>) -> Result<Self> {
+    fn open_inner(dir: &Path, expect: Option<(usize, Metric)>, verify: Verify) -> Result<Self> {
         // A writer may replace the manifest and remove an old generation
         // between our reading the manifest and opening its files: retry
         // with the newer manifest.
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Self::open_generation(dir, expect) {
+            match Self::open_generation(dir, expect, verify) {
                 Err(IndexError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound && attempt < 4 =>
                 {
@@ -201,7 +234,11 @@ impl Index {
         }
     }
 
-    fn open_generation(dir: &Path, expect: Option<(usize, Metric)>) -> Result<Self> {
+    fn open_generation(
+        dir: &Path,
+        expect: Option<(usize, Metric)>,
+        verify: Verify,
+    ) -> Result<Self> {
         let m = Manifest::read(dir)?;
         if let Some((dim, metric)) = expect {
             if m.dim != dim {
@@ -244,6 +281,14 @@ impl Index {
                         h.count, m.base_points
                     )));
                 }
+                let check = match verify {
+                    Verify::Always => true,
+                    Verify::Auto => seg.mapped_bytes() as u64 <= VERIFY_AUTO_MAX_BYTES,
+                    Verify::Never => false,
+                };
+                if check {
+                    seg.verify()?;
+                }
                 Some(seg)
             }
             None => None,
@@ -265,6 +310,7 @@ impl Index {
             base,
             delta,
             delta_meta,
+            writer: None,
         })
     }
 
@@ -575,6 +621,7 @@ impl Index {
     /// atomically switches the manifest to it (the base file is shared
     /// with the previous generation, never rewritten).
     pub fn save(&mut self) -> Result<()> {
+        self.begin_write()?;
         let generation = self.generation + 1;
         let delta = if self.delta_meta.is_empty() {
             None
@@ -604,6 +651,7 @@ impl Index {
         if self.delta_meta.is_empty() && self.base.is_some() {
             return Ok(());
         }
+        self.begin_write()?;
         let cfg = self.config;
         let mut graph = match &self.base {
             Some(seg) => MemGraph::thaw(cfg.dim, cfg.metric, cfg.build, &seg.view()?)?,
@@ -637,6 +685,35 @@ impl Index {
         self.delta = MemGraph::new(cfg.dim, cfg.metric, cfg.build);
         self.delta_meta.clear();
         self.publish(generation, Some(name), None)
+    }
+
+    /// Takes the directory's writer lock now (saves and compactions take
+    /// it anyway), so a second writer fails at once with
+    /// [`IndexError::Locked`] rather than at its first save. Held until
+    /// this handle is dropped.
+    pub fn lock(&mut self) -> Result<()> {
+        if self.writer.is_none() {
+            self.writer = Some(store::WriterLock::acquire(&self.dir)?);
+        }
+        Ok(())
+    }
+
+    /// Before writing a generation: hold the lock, and check that the
+    /// directory still holds the generation this handle knows (otherwise
+    /// another writer saved in between and publishing would drop its
+    /// points).
+    fn begin_write(&mut self) -> Result<()> {
+        self.lock()?;
+        if let Ok(m) = Manifest::read(&self.dir) {
+            if m.generation != self.generation {
+                return Err(IndexError::Stale {
+                    dir: self.dir.clone(),
+                    opened: self.generation,
+                    found: m.generation,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn publish(

@@ -47,9 +47,12 @@ mod store;
 pub mod trajectories;
 
 pub use build::BuildParams;
-pub use episodic::{outcome_code, EpisodicMemory, MemoryConfig, MemoryReport};
+pub use episodic::{outcome_code, EpisodicMemory, MemoryConfig, MemoryReport, DEFAULT_SAVE_EVERY};
 pub use error::{IndexError, Result};
-pub use index::{Index, IndexConfig, IndexStats, Neighbor, SearchParams, EXACT_THRESHOLD};
+pub use index::{
+    Index, IndexConfig, IndexStats, Neighbor, SearchParams, Verify, EXACT_THRESHOLD,
+    VERIFY_AUTO_MAX_BYTES,
+};
 pub use meta::{PointMeta, META_BYTES};
 pub use metric::Metric;
-pub use store::MANIFEST;
+pub use store::{LOCK, MANIFEST};

@@ -7,8 +7,12 @@
 //! written; a save writes new files and then replaces the manifest by
 //! atomic rename, so a reader sees one generation or the next, and a
 //! reader that has mapped a base keeps its view after the name is gone.
+//!
+//! Writers take an exclusive advisory lock on `LOCK` ([`WriterLock`]) before
+//! writing a generation, so two writers never pick the same file names or
+//! delete each other's new files; readers take no lock.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -97,6 +101,36 @@ impl Manifest {
             .iter()
             .chain(self.delta.iter())
             .map(String::as_str)
+    }
+}
+
+/// Name of the writer lock file in an index directory.
+pub const LOCK: &str = "LOCK";
+
+/// The exclusive advisory lock (`flock`) on an index directory's [`LOCK`]
+/// file, held by one writer at a time until dropped. The operating system
+/// releases it when the process dies, SIGKILL included.
+#[derive(Debug)]
+pub(crate) struct WriterLock {
+    _file: File,
+}
+
+impl WriterLock {
+    /// Takes the lock without waiting: [`IndexError::Locked`] when another
+    /// process, or another open handle in this one, holds it.
+    pub(crate) fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| IndexError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(IndexError::Locked { path }),
+            Err(TryLockError::Error(e)) => Err(IndexError::io(&path, e)),
+        }
     }
 }
 

@@ -25,6 +25,30 @@ pub fn encode(bytes: &[u8], out: &mut Vec<u8>) {
     out.pop();
 }
 
+/// Appends `bytes` as `0a,ff,...` to `out` a piece at a time, calling
+/// `flush` whenever `out` holds `flush_at` bytes or more, so that the text
+/// of a large reply (three bytes per byte) never sits in memory whole.
+/// Stops at the first error of `flush`.
+pub fn encode_streaming<E>(
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    flush_at: usize,
+    flush: &mut dyn FnMut(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    // A third of the flush size per piece keeps `out` under about twice it.
+    let piece = (flush_at / 3).max(1);
+    for (i, chunk) in bytes.chunks(piece).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        encode(chunk, out);
+        if out.len() >= flush_at {
+            flush(out)?;
+        }
+    }
+    Ok(())
+}
+
 /// Text that is not a hex byte list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a hex byte list (at byte {at})")]
@@ -86,6 +110,23 @@ mod tests {
         let mut back = Vec::new();
         decode(&text, &mut back).unwrap();
         assert_eq!(back, bytes);
+    }
+
+    #[test]
+    fn streaming_gives_the_same_text_in_bounded_pieces() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let mut whole = Vec::new();
+        encode(&bytes, &mut whole);
+        let (mut sent, mut out, mut largest) = (Vec::new(), Vec::new(), 0);
+        encode_streaming::<()>(&bytes, &mut out, 300, &mut |o| {
+            largest = largest.max(o.len());
+            sent.append(o);
+            Ok(())
+        })
+        .unwrap();
+        sent.append(&mut out);
+        assert_eq!(sent, whole);
+        assert!(largest < 600, "{largest}");
     }
 
     #[test]

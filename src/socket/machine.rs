@@ -233,24 +233,34 @@ impl MachineState {
         }
     }
 
+    /// Applies the presses after a frame: starts those due, ends those
+    /// over. A key that two presses overlap on stays down until the last
+    /// of them ends (each press counts; the first to end does not release
+    /// the other's key).
     fn update_presses(&mut self) {
         if self.presses.is_empty() {
             return;
         }
         let now = self.emu.frame_count();
         let mut keys = self.emu.keys();
+        let mut ended = Keys::empty();
+        let mut held = Keys::empty();
         self.presses.retain_mut(|p| {
             if now > p.to {
-                keys.remove(p.keys);
+                ended.insert(p.keys);
                 false
             } else {
                 if now >= p.from && !p.down {
                     keys.insert(p.keys);
                     p.down = true;
                 }
+                if p.down {
+                    held.insert(p.keys);
+                }
                 true
             }
         });
+        keys.remove(ended - held);
         if keys != self.emu.keys() {
             self.emu.set_keys(keys);
         }
@@ -398,5 +408,64 @@ impl MachineState {
             }
         };
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> MachineState {
+        MachineState::new(&MachineConfig {
+            rom: crate::cartridge::rom().unwrap(),
+            start_state: None,
+            pace: Pace::None,
+        })
+        .unwrap()
+    }
+
+    fn frame(m: &mut MachineState) {
+        m.emu.run_frame();
+        m.update_presses();
+    }
+
+    fn press(m: &mut MachineState, keys: Keys, frames: u32) {
+        assert_eq!(m.command(Command::Press { keys, frames }), Ok(Value::None));
+    }
+
+    #[test]
+    fn overlapping_presses_of_one_key_hold_it_until_the_last_ends() {
+        let mut m = machine();
+        let start = m.emu.frame_count();
+        press(&mut m, Keys::A, 10); // ends after frame start + 11
+        for _ in 0..5 {
+            frame(&mut m);
+        }
+        press(&mut m, Keys::A | Keys::B, 10); // ends after frame start + 16
+        let mut a_down = Vec::new();
+        while m.emu.frame_count() < start + 20 {
+            frame(&mut m);
+            a_down.push((m.emu.frame_count() - start, m.emu.keys().contains(Keys::A)));
+        }
+        // A is held through the end of the first press and released only
+        // when the second ends, together with B.
+        for &(at, down) in &a_down {
+            assert_eq!(down, at <= 16, "frame {at}: A down = {down}");
+        }
+        assert!(!m.emu.keys().contains(Keys::B));
+        assert!(m.presses.is_empty());
+    }
+
+    #[test]
+    fn a_press_alone_lasts_duration_plus_one_frames() {
+        let mut m = machine();
+        let start = m.emu.frame_count();
+        press(&mut m, Keys::START, 3);
+        let mut down = 0;
+        for _ in 0..10 {
+            frame(&mut m);
+            down += u32::from(m.emu.keys().contains(Keys::START));
+        }
+        assert_eq!(down, 4, "from frame {start}");
     }
 }

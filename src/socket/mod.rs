@@ -9,11 +9,13 @@
 //!   applying taps frame by frame.
 //! * [`handler`] — one request in, one reply out.
 //! * [`files`] — the one directory file commands may touch.
+//! * [`budget`] — the server-wide bound on bytes held by range reads.
 //! * [`server`] — listeners, connections, limits, shutdown.
 //! * [`client`] — a blocking client.
 //! * [`baseline`] — the original agent's per-step sequence over a socket.
 
 pub mod baseline;
+pub mod budget;
 pub mod client;
 pub mod command;
 pub mod files;

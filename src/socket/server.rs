@@ -9,8 +9,18 @@
 //! * Limits: message size ([`ServerConfig::max_message`]; an over-long
 //!   message is answered `<|ERROR|>` and the connection closed, since the
 //!   stream cannot be resynchronised), connections per environment
-//!   ([`ServerConfig::max_connections`]; one more is answered `<|ERROR|>`
-//!   and closed), a write timeout for clients that stop reading.
+//!   ([`ServerConfig::max_connections`]), a write timeout for clients that
+//!   stop reading, and the bytes range reads hold at once over the whole
+//!   server ([`ServerConfig::max_range_bytes`]; a read over it is answered
+//!   `<|ERROR|>`, the connection stays open). Replies go out as they are
+//!   made, a megabyte at a time.
+//! * Silent sockets cannot starve real clients: a connection must send its
+//!   first complete request within [`ServerConfig::handshake_timeout`] or
+//!   it is closed; and when an environment is at its connection cap a new
+//!   client takes the place of the oldest connection that has not sent a
+//!   request yet, else of the one silent longest if that silence exceeds
+//!   [`ServerConfig::evict_idle_after`]; only then is it refused
+//!   (`<|ERROR|>` and closed).
 //! * [`Server::shutdown`] stops accepting, closes every connection, joins
 //!   every thread and stops the emulators.
 
@@ -21,10 +31,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::budget::ReplyBudget;
 use super::files::FileArea;
-use super::handler::Handler;
+use super::handler::{Handler, FLUSH_AT};
 use super::machine::{Machine, MachineConfig};
 use super::protocol::{next_frame, Frame, DEFAULT_MAX_MESSAGE, ERROR, TERMINATOR};
 use crate::emu::Rom;
@@ -56,12 +67,23 @@ pub struct ServerConfig {
     /// How long a connection may stay silent before it is closed (frees its
     /// slot from a client that vanished without closing).
     pub idle_timeout: Duration,
+    /// How long a new connection may take to send its first complete
+    /// request before it is closed.
+    pub handshake_timeout: Duration,
+    /// At the connection cap, a connection silent this long gives its
+    /// place to a new client (one that never sent a request always does).
+    pub evict_idle_after: Duration,
+    /// Bytes that range reads (`readRange`) of all connections may hold at
+    /// once; a read that does not fit is answered `<|ERROR|>`.
+    pub max_range_bytes: usize,
 }
 
 impl ServerConfig {
     /// Defaults for `rom`: loopback, port 8888, one environment, no file
     /// directory, unpaced, 4 MiB messages, 64 connections, connections
-    /// closed after 10 minutes of silence.
+    /// closed after 10 minutes of silence or 10 seconds without a first
+    /// request, at the cap a place taken from a connection silent for a
+    /// minute, 64 MiB of range reads at once.
     pub fn new(rom: Rom) -> ServerConfig {
         ServerConfig {
             rom,
@@ -75,6 +97,9 @@ impl ServerConfig {
             max_connections: 64,
             write_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(600),
+            handshake_timeout: Duration::from_secs(10),
+            evict_idle_after: Duration::from_secs(60),
+            max_range_bytes: 64 << 20,
         }
     }
 }
@@ -111,15 +136,87 @@ pub enum ServerError {
     },
 }
 
-/// A connection as shutdown sees it: a handle on its socket and its thread.
-type OpenConnection = (TcpStream, Option<JoinHandle<()>>);
+/// What a connection's thread tells the acceptor about its client.
+#[derive(Debug, Default)]
+struct Activity {
+    /// A complete request has arrived.
+    spoke: AtomicBool,
+    /// When the last request arrived, in ms since the server started.
+    last_ms: AtomicU64,
+}
+
+/// A connection as the acceptor and shutdown see it: a handle on its
+/// socket, its thread, and its activity.
+#[derive(Debug)]
+struct OpenConnection {
+    stream: TcpStream,
+    thread: Option<JoinHandle<()>>,
+    activity: Arc<Activity>,
+}
 
 /// Open connections of one environment, so shutdown can close them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Connections {
     open: Mutex<HashMap<u64, OpenConnection>>,
+    /// Threads of evicted connections, joined at shutdown.
+    closing: Mutex<Vec<JoinHandle<()>>>,
     count: AtomicUsize,
     next_id: AtomicU64,
+    epoch: Instant,
+}
+
+impl Connections {
+    fn new() -> Connections {
+        Connections {
+            open: Mutex::new(HashMap::new()),
+            closing: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Closes the connection a new client may replace (see the module
+    /// docs) and returns true, or returns false when there is none.
+    fn evict_for_newcomer(&self, evict_idle_after: Duration) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.now_ms();
+        let never_spoke = open
+            .iter()
+            .filter(|(_, c)| !c.activity.spoke.load(Ordering::Acquire))
+            .map(|(&id, _)| id)
+            .min();
+        let victim = never_spoke.or_else(|| {
+            open.iter()
+                .map(|(&id, c)| {
+                    (
+                        now.saturating_sub(c.activity.last_ms.load(Ordering::Acquire)),
+                        id,
+                    )
+                })
+                .filter(|&(idle, _)| idle >= evict_idle_after.as_millis() as u64)
+                .max()
+                .map(|(_, id)| id)
+        });
+        let Some(entry) = victim.and_then(|id| open.remove(&id)) else {
+            return false;
+        };
+        drop(open);
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        tracing::info!(target: "socket", "closing a silent connection to make room for a new client");
+        let _ = entry.stream.shutdown(Shutdown::Both);
+        if let Some(thread) = entry.thread {
+            self.closing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(thread);
+        }
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -142,6 +239,8 @@ struct Limits {
     max_connections: usize,
     write_timeout: Duration,
     idle_timeout: Duration,
+    handshake_timeout: Duration,
+    evict_idle_after: Duration,
 }
 
 impl Server {
@@ -170,7 +269,10 @@ impl Server {
             max_connections: config.max_connections,
             write_timeout: config.write_timeout,
             idle_timeout: config.idle_timeout,
+            handshake_timeout: config.handshake_timeout,
+            evict_idle_after: config.evict_idle_after,
         });
+        let budget = ReplyBudget::new(config.max_range_bytes);
         let mut server = Server {
             envs: Vec::with_capacity(config.envs),
             stopping: Arc::clone(&stopping),
@@ -196,8 +298,8 @@ impl Server {
                 format!("env-{env}"),
             )
             .map_err(|message| ServerError::Machine { env, message })?;
-            let handler = Handler::new(machine.link(), files.clone());
-            let connections = Arc::new(Connections::default());
+            let handler = Handler::new(machine.link(), files.clone(), budget.clone());
+            let connections = Arc::new(Connections::new());
             let acceptor = {
                 let stopping = Arc::clone(&stopping);
                 let connections = Arc::clone(&connections);
@@ -255,11 +357,21 @@ impl Server {
                     .unwrap_or_else(|p| p.into_inner());
                 map.drain().collect()
             };
-            for (_, (stream, thread)) in open {
-                let _ = stream.shutdown(Shutdown::Both);
-                if let Some(thread) = thread {
+            for (_, connection) in open {
+                let _ = connection.stream.shutdown(Shutdown::Both);
+                if let Some(thread) = connection.thread {
                     let _ = thread.join();
                 }
+            }
+            let closing = std::mem::take(
+                &mut *env
+                    .connections
+                    .closing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            for thread in closing {
+                let _ = thread.join();
             }
         }
         for env in self.envs.drain(..) {
@@ -309,8 +421,9 @@ fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(limits.write_timeout));
-        let _ = stream.set_read_timeout(Some(limits.idle_timeout));
-        if connections.count.load(Ordering::SeqCst) >= limits.max_connections {
+        if connections.count.load(Ordering::SeqCst) >= limits.max_connections
+            && !connections.evict_for_newcomer(limits.evict_idle_after)
+        {
             tracing::warn!(target: "socket", "connection refused: {} open", limits.max_connections);
             let _ = stream.write_all(ERROR.as_bytes());
             let _ = stream.write_all(TERMINATOR);
@@ -320,14 +433,26 @@ fn accept_loop(
             continue;
         };
         let id = connections.next_id.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity::default());
+        activity
+            .last_ms
+            .store(connections.now_ms(), Ordering::Release);
         connections.count.fetch_add(1, Ordering::SeqCst);
         // Registered before the thread starts, so shutdown always finds it;
-        // the thread removes its own entry when it ends.
+        // the thread removes its own entry when it ends (an evicted one has
+        // been removed, and counted, by the acceptor already).
         connections
             .open
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (registered, None));
+            .insert(
+                id,
+                OpenConnection {
+                    stream: registered,
+                    thread: None,
+                    activity: Arc::clone(&activity),
+                },
+            );
         let thread = {
             let handler = handler.clone();
             let connections = Arc::clone(&connections);
@@ -335,13 +460,15 @@ fn accept_loop(
             std::thread::Builder::new()
                 .name(format!("conn-{id}"))
                 .spawn(move || {
-                    serve_connection(stream, &handler, limits.max_message);
-                    connections
+                    serve_connection(stream, &handler, &limits, &activity, &connections);
+                    let mine = connections
                         .open
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&id);
-                    connections.count.fetch_sub(1, Ordering::SeqCst);
+                    if mine.is_some() {
+                        connections.count.fetch_sub(1, Ordering::SeqCst);
+                    }
                 })
         };
         let mut open = connections.open.lock().unwrap_or_else(|p| p.into_inner());
@@ -350,40 +477,56 @@ fn accept_loop(
                 // Gone already if the client came and went; then the handle
                 // is simply dropped (the thread is finishing).
                 if let Some(entry) = open.get_mut(&id) {
-                    entry.1 = Some(thread);
+                    entry.thread = Some(thread);
                 }
             }
             Err(e) => {
-                open.remove(&id);
-                connections.count.fetch_sub(1, Ordering::SeqCst);
+                if open.remove(&id).is_some() {
+                    connections.count.fetch_sub(1, Ordering::SeqCst);
+                }
                 tracing::warn!(target: "socket", "cannot start a connection thread: {e}");
             }
         }
     }
 }
 
-/// Replies buffered beyond this many bytes are sent before the next
-/// request is answered.
-const FLUSH_AT: usize = 1 << 20;
+/// Writes out what `outbox` holds and empties it.
+fn send(stream: &mut TcpStream, outbox: &mut Vec<u8>) -> std::io::Result<()> {
+    if outbox.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(outbox)?;
+    outbox.clear();
+    // Do not keep a huge reply buffer for the connection's life.
+    outbox.shrink_to(2 * FLUSH_AT);
+    Ok(())
+}
 
 /// Writes out what `outbox` holds; false when the client is gone.
 fn flush(stream: &mut TcpStream, outbox: &mut Vec<u8>, peer: &str) -> bool {
-    if outbox.is_empty() {
-        return true;
+    match send(stream, outbox) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(target: "socket", %peer, "write failed: {e}");
+            false
+        }
     }
-    if let Err(e) = stream.write_all(outbox) {
-        tracing::debug!(target: "socket", %peer, "write failed: {e}");
-        return false;
-    }
-    outbox.clear();
-    // Do not keep a huge reply buffer for the connection's life.
-    outbox.shrink_to(FLUSH_AT);
-    true
 }
 
 /// Serves one client until it disconnects, errs, stays silent for the idle
-/// timeout, or sends an over-long message.
-fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize) {
+/// timeout (or sends no first request within the handshake timeout), is
+/// evicted, or sends an over-long message.
+fn serve_connection(
+    mut stream: TcpStream,
+    handler: &Handler,
+    limits: &Limits,
+    activity: &Activity,
+    connections: &Connections,
+) {
+    let max_message = limits.max_message;
+    // Until the first request, reads wait at most until this instant.
+    let mut handshake_until =
+        Some(Instant::now() + limits.handshake_timeout.min(limits.idle_timeout));
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
@@ -400,12 +543,25 @@ fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize
         loop {
             match next_frame(&inbox[start..], scanned, max_message) {
                 Ok(Frame::Message { body, consumed }) => {
-                    handler.reply(body, &mut outbox);
+                    if handshake_until.take().is_some() {
+                        activity.spoke.store(true, Ordering::Release);
+                        let _ = stream.set_read_timeout(Some(limits.idle_timeout));
+                    }
+                    activity
+                        .last_ms
+                        .store(connections.now_ms(), Ordering::Release);
+                    // Replies can be far larger than requests (a readRange
+                    // of megabytes asked in a few bytes): they go out as
+                    // they are made, so neither one reply nor pipelined
+                    // requests pile up memory.
+                    let sent =
+                        handler.reply_streaming(body, &mut outbox, &mut |o| send(&mut stream, o));
+                    if let Err(e) = sent {
+                        tracing::debug!(target: "socket", %peer, "write failed: {e}");
+                        return;
+                    }
                     start += consumed;
                     scanned = 0;
-                    // Replies can be far larger than requests (a readRange
-                    // of megabytes asked in a few bytes): send them as they
-                    // come, so pipelined requests cannot pile up memory.
                     if outbox.len() >= FLUSH_AT && !flush(&mut stream, &mut outbox, &peer) {
                         return;
                     }
@@ -427,6 +583,14 @@ fn serve_connection(mut stream: TcpStream, handler: &Handler, max_message: usize
         inbox.drain(..start);
         if !flush(&mut stream, &mut outbox, &peer) {
             return;
+        }
+        if let Some(until) = handshake_until {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::debug!(target: "socket", %peer, "closing: no request within the handshake timeout");
+                break;
+            }
+            let _ = stream.set_read_timeout(Some(left));
         }
         match stream.read(&mut chunk) {
             Ok(0) => break,

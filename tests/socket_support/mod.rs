@@ -69,9 +69,20 @@ fn wait_listening(child: &mut Child) -> Option<String> {
 
 /// Starts a server of `kind`, retrying when the chosen port was taken.
 pub fn start(kind: Kind) -> ServerUnderTest {
+    start_with_rom(kind, None)
+}
+
+/// [`start`], with the bundled cartridge written as `rom` in the scratch
+/// directory and run from there (`--rom`) when given.
+pub fn start_with_rom(kind: Kind, rom: Option<&str>) -> ServerUnderTest {
     for _ in 0..5 {
         let dir = tempfile::tempdir().expect("a scratch directory");
         let mut command = Command::new(env!("CARGO_BIN_EXE_pmd-agent"));
+        let rom_path = rom.map(|name| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pmd_agent::cartridge::ROM_BYTES).expect("the ROM is written");
+            path
+        });
         command
             .env_remove("RUST_LOG")
             .current_dir(dir.path())
@@ -96,6 +107,9 @@ pub fn start(kind: Kind) -> ServerUnderTest {
                 None
             }
         };
+        if let Some(path) = &rom_path {
+            command.arg("--rom").arg(path);
+        }
         let mut child = command.spawn().expect("pmd-agent starts");
         let Some(line) = wait_listening(&mut child) else {
             let _ = child.kill();
