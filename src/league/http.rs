@@ -1,15 +1,23 @@
 //! What the manager's and the players' HTTP servers share: reading a
 //! size-limited body, answering JSON-RPC errors as `LEAGUE_ERROR`s (never a
-//! 500 or a stack trace), `/metrics`, and serving with graceful shutdown.
+//! 500 or a stack trace), `/metrics`, and serving with graceful shutdown,
+//! a request timeout and a cap on requests in flight.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::error_handling::HandleErrorLayer;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::BoxError;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::ServiceBuilder;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::league::error::{ErrorCode, ProtocolError};
 use crate::league::metrics::Metrics;
@@ -104,14 +112,185 @@ pub fn not_found() -> Response {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets
-/// requests in flight finish.
+/// Limits every league HTTP server applies (manager and players).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Longest time a request may take, from its head to the end of the
+    /// answer (reading a slow body included); past it the answer is `408`.
+    pub request_timeout: Duration,
+    /// Requests handled at once; one more is answered `503` at once (the
+    /// league's client retries those with backoff) rather than queued.
+    pub max_in_flight: usize,
+}
+
+impl Default for ServeLimits {
+    /// 60 s (longer than any league.v2 deadline: a player may think for the
+    /// whole 30 s move deadline) and 1,024 requests at once.
+    fn default() -> ServeLimits {
+        ServeLimits {
+            request_timeout: Duration::from_secs(60),
+            max_in_flight: 1024,
+        }
+    }
+}
+
+/// `router` with `limits` applied: a request timeout (tower-http) inside a
+/// global concurrency limit that sheds load (tower).
+pub fn limited(router: Router, limits: ServeLimits) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: BoxError| async { overloaded() }))
+            .load_shed()
+            .layer(GlobalConcurrencyLimitLayer::new(
+                limits.max_in_flight.max(1),
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limits.request_timeout,
+            )),
+    )
+}
+
+/// 503 with a `LEAGUE_ERROR`-free body: the server is at its limit.
+fn overloaded() -> Response {
+    let mut r = json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({"error": "too many requests in flight; retry later"}),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// Serves `router` on `listener` with the default [`ServeLimits`] until
+/// `shutdown` resolves, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    serve_with(listener, router, ServeLimits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit limits. Handlers see the peer's address as
+/// `ConnectInfo<SocketAddr>` (the manager checks registered endpoints
+/// against it).
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = limited(router, limits).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::{get, post};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// Bound on anything that should answer: reached only by a hang.
+    const HANG: Duration = Duration::from_secs(20);
+
+    /// A server whose `/mcp` reads the whole body, with `limits`.
+    async fn server(limits: ServeLimits) -> SocketAddr {
+        let router = Router::new()
+            .route(
+                "/mcp",
+                post(|headers: HeaderMap, body: Body| async move {
+                    match read_body(&headers, body, 1 << 16).await {
+                        Ok(b) => json(StatusCode::OK, &json!({"len": b.len()})),
+                        Err(e) => json(StatusCode::BAD_REQUEST, &json!({"error": e.to_string()})),
+                    }
+                }),
+            )
+            .route("/health", get(|| async { "ok" }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve_with(listener, router, limits, std::future::pending()));
+        addr
+    }
+
+    /// Opens a request that promises 100 bytes of body and sends 10.
+    async fn stalled(addr: SocketAddr) -> TcpStream {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(
+            b"POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n0123456789",
+        )
+        .await
+        .unwrap();
+        c
+    }
+
+    /// The status line of the answer on `c`.
+    async fn status_of(c: &mut TcpStream) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(HANG, c.read(&mut buf))
+            .await
+            .expect("no answer: the request hangs")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_request_that_never_finishes_is_answered_408() {
+        let addr = server(ServeLimits {
+            request_timeout: Duration::from_millis(200),
+            max_in_flight: 8,
+        })
+        .await;
+        let mut c = stalled(addr).await;
+        let line = status_of(&mut c).await;
+        assert!(line.contains(" 408 "), "{line}");
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_cap_are_shed_with_503() {
+        let addr = server(ServeLimits {
+            request_timeout: Duration::from_secs(600),
+            max_in_flight: 1,
+        })
+        .await;
+        let held = stalled(addr).await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("http://{addr}/health");
+        // Once the stalled request holds the only slot, others are shed
+        // (polled: the server admits the stalled one when it reads its head).
+        let shed = tokio::time::timeout(HANG, async {
+            loop {
+                let r = client.get(&url).send().await.unwrap();
+                if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    return r.headers().get(header::RETRY_AFTER).cloned();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("never shed: no cap on requests in flight");
+        assert_eq!(shed.as_ref().map(|v| v.to_str().unwrap()), Some("1"));
+        // The slot comes back when the stalled request goes away.
+        drop(held);
+        let ok = tokio::time::timeout(HANG, async {
+            loop {
+                if client.get(&url).send().await.unwrap().status() == StatusCode::OK {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(ok.is_ok(), "the slot never came back");
+    }
 }
