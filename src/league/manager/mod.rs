@@ -14,6 +14,7 @@
 //! are in-process only (a `REFEREE_REGISTER_REQUEST` is answered
 //! `REJECTED`).
 
+mod admission;
 mod handlers;
 mod notify;
 mod registry;
@@ -133,14 +134,27 @@ pub struct ManagerConfig {
     pub rate_burst: u32,
     /// Most players in a league.
     pub max_players: usize,
-    /// Accept contact endpoints outside 127.0.0.0/8 and ::1.
+    /// Accept contact endpoints outside 127.0.0.0/8 and ::1 (each still
+    /// the registering peer's own address, or on `endpoint_allow`).
     pub allow_remote_endpoints: bool,
+    /// Hosts (IP addresses or names, as written in URLs) that any peer may
+    /// register as its contact endpoint; any other endpoint must be the
+    /// registering peer's own address (a loopback peer may name any
+    /// loopback address).
+    pub endpoint_allow: Vec<String>,
     /// The secret that `START_LEAGUE` must carry.
     pub admin_token: Option<String>,
     /// This manager's own `/mcp` URL (sent as `referee_endpoint`).
     pub public_url: Option<String>,
     /// Bradley–Terry settings.
     pub bt: BtConfig,
+    /// The seed was drawn at random, not asked for: a resumed league keeps
+    /// its own without complaint.
+    pub random_seed: bool,
+    /// Resume a stored league with its stored settings even when these
+    /// differ (each difference is logged); otherwise [`Manager::open`]
+    /// refuses, naming the first.
+    pub keep_stored_settings: bool,
 }
 
 impl ManagerConfig {
@@ -157,9 +171,12 @@ impl ManagerConfig {
             rate_burst: 100,
             max_players: 1024,
             allow_remote_endpoints: false,
+            endpoint_allow: Vec::new(),
             admin_token: None,
             public_url: None,
             bt: BtConfig::default(),
+            random_seed: false,
+            keep_stored_settings: false,
         }
     }
 }
@@ -238,12 +255,19 @@ struct Inner {
     referees: Vec<Referee>,
     sender: Sender,
     limiter: RateLimiter,
-    registry: tokio::sync::Mutex<Registry>,
+    registry: Mutex<Registry>,
     tally: Mutex<Tally>,
     start: Notify,
     start_requested: AtomicBool,
     completed: AtomicBool,
     last_registration: Mutex<Option<Instant>>,
+}
+
+impl Inner {
+    /// The registry (a plain mutex: never held across an `.await`).
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 fn blocking_err(e: tokio::task::JoinError) -> LeagueFailure {
@@ -313,9 +337,28 @@ impl Manager {
             .filter(|l| cfg.settings.mode == Mode::Run || l.status != LeagueStatus::Completed);
         let league = match existing {
             Some(l) => {
-                // A resumed league keeps the settings it was created with.
-                cfg.settings = serde_json::from_value(l.config.clone())
+                // A resumed league keeps the settings it was created with;
+                // asked for others, the manager refuses (or, told to keep
+                // the stored ones, says which it keeps).
+                let stored: LeagueSettings = serde_json::from_value(l.config.clone())
                     .map_err(|e| StoreError::Corrupt(format!("league settings: {e}")))?;
+                let diffs = settings_differences(&stored, &cfg.settings, !cfg.random_seed);
+                if let Some(first) = diffs.first() {
+                    if !cfg.keep_stored_settings {
+                        return Err(LeagueFailure::Config(format!(
+                            "league {} in this database was started with {first}; restart with \
+                             the same settings, pass --keep-stored-settings to resume it as \
+                             stored, or use another database",
+                            l.id
+                        )));
+                    }
+                    tracing::warn!(
+                        "resuming league {} with its stored settings: {}",
+                        l.id,
+                        diffs.join("; ")
+                    );
+                }
+                cfg.settings = stored;
                 if cfg.settings.dungeon != wanted_dungeon {
                     return Err(LeagueFailure::Config(format!(
                         "league {} is played on {:?}, not {:?} (same ROM and start state, or another database)",
@@ -382,7 +425,7 @@ impl Manager {
             inner: Arc::new(Inner {
                 sender: Sender::manager(&league.id),
                 completed: AtomicBool::new(league.status == LeagueStatus::Completed),
-                registry: tokio::sync::Mutex::new(registry),
+                registry: Mutex::new(registry),
                 cfg,
                 league,
                 store,
@@ -415,7 +458,7 @@ impl Manager {
 
     /// Players registered so far.
     pub async fn player_count(&self) -> usize {
-        self.inner.registry.lock().await.len()
+        self.inner.registry().len()
     }
 
     /// Asks the league to start as soon as two players are registered.
@@ -536,7 +579,7 @@ impl Manager {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut reg = inner.registry.lock().await;
+                let mut reg = inner.registry();
                 let n = reg.len();
                 let wanted = inner.cfg.settings.start_when;
                 let ready = match inner.cfg.settings.mode {
@@ -554,7 +597,11 @@ impl Manager {
                     .unwrap_or_else(|e| e.into_inner())
                     .schedule
                     .is_empty();
-                if ready || scheduled || inner.league.status != LeagueStatus::Registering {
+                // A registration whose database write is under way lands
+                // first (it notifies `start` when it settles), so that
+                // every stored player is in the schedule.
+                let started = scheduled || inner.league.status != LeagueStatus::Registering;
+                if (ready || started) && reg.pending() == 0 {
                     reg.close();
                     return;
                 }
@@ -575,7 +622,7 @@ impl Manager {
         {
             return Ok(());
         }
-        let players: Vec<String> = inner.registry.lock().await.ids();
+        let players: Vec<String> = inner.registry().ids();
         let s = &inner.cfg.settings;
         let n_ref = inner.referees.len();
         let mut rows = Vec::new();
@@ -619,7 +666,7 @@ impl Manager {
             .find(|r| r.id() == m.referee_id)
             .unwrap_or(&inner.referees[0]);
         let (seat_a, seat_b) = {
-            let reg = inner.registry.lock().await;
+            let reg = inner.registry();
             (reg.seat(&m.player_a), reg.seat(&m.player_b))
         };
         let (Some(a), Some(b)) = (seat_a, seat_b) else {
@@ -736,7 +783,7 @@ impl Manager {
         if !missing.is_empty() {
             return Err(LeagueFailure::Incomplete { round, missing });
         }
-        let names = inner.registry.lock().await.names();
+        let names = inner.registry().names();
         let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
         let plain: Vec<GameOutcome> = games.iter().map(|(_, g)| g.clone()).collect();
         let table = standings::compute(&names, &plain, inner.cfg.settings.points);
@@ -776,6 +823,64 @@ impl Manager {
             .await;
         Ok(())
     }
+}
+
+/// How the settings asked for differ from a stored league's, one entry per
+/// setting, named by its `league` option: `--rounds 1, not 3`. The mode and
+/// game are part of what identifies the league; the dungeon is checked on
+/// its own.
+fn settings_differences(
+    stored: &LeagueSettings,
+    wanted: &LeagueSettings,
+    compare_seed: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |flag: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{flag} {a}, not {b}"));
+        }
+    };
+    check(
+        "--rounds",
+        stored.cycles.to_string(),
+        wanted.cycles.to_string(),
+    );
+    check(
+        "--points",
+        stored.points.to_string(),
+        wanted.points.to_string(),
+    );
+    if compare_seed {
+        check("--seed", stored.seed.to_string(), wanted.seed.to_string());
+    }
+    if stored.game == GameType::PmdDungeon {
+        check(
+            "--turns",
+            stored.turn_budget.to_string(),
+            wanted.turn_budget.to_string(),
+        );
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    let natives = if stored.mode == Mode::Serve {
+        "--native"
+    } else {
+        "--players"
+    };
+    check(natives, list(&stored.natives), list(&wanted.natives));
+    if stored.mode == Mode::Serve {
+        check(
+            "--start-when",
+            stored.start_when.to_string(),
+            wanted.start_when.to_string(),
+        );
+    }
+    out
 }
 
 fn validate(
@@ -827,3 +932,6 @@ impl From<&registry::Entry> for Seat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

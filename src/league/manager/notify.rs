@@ -22,7 +22,7 @@ impl Manager {
     /// own token; the messages in `steps` go in order to each player.
     async fn broadcast(&self, steps: &[(&str, &str, serde_json::Value)], conversation: &str) {
         let inner = &self.inner;
-        let remotes = inner.registry.lock().await.remotes();
+        let remotes = inner.registry().remotes();
         if remotes.is_empty() {
             return;
         }
