@@ -22,7 +22,7 @@ mod registry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -40,7 +40,7 @@ use crate::league::protocol::messages::{MatchResultAck, MatchResultReport, Recor
 use crate::league::protocol::{is_valid_id, Sender};
 use crate::league::rate_limit::RateLimiter;
 use crate::league::ratings::BtConfig;
-use crate::league::referee::{MatchContext, MatchSpec, Referee, Seat};
+use crate::league::referee::{MatchContext, MatchSpec, Outbox, Referee, Seat, MATCH_BREAKER};
 use crate::league::report::{self, LeagueReport, Timing};
 use crate::league::schedule;
 use crate::league::seed;
@@ -148,6 +148,10 @@ pub struct ManagerConfig {
     pub public_url: Option<String>,
     /// Bradley–Terry settings.
     pub bt: BtConfig,
+    /// At the end of the league, how long the players' notifications
+    /// (`LEAGUE_COMPLETED` last) may take to be delivered before the
+    /// manager gives up on them (a silent player's are abandoned).
+    pub notify_flush: Duration,
     /// The seed was drawn at random, not asked for: a resumed league keeps
     /// its own without complaint.
     pub random_seed: bool,
@@ -175,6 +179,7 @@ impl ManagerConfig {
             admin_token: None,
             public_url: None,
             bt: BtConfig::default(),
+            notify_flush: Duration::from_secs(10),
             random_seed: false,
             keep_stored_settings: false,
         }
@@ -250,12 +255,12 @@ struct Inner {
     cfg: ManagerConfig,
     league: LeagueRow,
     store: Arc<Store>,
-    client: Arc<RpcClient>,
     metrics: Arc<Metrics>,
     referees: Vec<Referee>,
     sender: Sender,
     limiter: RateLimiter,
     registry: Mutex<Registry>,
+    outbox: Arc<Outbox>,
     tally: Mutex<Tally>,
     start: Notify,
     start_requested: AtomicBool,
@@ -391,10 +396,21 @@ impl Manager {
             ));
         }
         let metrics = Arc::new(Metrics::new());
-        let client = Arc::new(
-            RpcClient::new(cfg.client.clone(), metrics.clone())
-                .map_err(|e| LeagueFailure::Config(e.to_string()))?,
-        );
+        // Notifications go through the configured breaker (fail fast on a
+        // dead player); match calls through none (see `MATCH_BREAKER`).
+        let client = |breaker| {
+            RpcClient::new(
+                ClientConfig {
+                    breaker,
+                    ..cfg.client.clone()
+                },
+                metrics.clone(),
+            )
+            .map(Arc::new)
+            .map_err(|e| LeagueFailure::Config(e.to_string()))
+        };
+        let notify_client = client(cfg.client.breaker)?;
+        let client = client(MATCH_BREAKER)?;
         let ctx = Arc::new(MatchContext {
             league_id: league.id.clone(),
             league_seed: cfg.settings.seed,
@@ -405,7 +421,9 @@ impl Manager {
             metrics: metrics.clone(),
             policies,
             dungeons,
+            outbox: Arc::new(Outbox::new(notify_client)),
         });
+        let outbox = ctx.outbox.clone();
         let referees: Vec<Referee> = (1..=cfg.referees.max(1))
             .map(|i| Referee::new(&format!("REF{i:02}"), cfg.referee_capacity, ctx.clone()))
             .collect();
@@ -426,10 +444,10 @@ impl Manager {
                 sender: Sender::manager(&league.id),
                 completed: AtomicBool::new(league.status == LeagueStatus::Completed),
                 registry: Mutex::new(registry),
+                outbox,
                 cfg,
                 league,
                 store,
-                client,
                 metrics,
                 referees,
                 limiter,
@@ -532,7 +550,7 @@ impl Manager {
             if done_rounds.contains(&round) {
                 continue;
             }
-            self.announce_round(round, ms).await;
+            self.announce_round(round, ms);
             let pending: Vec<MatchRow> = {
                 let t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
                 ms.iter()
@@ -819,8 +837,7 @@ impl Manager {
             })
             .await?;
         }
-        self.announce_round_completed(round, next, &table, matches_in_round, &games)
-            .await;
+        self.announce_round_completed(round, next, &table, matches_in_round, &games);
         Ok(())
     }
 }

@@ -335,3 +335,68 @@ async fn a_restarted_server_refuses_other_settings_and_names_them() {
     let m = open(rounds).unwrap();
     assert_eq!((m.league_id(), m.settings().cycles), (id.as_str(), 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_player_does_not_hold_up_the_league() {
+    // Announcements (and GAME_OVER) to a player that accepts connections and
+    // never answers: with an hour's deadline for them, the league must still
+    // play on (its matches with that player are lost on the 300 ms join
+    // deadline) and end once the final notifications had their bounded time.
+    let mut cfg = serve_cfg();
+    cfg.settings.natives = vec!["random".into(), "random".into()];
+    cfg.settings.start_when = 3;
+    cfg.client.timeouts.other = Duration::from_secs(3600);
+    cfg.notify_flush = Duration::from_millis(300);
+    let (m, _) = manager(cfg);
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/mcp", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            held.push(c);
+        }
+    });
+    let v = post(&m, "127.0.0.1:1", &register("MUTE", &silent_url)).await;
+    assert_eq!(v["result"]["status"], "ACCEPTED", "{v}");
+    let report = tokio::time::timeout(Duration::from_secs(60), m.run())
+        .await
+        .expect("the league waited on a silent player's announcements")
+        .unwrap();
+    assert_eq!(report.matches_played, 3);
+    let mute = report
+        .standings
+        .iter()
+        .find(|r| r.player_id == "MUTE")
+        .unwrap();
+    assert_eq!(mute.technical_losses, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opened_by_a_slow_patch_forfeits_no_match() {
+    // One failure opens the configured breaker for an hour: the player's
+    // first invitation fails once (503), its retry must still reach it.
+    let mut cfg = serve_cfg();
+    cfg.settings.natives = vec!["random".into()];
+    cfg.settings.start_when = 2;
+    cfg.client.timeouts.join = Duration::from_secs(5);
+    cfg.client.timeouts.moves = Duration::from_secs(5);
+    cfg.client.breaker = crate::league::client::BreakerConfig {
+        failure_threshold: 1,
+        reset_after: Duration::from_secs(3600),
+    };
+    cfg.notify_flush = Duration::from_secs(5);
+    let (m, store) = manager(cfg);
+    let (url, seen) = crate::league::referee::tests::fake_player("GAME_INVITATION", 1).await;
+    let v = post(&m, "127.0.0.1:1", &register("R", &url)).await;
+    assert_eq!(v["result"]["status"], "ACCEPTED", "{v}");
+    let report = tokio::time::timeout(HANG, m.run()).await.unwrap().unwrap();
+    let results = store.results(&report.league_id).unwrap();
+    assert_eq!(results.len(), 1);
+    assert_ne!(
+        results[0].status,
+        crate::league::protocol::messages::GameStatus::TechnicalLoss,
+        "{:?}",
+        results[0].details
+    );
+    assert_eq!(seen.lock().unwrap()["GAME_INVITATION"], 2);
+}
