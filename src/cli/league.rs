@@ -166,6 +166,10 @@ struct ServeArgs {
     /// HTTP requests handled at once (503 beyond).
     #[arg(long, default_value_t = 1024, value_name = "N")]
     max_in_flight: usize,
+    /// HTTP connections open at once (more wait; idle ones close after
+    /// 75 s, or the request timeout if longer).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_connections: usize,
     #[command(flatten)]
     league: LeagueOptions,
 }
@@ -397,9 +401,9 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::other(e.to_string()))?;
-    if a.max_in_flight == 0 || a.request_timeout_ms == 0 {
+    if a.max_in_flight == 0 || a.max_connections == 0 || a.request_timeout_ms == 0 {
         return Err(Failure::bad_input(
-            "--max-in-flight and --request-timeout-ms must be at least 1",
+            "--max-in-flight, --max-connections and --request-timeout-ms must be at least 1",
         ));
     }
     let admin = match &a.admin_token {
@@ -437,6 +441,8 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         let limits = ServeLimits {
             request_timeout: Duration::from_millis(a.request_timeout_ms),
             max_in_flight: a.max_in_flight,
+            max_connections: a.max_connections,
+            ..ServeLimits::default()
         };
         tokio::spawn(pmd_agent::league::http::serve_with(
             listener,

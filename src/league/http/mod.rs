@@ -1,7 +1,10 @@
 //! What the manager's and the players' HTTP servers share: reading a
 //! size-limited body, answering JSON-RPC errors as `LEAGUE_ERROR`s (never a
 //! 500 or a stack trace), `/metrics`, and serving with graceful shutdown,
-//! a request timeout and a cap on requests in flight.
+//! a request timeout, a cap on requests in flight, and a cap on open
+//! connections with an idle timeout ([`capped`]).
+
+pub mod capped;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,8 +14,10 @@ use axum::body::{Body, Bytes};
 use axum::error_handling::HandleErrorLayer;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::BoxError;
 use axum::Router;
+use capped::CappedListener;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -121,15 +126,26 @@ pub struct ServeLimits {
     /// Requests handled at once; one more is answered `503` at once (the
     /// league's client retries those with backoff) rather than queued.
     pub max_in_flight: usize,
+    /// Connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A connection on which nothing moves this long is closed (a silent
+    /// socket, an unused keep-alive connection). Raised to
+    /// `request_timeout` + 1 s if shorter, so that a slow answer is never
+    /// cut.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServeLimits {
-    /// 60 s (longer than any league.v2 deadline: a player may think for the
-    /// whole 30 s move deadline) and 1,024 requests at once.
+    /// 60 s per request (longer than any league.v2 deadline: a player may
+    /// think for the whole 30 s move deadline), 1,024 requests and 4,096
+    /// connections at once, 75 s idle (longer than the league client's 60 s
+    /// pool idle time, so the client closes first).
     fn default() -> ServeLimits {
         ServeLimits {
             request_timeout: Duration::from_secs(60),
             max_in_flight: 1024,
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(75),
         }
     }
 }
@@ -172,7 +188,8 @@ pub async fn serve(
     serve_with(listener, router, ServeLimits::default(), shutdown).await
 }
 
-/// [`serve`] with explicit limits. Handlers see the peer's address as
+/// [`serve`] with explicit limits (the connection cap and idle timeout
+/// through [`CappedListener`]). Handlers see the peer's address as
 /// `ConnectInfo<SocketAddr>` (the manager checks registered endpoints
 /// against it).
 pub async fn serve_with(
@@ -181,6 +198,12 @@ pub async fn serve_with(
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let idle = limits
+        .idle_timeout
+        .max(limits.request_timeout + Duration::from_secs(1));
+    // `tap_io` also gives axum the peer address of our listener's streams.
+    let listener = CappedListener::new(listener, limits.max_connections, idle)
+        .tap_io(|io: &mut capped::IdleIo| io.set_nodelay());
     let app = limited(router, limits).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -249,6 +272,7 @@ mod tests {
         let addr = server(ServeLimits {
             request_timeout: Duration::from_millis(200),
             max_in_flight: 8,
+            ..ServeLimits::default()
         })
         .await;
         let mut c = stalled(addr).await;
@@ -261,6 +285,7 @@ mod tests {
         let addr = server(ServeLimits {
             request_timeout: Duration::from_secs(600),
             max_in_flight: 1,
+            ..ServeLimits::default()
         })
         .await;
         let held = stalled(addr).await;
@@ -292,5 +317,49 @@ mod tests {
         })
         .await;
         assert!(ok.is_ok(), "the slot never came back");
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+        let addr = server(ServeLimits {
+            max_connections: 1,
+            ..ServeLimits::default()
+        })
+        .await;
+        // A silent socket takes the only slot.
+        let held = TcpStream::connect(addr).await.unwrap();
+        let url = format!("http://{addr}/health");
+        let waiting = tokio::spawn(async move {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            client.get(&url).send().await.map(|r| r.status())
+        });
+        // Under the cap, the second connection can never be served while the
+        // first is open; without it, it would be served at once.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "served past the connection cap");
+        drop(held);
+        let status = tokio::time::timeout(HANG, waiting)
+            .await
+            .expect("the freed slot was never used")
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+        let addr = server(ServeLimits {
+            request_timeout: Duration::from_millis(100),
+            idle_timeout: Duration::from_millis(200),
+            ..ServeLimits::default()
+        })
+        .await;
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(HANG, silent.read(&mut buf))
+            .await
+            .expect("a silent connection is kept open for ever");
+        // Closed by the server: end of stream (or a reset).
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
     }
 }
