@@ -182,7 +182,7 @@ impl Manager {
                 let saved = inner.store.add_player(&inner.league.id, &stored);
                 let mut reg = inner.registry();
                 let id = stored.player_id.clone();
-                reg.settle(&id, saved.is_ok().then(|| (stored, Some(token))));
+                reg.settle(&id, saved.is_ok().then_some((stored, Some(token))));
                 inner.metrics.players.set(reg.len() as i64);
                 drop(reg);
                 inner.start.notify_waiters();

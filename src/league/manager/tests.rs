@@ -70,6 +70,21 @@ async fn post(m: &Manager, peer: &str, msg: &Value) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// Holds the database (every store call waits) on a thread of its own
+/// until the returned sender is dropped or sent to.
+fn hold_database(store: &Arc<Store>) -> std::sync::mpsc::Sender<()> {
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held) = std::sync::mpsc::channel::<()>();
+    let store = store.clone();
+    std::thread::spawn(move || {
+        let _guard = store.hold();
+        let _ = held_tx.send(());
+        let _ = released.recv();
+    });
+    held.recv().unwrap();
+    release
+}
+
 fn code(v: &Value) -> &str {
     v["error"]["data"]["error_code"].as_str().unwrap_or("none")
 }
@@ -123,7 +138,7 @@ async fn remote_endpoints_must_be_the_peers_own_or_allow_listed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_database_write_does_not_hold_the_registry() {
     let (m, store) = manager(serve_cfg());
-    let guard = store.hold();
+    let guard = hold_database(&store);
     let registering = tokio::spawn({
         let m = m.clone();
         async move {
@@ -177,7 +192,7 @@ async fn the_league_closes_registration_only_after_pending_writes() {
     let mut cfg = serve_cfg();
     cfg.settings.natives = vec!["random".into(), "random".into()];
     let (m, store) = manager(cfg);
-    let guard = store.hold();
+    let guard = hold_database(&store);
     let registering = tokio::spawn({
         let m = m.clone();
         async move {
