@@ -176,16 +176,18 @@ impl Manager {
         // it completes (and settles the reservation) even if this request is
         // dropped half-way.
         let saved = {
-            let (manager, stored, token) = (self.clone(), row.clone(), token.clone());
+            let mut pending = Pending {
+                manager: self.clone(),
+                id: id.clone(),
+                stored: None,
+            };
+            let token = token.clone();
             tokio::task::spawn_blocking(move || {
-                let inner = &manager.inner;
-                let saved = inner.store.add_player(&inner.league.id, &stored);
-                let mut reg = inner.registry();
-                let id = stored.player_id.clone();
-                reg.settle(&id, saved.is_ok().then_some((stored, Some(token))));
-                inner.metrics.players.set(reg.len() as i64);
-                drop(reg);
-                inner.start.notify_waiters();
+                let inner = &pending.manager.inner;
+                let saved = inner.store.add_player(&inner.league.id, &row);
+                if saved.is_ok() {
+                    pending.landed(row, token);
+                }
                 saved
             })
             .await
@@ -347,6 +349,33 @@ impl Manager {
             &inb.envelope.conversation_id,
             &json!({"status": status, "players": players}),
         ))
+    }
+}
+
+/// A registration whose database write is under way: settles its
+/// reservation when dropped (also if the write panicked), adding the player
+/// when it was stored, and wakes the league's start.
+struct Pending {
+    manager: Manager,
+    id: String,
+    stored: Option<(PlayerRow, Option<AuthToken>)>,
+}
+
+impl Pending {
+    /// The player was stored: the reservation becomes a registration.
+    fn landed(&mut self, row: PlayerRow, token: AuthToken) {
+        self.stored = Some((row, Some(token)));
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let inner = &self.manager.inner;
+        let mut reg = inner.registry();
+        reg.settle(&self.id, self.stored.take());
+        inner.metrics.players.set(reg.len() as i64);
+        drop(reg);
+        inner.start.notify_waiters();
     }
 }
 

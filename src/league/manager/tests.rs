@@ -415,3 +415,42 @@ async fn a_breaker_opened_by_a_slow_patch_forfeits_no_match() {
     );
     assert_eq!(seen.lock().unwrap()["GAME_INVITATION"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_dropped_mid_write_still_lands_whole() {
+    // The client goes away while the write waits for the database: the
+    // write completes, and registry and database agree.
+    let (m, store) = manager(serve_cfg());
+    let guard = hold_database(&store);
+    let registering = tokio::spawn({
+        let m = m.clone();
+        async move {
+            post(
+                &m,
+                "127.0.0.1:1",
+                &register("P01", "http://127.0.0.1:9/mcp"),
+            )
+            .await
+        }
+    });
+    tokio::time::timeout(HANG, async {
+        while !m.metrics().encode().contains("LEAGUE_REGISTER_REQUEST") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    registering.abort();
+    drop(guard);
+    let landed = tokio::time::timeout(HANG, async {
+        while m.player_count().await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(landed.is_ok(), "the reservation never settled");
+    let stored = store.players(m.league_id()).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].player_id, "P01");
+}
