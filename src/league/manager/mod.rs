@@ -8,7 +8,10 @@
 //! league with the same settings, the manager skips completed rounds and
 //! recorded matches and plays the rest; a match that was in flight when the
 //! process died is played again from its seed, and the database's
-//! one-result-per-match key makes sure nothing is counted twice.
+//! one-result-per-match key makes sure nothing is counted twice. A `serve`
+//! league is found by its game; asked for other settings than the stored
+//! ones, [`Manager::open`] refuses, naming the first difference (unless
+//! [`ManagerConfig::keep_stored_settings`]).
 //!
 //! Remote players register over `POST /mcp` ([`Manager::router`]); referees
 //! are in-process only (a `REFEREE_REGISTER_REQUEST` is answered
@@ -322,9 +325,12 @@ pub fn native_ids(specs: &[String]) -> Vec<String> {
 impl Manager {
     /// Opens the league for `cfg.settings` in `store`: resumes the newest
     /// unfinished league with the same settings (or, for `run`, reports a
-    /// finished one), else creates it with its native players. Reads the
-    /// database synchronously (call it at start-up, or from a blocking
-    /// thread).
+    /// finished one), else creates it with its native players. A `serve`
+    /// league is found by its game: any other setting that differs is a
+    /// [`LeagueFailure::Config`] naming it, unless `cfg.keep_stored_settings`
+    /// (then the stored settings win, and the differences are logged).
+    /// Reads the database synchronously (call it at start-up, or from a
+    /// blocking thread).
     pub fn open(
         mut cfg: ManagerConfig,
         store: Arc<Store>,
@@ -486,6 +492,9 @@ impl Manager {
     }
 
     /// The HTTP routes: `POST /mcp`, `GET /health`, `/ready`, `/metrics`.
+    /// Serve them with [`crate::league::http::serve`], which attaches the
+    /// peer's address: without it, a registration's contact endpoint is
+    /// accepted only when its host is on `ManagerConfig::endpoint_allow`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/mcp", post(handlers::mcp))
