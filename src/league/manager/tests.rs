@@ -311,6 +311,21 @@ async fn a_query_without_a_token_gets_the_public_standings() {
         v["result"]["data"]["standings"][0]["player_id"], "P01",
         "{v}"
     );
+    // The next match (public too: the announcements list every pairing) for
+    // a registered sender; nothing for an unknown one.
+    let next = |sender: &str| {
+        rpc(
+            "league_query",
+            "LEAGUE_QUERY",
+            sender,
+            json!({"query_type": "GET_NEXT_MATCH"}),
+        )
+    };
+    let v = post(&m, "127.0.0.1:1", &next("player:P01")).await;
+    assert_eq!(v["result"]["query_type"], "GET_NEXT_MATCH", "{v}");
+    assert!(v["result"]["data"].is_null(), "no schedule yet: {v}");
+    let v = post(&m, "127.0.0.1:1", &next("player:SOMEONE")).await;
+    assert_eq!(code(&v), "E005", "{v}");
 }
 
 #[tokio::test]
