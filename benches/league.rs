@@ -197,6 +197,7 @@ fn bench_referee(seats: &[Seat], matches: usize, capacity: usize) -> Bench {
         pmd_agent::league::client::RpcClient::new(ClientConfig::default(), metrics.clone())
             .unwrap(),
     );
+    let outbox = Arc::new(pmd_agent::league::referee::Outbox::new(client.clone()));
     let ctx = Arc::new(MatchContext {
         league_id: league.id.clone(),
         league_seed: 1,
@@ -207,6 +208,7 @@ fn bench_referee(seats: &[Seat], matches: usize, capacity: usize) -> Bench {
         metrics,
         policies: Arc::new(PmdPolicyFactory),
         dungeons: None,
+        outbox,
     });
     Bench {
         referee: Referee::new("REF01", capacity, ctx),

@@ -230,9 +230,9 @@ async fn start_league_call_starts_with_the_players_present() {
         .unwrap()
         .unwrap();
     assert_eq!(report.matches_played, 1);
-    // registration is closed now
+    // registration is closed now: E007
     let (_, v) = post(&s.url, &register_msg("LATE", "http://127.0.0.1:9/mcp")).await;
-    assert_eq!(v["result"]["status"], "REJECTED");
+    assert_eq!(code(&v), "E007", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,7 @@ use pmd_agent::league::client::{ClientConfig, Timeouts};
 use pmd_agent::league::error::GameError;
 use pmd_agent::league::game::dungeon::{DungeonFactory, PolicyFactory};
 use pmd_agent::league::game::GameType;
+use pmd_agent::league::http::ServeLimits;
 use pmd_agent::league::manager::{LeagueFailure, LeagueSettings, Manager, ManagerConfig, Mode};
 use pmd_agent::league::player::{host, PlayerConfig, PlayerError};
 use pmd_agent::league::pmd::{self, PmdDungeonFactory, PmdPolicyFactory};
@@ -145,6 +146,30 @@ struct ServeArgs {
     /// Other calls' deadline, ms.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     timeout_ms: u64,
+    /// Restarted on a database whose league was started with other
+    /// settings, resume it with the stored ones (logged) instead of
+    /// refusing.
+    #[arg(long)]
+    keep_stored_settings: bool,
+    /// Accept contact endpoints outside loopback (each must still be the
+    /// registering player's own address, or allowed by --allow-endpoint).
+    #[arg(long)]
+    allow_remote_endpoints: bool,
+    /// Hosts (IP address or name) any player may register as its contact
+    /// endpoint, e.g. a proxy; otherwise an endpoint must be the registering
+    /// player's own address. Comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "HOSTS")]
+    allow_endpoint: Vec<String>,
+    /// Longest time one HTTP request may take (408 past it), ms.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    request_timeout_ms: u64,
+    /// HTTP requests handled at once (503 beyond).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_in_flight: usize,
+    /// HTTP connections open at once (more wait; idle ones close after
+    /// 75 s, or the request timeout if longer).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_connections: usize,
     #[command(flatten)]
     league: LeagueOptions,
 }
@@ -376,6 +401,11 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| Failure::other(e.to_string()))?;
+    if a.max_in_flight == 0 || a.max_connections == 0 || a.request_timeout_ms == 0 {
+        return Err(Failure::bad_input(
+            "--max-in-flight, --max-connections and --request-timeout-ms must be at least 1",
+        ));
+    }
     let admin = match &a.admin_token {
         Some(t) => t.clone(),
         None => AuthToken::generate()
@@ -384,6 +414,10 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
             .to_owned(),
     };
     cfg.admin_token = Some(admin.clone());
+    cfg.random_seed = a.league.seed.is_none();
+    cfg.keep_stored_settings = a.keep_stored_settings;
+    cfg.allow_remote_endpoints = a.allow_remote_endpoints;
+    cfg.endpoint_allow = a.allow_endpoint.clone();
     cfg.public_url = Some(format!("http://{local}/mcp"));
     cfg.client = ClientConfig {
         timeouts: Timeouts {
@@ -404,9 +438,16 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = {
         let mut rx = stop_rx.clone();
-        tokio::spawn(pmd_agent::league::http::serve(
+        let limits = ServeLimits {
+            request_timeout: Duration::from_millis(a.request_timeout_ms),
+            max_in_flight: a.max_in_flight,
+            max_connections: a.max_connections,
+            ..ServeLimits::default()
+        };
+        tokio::spawn(pmd_agent::league::http::serve_with(
             listener,
             manager.router(),
+            limits,
             async move {
                 let _ = rx.wait_for(|s| *s).await;
             },

@@ -1,15 +1,16 @@
 //! The manager's HTTP endpoints.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use super::admission::{check_display_name, check_endpoint_peer};
 use super::Manager;
 use crate::league::auth::AuthToken;
 use crate::league::client::normalize_endpoint;
@@ -35,8 +36,16 @@ const KNOWN: [&str; 5] = [
     types::START_LEAGUE,
 ];
 
-/// `POST /mcp`.
-pub(super) async fn mcp(State(m): State<Manager>, headers: HeaderMap, body: Body) -> Response {
+/// `POST /mcp`. The peer's address comes from the connection (see
+/// [`crate::league::http::serve`]); without it, only allow-listed contact
+/// endpoints can register.
+pub(super) async fn mcp(State(m): State<Manager>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let inner = &m.inner;
     let metrics = &inner.metrics;
     let bytes = match read_body(&headers, body, inner.cfg.max_message_bytes).await {
@@ -66,7 +75,7 @@ pub(super) async fn mcp(State(m): State<Manager>, headers: HeaderMap, body: Body
         return rpc_err(metrics, &inb.id, &e, &inner.sender, &conv);
     }
     let answer = match mt {
-        types::LEAGUE_REGISTER_REQUEST => m.register_player(&inb).await,
+        types::LEAGUE_REGISTER_REQUEST => m.register_player(&inb, peer).await,
         types::REFEREE_REGISTER_REQUEST => m.register_referee(&inb),
         types::LEAGUE_QUERY => m.query(&inb).await,
         types::START_LEAGUE => m.start_league(&inb).await,
@@ -93,7 +102,11 @@ impl Manager {
         )
     }
 
-    async fn register_player(&self, inb: &Inbound) -> Result<Value, ProtocolError> {
+    async fn register_player(
+        &self,
+        inb: &Inbound,
+        peer: Option<SocketAddr>,
+    ) -> Result<Value, ProtocolError> {
         let inner = &self.inner;
         let req: LeagueRegisterRequest = inb.body()?;
         let conv = &inb.envelope.conversation_id;
@@ -104,18 +117,15 @@ impl Manager {
             ));
         }
         let meta = &req.player_meta;
-        if meta.display_name.trim().is_empty() || meta.display_name.chars().count() > 64 {
-            return Err(ProtocolError::new(
-                ErrorCode::E004,
-                "display_name must have 1 to 64 characters",
-            ));
-        }
+        check_display_name(&meta.display_name)?;
         let endpoint = normalize_endpoint(&meta.contact_endpoint, inner.cfg.allow_remote_endpoints)
+            .map_err(|e| ProtocolError::new(ErrorCode::E004, format!("contact_endpoint {e}")))?;
+        check_endpoint_peer(&endpoint, peer, &inner.cfg.endpoint_allow)
             .map_err(|e| ProtocolError::new(ErrorCode::E004, format!("contact_endpoint {e}")))?;
         let id = inb.sender.id.clone();
         let game = inner.cfg.settings.game.as_str();
-        let reject = |reason: String| {
-            Ok(self.answer(
+        if !meta.game_types.iter().any(|g| g == game) {
+            return Ok(self.answer(
                 types::LEAGUE_REGISTER_RESPONSE,
                 conv,
                 &LeagueRegisterResponse {
@@ -123,24 +133,12 @@ impl Manager {
                     player_id: None,
                     auth_token: None,
                     league_id: inner.league.id.clone(),
-                    reason: Some(reason),
+                    reason: Some(format!("this league plays {game}")),
                 },
-            ))
-        };
-        if !meta.game_types.iter().any(|g| g == game) {
-            return reject(format!("this league plays {game}"));
+            ));
         }
-        let mut reg = inner.registry.lock().await;
-        if reg.is_closed() || inner.league.status != crate::league::store::LeagueStatus::Registering
-        {
-            return reject("E007 registration is closed: the league has started".into());
-        }
-        if reg.contains(&id) {
-            return reject(format!("E006 the id {id} is taken"));
-        }
-        if reg.len() >= inner.cfg.max_players {
-            return reject("the league is full".into());
-        }
+        let taken =
+            || ProtocolError::new(ErrorCode::E006, format!("the id {id} is taken")).for_player(&id);
         let token = AuthToken::generate()
             .map_err(|e| ProtocolError::new(ErrorCode::E017, e.to_string()))?;
         let row = PlayerRow {
@@ -150,24 +148,60 @@ impl Manager {
             spec: endpoint,
             auth_token: Some(token.as_str().to_owned()),
         };
-        let (store, league_id, stored) =
-            (inner.store.clone(), inner.league.id.clone(), row.clone());
-        let saved = tokio::task::spawn_blocking(move || store.add_player(&league_id, &stored))
+        {
+            let mut reg = inner.registry();
+            if reg.is_closed()
+                || inner.league.status != crate::league::store::LeagueStatus::Registering
+            {
+                return Err(ProtocolError::new(
+                    ErrorCode::E007,
+                    "registration is closed: the league has started",
+                )
+                .for_player(&id));
+            }
+            if reg.contains(&id) {
+                return Err(taken());
+            }
+            if reg.claimed() >= inner.cfg.max_players {
+                return Err(ProtocolError::new(
+                    ErrorCode::E007,
+                    format!("the league is full ({} players)", inner.cfg.max_players),
+                )
+                .for_player(&id));
+            }
+            reg.reserve(&id);
+        }
+        // The write and its outcome in the registry happen on a blocking
+        // thread, without the registry lock held while the database works;
+        // it completes (and settles the reservation) even if this request is
+        // dropped half-way.
+        let saved = {
+            let mut pending = Pending {
+                manager: self.clone(),
+                id: id.clone(),
+                stored: None,
+            };
+            let token = token.clone();
+            tokio::task::spawn_blocking(move || {
+                let inner = &pending.manager.inner;
+                let saved = inner.store.add_player(&inner.league.id, &row);
+                if saved.is_ok() {
+                    pending.landed(row, token);
+                }
+                saved
+            })
             .await
-            .map_err(|e| ProtocolError::new(ErrorCode::E017, e.to_string()))?;
+            .map_err(|e| ProtocolError::new(ErrorCode::E017, e.to_string()))?
+        };
         match saved {
             Ok(()) => {}
-            Err(StoreError::Duplicate(_)) => return reject(format!("E006 the id {id} is taken")),
+            Err(StoreError::Duplicate(_)) => return Err(taken()),
             Err(e) => return Err(ProtocolError::new(ErrorCode::E017, e.to_string())),
         }
-        reg.add(row, Some(token.clone()));
-        inner.metrics.players.set(reg.len() as i64);
-        drop(reg);
         *inner
             .last_registration
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        inner.start.notify_waiters();
         tracing::info!("registered player {id}");
         Ok(self.answer(
             types::LEAGUE_REGISTER_RESPONSE,
@@ -198,7 +232,7 @@ impl Manager {
     }
 
     /// Checks the sender is a registered player carrying its own token.
-    async fn authenticate(&self, inb: &Inbound) -> Result<String, ProtocolError> {
+    fn authenticate(&self, inb: &Inbound) -> Result<String, ProtocolError> {
         if inb.sender.role != Role::Player {
             return Err(ProtocolError::new(
                 ErrorCode::E005,
@@ -206,7 +240,7 @@ impl Manager {
             ));
         }
         let id = inb.sender.id.clone();
-        let reg = self.inner.registry.lock().await;
+        let reg = self.inner.registry();
         let entry = reg.get(&id).ok_or_else(|| {
             ProtocolError::new(ErrorCode::E005, format!("{id} is not registered"))
                 .for_player(id.clone())
@@ -222,11 +256,17 @@ impl Manager {
 
     async fn query(&self, inb: &Inbound) -> Result<Value, ProtocolError> {
         let q: LeagueQuery = inb.body()?;
-        let me = self.authenticate(inb).await?;
+        // Standings and the schedule are public (every player hears them in
+        // the round announcements): a query without a token, as the public
+        // Python player sends, is answered; a token, if sent, must be right.
+        let me = match inb.envelope.auth_token.as_deref() {
+            None | Some("") => None,
+            Some(_) => Some(self.authenticate(inb)?),
+        };
         let inner = &self.inner;
         let data = match q.query_type {
             QueryType::GetStandings => {
-                let names = inner.registry.lock().await.names();
+                let names = inner.registry().names();
                 let games: Vec<GameOutcome> = {
                     let t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
                     t.outcomes.iter().map(|(_, g)| g.clone()).collect()
@@ -235,6 +275,20 @@ impl Manager {
                 json!({"standings": standing_entries(&table)})
             }
             QueryType::GetNextMatch => {
+                let me = match me {
+                    Some(me) => me,
+                    None => {
+                        let id = inb.sender.id.clone();
+                        if !inner.registry().contains(&id) {
+                            return Err(ProtocolError::new(
+                                ErrorCode::E005,
+                                format!("{id} is not registered"),
+                            )
+                            .for_player(id));
+                        }
+                        id
+                    }
+                };
                 let whose = q.player_id.unwrap_or_else(|| me.clone());
                 if whose != me {
                     return Err(ProtocolError::new(
@@ -284,7 +338,7 @@ impl Manager {
             ));
         }
         self.request_start();
-        let players = inner.registry.lock().await.len();
+        let players = inner.registry().len();
         let status = if players >= 2 {
             "starting"
         } else {
@@ -295,6 +349,33 @@ impl Manager {
             &inb.envelope.conversation_id,
             &json!({"status": status, "players": players}),
         ))
+    }
+}
+
+/// A registration whose database write is under way: settles its
+/// reservation when dropped (also if the write panicked), adding the player
+/// when it was stored, and wakes the league's start.
+struct Pending {
+    manager: Manager,
+    id: String,
+    stored: Option<(PlayerRow, Option<AuthToken>)>,
+}
+
+impl Pending {
+    /// The player was stored: the reservation becomes a registration.
+    fn landed(&mut self, row: PlayerRow, token: AuthToken) {
+        self.stored = Some((row, Some(token)));
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let inner = &self.manager.inner;
+        let mut reg = inner.registry();
+        reg.settle(&self.id, self.stored.take());
+        inner.metrics.players.set(reg.len() as i64);
+        drop(reg);
+        inner.start.notify_waiters();
     }
 }
 

@@ -8,12 +8,16 @@
 //! league with the same settings, the manager skips completed rounds and
 //! recorded matches and plays the rest; a match that was in flight when the
 //! process died is played again from its seed, and the database's
-//! one-result-per-match key makes sure nothing is counted twice.
+//! one-result-per-match key makes sure nothing is counted twice. A `serve`
+//! league is found by its game; asked for other settings than the stored
+//! ones, [`Manager::open`] refuses, naming the first difference (unless
+//! [`ManagerConfig::keep_stored_settings`]).
 //!
 //! Remote players register over `POST /mcp` ([`Manager::router`]); referees
 //! are in-process only (a `REFEREE_REGISTER_REQUEST` is answered
 //! `REJECTED`).
 
+mod admission;
 mod handlers;
 mod notify;
 mod registry;
@@ -21,7 +25,7 @@ mod registry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -39,7 +43,7 @@ use crate::league::protocol::messages::{MatchResultAck, MatchResultReport, Recor
 use crate::league::protocol::{is_valid_id, Sender};
 use crate::league::rate_limit::RateLimiter;
 use crate::league::ratings::BtConfig;
-use crate::league::referee::{MatchContext, MatchSpec, Referee, Seat};
+use crate::league::referee::{MatchContext, MatchSpec, Outbox, Referee, Seat, MATCH_BREAKER};
 use crate::league::report::{self, LeagueReport, Timing};
 use crate::league::schedule;
 use crate::league::seed;
@@ -133,14 +137,31 @@ pub struct ManagerConfig {
     pub rate_burst: u32,
     /// Most players in a league.
     pub max_players: usize,
-    /// Accept contact endpoints outside 127.0.0.0/8 and ::1.
+    /// Accept contact endpoints outside 127.0.0.0/8 and ::1 (each still
+    /// the registering peer's own address, or on `endpoint_allow`).
     pub allow_remote_endpoints: bool,
+    /// Hosts (IP addresses or names, as written in URLs) that any peer may
+    /// register as its contact endpoint; any other endpoint must be the
+    /// registering peer's own address (a loopback peer may name any
+    /// loopback address).
+    pub endpoint_allow: Vec<String>,
     /// The secret that `START_LEAGUE` must carry.
     pub admin_token: Option<String>,
     /// This manager's own `/mcp` URL (sent as `referee_endpoint`).
     pub public_url: Option<String>,
     /// Bradley–Terry settings.
     pub bt: BtConfig,
+    /// At the end of the league, how long the players' notifications
+    /// (`LEAGUE_COMPLETED` last) may take to be delivered before the
+    /// manager gives up on them (a silent player's are abandoned).
+    pub notify_flush: Duration,
+    /// The seed was drawn at random, not asked for: a resumed league keeps
+    /// its own without complaint.
+    pub random_seed: bool,
+    /// Resume a stored league with its stored settings even when these
+    /// differ (each difference is logged); otherwise [`Manager::open`]
+    /// refuses, naming the first.
+    pub keep_stored_settings: bool,
 }
 
 impl ManagerConfig {
@@ -157,9 +178,13 @@ impl ManagerConfig {
             rate_burst: 100,
             max_players: 1024,
             allow_remote_endpoints: false,
+            endpoint_allow: Vec::new(),
             admin_token: None,
             public_url: None,
             bt: BtConfig::default(),
+            notify_flush: Duration::from_secs(10),
+            random_seed: false,
+            keep_stored_settings: false,
         }
     }
 }
@@ -233,17 +258,24 @@ struct Inner {
     cfg: ManagerConfig,
     league: LeagueRow,
     store: Arc<Store>,
-    client: Arc<RpcClient>,
     metrics: Arc<Metrics>,
     referees: Vec<Referee>,
     sender: Sender,
     limiter: RateLimiter,
-    registry: tokio::sync::Mutex<Registry>,
+    registry: Mutex<Registry>,
+    outbox: Arc<Outbox>,
     tally: Mutex<Tally>,
     start: Notify,
     start_requested: AtomicBool,
     completed: AtomicBool,
     last_registration: Mutex<Option<Instant>>,
+}
+
+impl Inner {
+    /// The registry (a plain mutex: never held across an `.await`).
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 fn blocking_err(e: tokio::task::JoinError) -> LeagueFailure {
@@ -293,9 +325,12 @@ pub fn native_ids(specs: &[String]) -> Vec<String> {
 impl Manager {
     /// Opens the league for `cfg.settings` in `store`: resumes the newest
     /// unfinished league with the same settings (or, for `run`, reports a
-    /// finished one), else creates it with its native players. Reads the
-    /// database synchronously (call it at start-up, or from a blocking
-    /// thread).
+    /// finished one), else creates it with its native players. A `serve`
+    /// league is found by its game: any other setting that differs is a
+    /// [`LeagueFailure::Config`] naming it, unless `cfg.keep_stored_settings`
+    /// (then the stored settings win, and the differences are logged).
+    /// Reads the database synchronously (call it at start-up, or from a
+    /// blocking thread).
     pub fn open(
         mut cfg: ManagerConfig,
         store: Arc<Store>,
@@ -313,9 +348,28 @@ impl Manager {
             .filter(|l| cfg.settings.mode == Mode::Run || l.status != LeagueStatus::Completed);
         let league = match existing {
             Some(l) => {
-                // A resumed league keeps the settings it was created with.
-                cfg.settings = serde_json::from_value(l.config.clone())
+                // A resumed league keeps the settings it was created with;
+                // asked for others, the manager refuses (or, told to keep
+                // the stored ones, says which it keeps).
+                let stored: LeagueSettings = serde_json::from_value(l.config.clone())
                     .map_err(|e| StoreError::Corrupt(format!("league settings: {e}")))?;
+                let diffs = settings_differences(&stored, &cfg.settings, !cfg.random_seed);
+                if let Some(first) = diffs.first() {
+                    if !cfg.keep_stored_settings {
+                        return Err(LeagueFailure::Config(format!(
+                            "league {} in this database was started with {first}; restart with \
+                             the same settings, pass --keep-stored-settings to resume it as \
+                             stored, or use another database",
+                            l.id
+                        )));
+                    }
+                    tracing::warn!(
+                        "resuming league {} with its stored settings: {}",
+                        l.id,
+                        diffs.join("; ")
+                    );
+                }
+                cfg.settings = stored;
                 if cfg.settings.dungeon != wanted_dungeon {
                     return Err(LeagueFailure::Config(format!(
                         "league {} is played on {:?}, not {:?} (same ROM and start state, or another database)",
@@ -348,10 +402,21 @@ impl Manager {
             ));
         }
         let metrics = Arc::new(Metrics::new());
-        let client = Arc::new(
-            RpcClient::new(cfg.client.clone(), metrics.clone())
-                .map_err(|e| LeagueFailure::Config(e.to_string()))?,
-        );
+        // Notifications go through the configured breaker (fail fast on a
+        // dead player); match calls through none (see `MATCH_BREAKER`).
+        let client = |breaker| {
+            RpcClient::new(
+                ClientConfig {
+                    breaker,
+                    ..cfg.client.clone()
+                },
+                metrics.clone(),
+            )
+            .map(Arc::new)
+            .map_err(|e| LeagueFailure::Config(e.to_string()))
+        };
+        let notify_client = client(cfg.client.breaker)?;
+        let client = client(MATCH_BREAKER)?;
         let ctx = Arc::new(MatchContext {
             league_id: league.id.clone(),
             league_seed: cfg.settings.seed,
@@ -362,7 +427,9 @@ impl Manager {
             metrics: metrics.clone(),
             policies,
             dungeons,
+            outbox: Arc::new(Outbox::new(notify_client)),
         });
+        let outbox = ctx.outbox.clone();
         let referees: Vec<Referee> = (1..=cfg.referees.max(1))
             .map(|i| Referee::new(&format!("REF{i:02}"), cfg.referee_capacity, ctx.clone()))
             .collect();
@@ -382,11 +449,11 @@ impl Manager {
             inner: Arc::new(Inner {
                 sender: Sender::manager(&league.id),
                 completed: AtomicBool::new(league.status == LeagueStatus::Completed),
-                registry: tokio::sync::Mutex::new(registry),
+                registry: Mutex::new(registry),
+                outbox,
                 cfg,
                 league,
                 store,
-                client,
                 metrics,
                 referees,
                 limiter,
@@ -415,7 +482,7 @@ impl Manager {
 
     /// Players registered so far.
     pub async fn player_count(&self) -> usize {
-        self.inner.registry.lock().await.len()
+        self.inner.registry().len()
     }
 
     /// Asks the league to start as soon as two players are registered.
@@ -425,6 +492,9 @@ impl Manager {
     }
 
     /// The HTTP routes: `POST /mcp`, `GET /health`, `/ready`, `/metrics`.
+    /// Serve them with [`crate::league::http::serve`], which attaches the
+    /// peer's address: without it, a registration's contact endpoint is
+    /// accepted only when its host is on `ManagerConfig::endpoint_allow`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/mcp", post(handlers::mcp))
@@ -489,7 +559,7 @@ impl Manager {
             if done_rounds.contains(&round) {
                 continue;
             }
-            self.announce_round(round, ms).await;
+            self.announce_round(round, ms);
             let pending: Vec<MatchRow> = {
                 let t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
                 ms.iter()
@@ -536,7 +606,7 @@ impl Manager {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut reg = inner.registry.lock().await;
+                let mut reg = inner.registry();
                 let n = reg.len();
                 let wanted = inner.cfg.settings.start_when;
                 let ready = match inner.cfg.settings.mode {
@@ -554,7 +624,11 @@ impl Manager {
                     .unwrap_or_else(|e| e.into_inner())
                     .schedule
                     .is_empty();
-                if ready || scheduled || inner.league.status != LeagueStatus::Registering {
+                // A registration whose database write is under way lands
+                // first (it notifies `start` when it settles), so that
+                // every stored player is in the schedule.
+                let started = scheduled || inner.league.status != LeagueStatus::Registering;
+                if (ready || started) && reg.pending() == 0 {
                     reg.close();
                     return;
                 }
@@ -575,7 +649,7 @@ impl Manager {
         {
             return Ok(());
         }
-        let players: Vec<String> = inner.registry.lock().await.ids();
+        let players: Vec<String> = inner.registry().ids();
         let s = &inner.cfg.settings;
         let n_ref = inner.referees.len();
         let mut rows = Vec::new();
@@ -619,7 +693,7 @@ impl Manager {
             .find(|r| r.id() == m.referee_id)
             .unwrap_or(&inner.referees[0]);
         let (seat_a, seat_b) = {
-            let reg = inner.registry.lock().await;
+            let reg = inner.registry();
             (reg.seat(&m.player_a), reg.seat(&m.player_b))
         };
         let (Some(a), Some(b)) = (seat_a, seat_b) else {
@@ -736,7 +810,7 @@ impl Manager {
         if !missing.is_empty() {
             return Err(LeagueFailure::Incomplete { round, missing });
         }
-        let names = inner.registry.lock().await.names();
+        let names = inner.registry().names();
         let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
         let plain: Vec<GameOutcome> = games.iter().map(|(_, g)| g.clone()).collect();
         let table = standings::compute(&names, &plain, inner.cfg.settings.points);
@@ -772,10 +846,67 @@ impl Manager {
             })
             .await?;
         }
-        self.announce_round_completed(round, next, &table, matches_in_round, &games)
-            .await;
+        self.announce_round_completed(round, next, &table, matches_in_round, &games);
         Ok(())
     }
+}
+
+/// How the settings asked for differ from a stored league's, one entry per
+/// setting, named by its `league` option: `--rounds 1, not 3`. The mode and
+/// game are part of what identifies the league; the dungeon is checked on
+/// its own.
+fn settings_differences(
+    stored: &LeagueSettings,
+    wanted: &LeagueSettings,
+    compare_seed: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |flag: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!("{flag} {a}, not {b}"));
+        }
+    };
+    check(
+        "--rounds",
+        stored.cycles.to_string(),
+        wanted.cycles.to_string(),
+    );
+    check(
+        "--points",
+        stored.points.to_string(),
+        wanted.points.to_string(),
+    );
+    if compare_seed {
+        check("--seed", stored.seed.to_string(), wanted.seed.to_string());
+    }
+    if stored.game == GameType::PmdDungeon {
+        check(
+            "--turns",
+            stored.turn_budget.to_string(),
+            wanted.turn_budget.to_string(),
+        );
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    let natives = if stored.mode == Mode::Serve {
+        "--native"
+    } else {
+        "--players"
+    };
+    check(natives, list(&stored.natives), list(&wanted.natives));
+    if stored.mode == Mode::Serve {
+        check(
+            "--start-when",
+            stored.start_when.to_string(),
+            wanted.start_when.to_string(),
+        );
+    }
+    out
 }
 
 fn validate(
@@ -827,3 +958,6 @@ impl From<&registry::Entry> for Seat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

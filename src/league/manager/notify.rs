@@ -1,56 +1,43 @@
 //! What the manager tells remote players between matches: the round's
 //! matches, the standings after it, its end, and the end of the league.
-//! Every player is told concurrently; one that does not listen is counted in
-//! the metrics and otherwise ignored.
+//! Nothing here waits for a player: messages are queued per player and
+//! sent in order by the outbox, so a dead player never holds up the league
+//! loop; at the end the queues get `ManagerConfig::notify_flush` to deliver
+//! `LEAGUE_COMPLETED`.
 
 use serde::Serialize;
 
 use super::Manager;
-use crate::league::client::CallKind;
 use crate::league::protocol::jsonrpc::message;
 use crate::league::protocol::messages::{
     types, AnnouncedMatch, LeagueCompleted, RoundAnnouncement, RoundCompleted, StandingsUpdate,
 };
 use crate::league::protocol::Envelope;
-use crate::league::referee::join_all;
 use crate::league::report::{standing_entries, LeagueReport};
 use crate::league::standings::{GameOutcome, Standing};
 use crate::league::store::MatchRow;
 
 impl Manager {
-    /// Sends `body` as `message_type` to every remote player, each with its
-    /// own token; the messages in `steps` go in order to each player.
-    async fn broadcast(&self, steps: &[(&str, &str, serde_json::Value)], conversation: &str) {
+    /// Queues the messages of `steps` for every remote player, in order,
+    /// each with its own token; returns at once (see
+    /// [`Outbox`](crate::league::referee::Outbox)).
+    fn broadcast(&self, steps: &[(&str, &str, serde_json::Value)], conversation: &str) {
         let inner = &self.inner;
-        let remotes = inner.registry.lock().await.remotes();
-        if remotes.is_empty() {
-            return;
-        }
-        let calls = remotes.into_iter().map(|(_, endpoint, token)| {
-            let inner = inner.clone();
-            async move {
-                for (method, message_type, body) in steps {
-                    let env =
-                        Envelope::new(message_type, &inner.sender, conversation, token.as_deref());
-                    let params = message(&env, body);
-                    if let Err(e) = inner
-                        .client
-                        .call(&endpoint, method, params, CallKind::Other, true)
-                        .await
-                    {
-                        tracing::debug!("{message_type} to {endpoint}: {e}");
-                    }
-                }
+        let remotes = inner.registry().remotes();
+        for (_, endpoint, token) in remotes {
+            for (method, message_type, body) in steps {
+                let env =
+                    Envelope::new(message_type, &inner.sender, conversation, token.as_deref());
+                inner.outbox.post(&endpoint, method, message(&env, body));
             }
-        });
-        join_all(calls).await;
+        }
     }
 
     fn value<T: Serialize>(body: &T) -> serde_json::Value {
         serde_json::to_value(body).unwrap_or_default()
     }
 
-    pub(super) async fn announce_round(&self, round: u32, matches: &[MatchRow]) {
+    pub(super) fn announce_round(&self, round: u32, matches: &[MatchRow]) {
         let inner = &self.inner;
         let endpoint = inner
             .cfg
@@ -79,11 +66,10 @@ impl Manager {
                 Self::value(&body),
             )],
             &conv,
-        )
-        .await;
+        );
     }
 
-    pub(super) async fn announce_round_completed(
+    pub(super) fn announce_round_completed(
         &self,
         round: u32,
         next: Option<u32>,
@@ -128,8 +114,7 @@ impl Manager {
                 ),
             ],
             &conv,
-        )
-        .await;
+        );
     }
 
     pub(super) async fn announce_completed(&self, report: &LeagueReport) {
@@ -148,7 +133,10 @@ impl Manager {
                 Self::value(&body),
             )],
             &conv,
-        )
-        .await;
+        );
+        let late = self.inner.outbox.flush(self.inner.cfg.notify_flush).await;
+        if late > 0 {
+            tracing::warn!("{late} players did not take LEAGUE_COMPLETED in time");
+        }
     }
 }

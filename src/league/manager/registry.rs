@@ -1,6 +1,13 @@
 //! The players of the league, in registration order, with their tokens.
+//!
+//! Held behind a plain (synchronous) mutex: every operation is a few map
+//! look-ups, and a guard that is not `Send` cannot be held across an
+//! `.await` in the server's tasks, so a slow database write can never hold
+//! up the other handlers. A registration whose database write is under way
+//! is *pending*: its id is taken, and the league does not close
+//! registration (and fix its schedule) until it has landed or failed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::league::auth::AuthToken;
 use crate::league::referee::Seat;
@@ -17,6 +24,7 @@ pub(super) struct Entry {
 pub(super) struct Registry {
     entries: Vec<Entry>,
     index: HashMap<String, usize>,
+    pending: HashSet<String>,
     closed: bool,
 }
 
@@ -40,12 +48,37 @@ impl Registry {
         self.index.get(id).map(|&i| &self.entries[i])
     }
 
+    /// Whether `id` is registered or being registered.
     pub fn contains(&self, id: &str) -> bool {
-        self.index.contains_key(id)
+        self.index.contains_key(id) || self.pending.contains(id)
     }
 
+    /// Registered players (not counting pending ones).
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Registered and pending players.
+    pub fn claimed(&self) -> usize {
+        self.entries.len() + self.pending.len()
+    }
+
+    /// Takes `id` while its database write is under way.
+    pub fn reserve(&mut self, id: &str) {
+        self.pending.insert(id.to_owned());
+    }
+
+    /// Ends the reservation of `id`; adds the player when it was stored.
+    pub fn settle(&mut self, id: &str, stored: Option<(PlayerRow, Option<AuthToken>)>) {
+        self.pending.remove(id);
+        if let Some((row, token)) = stored {
+            self.add(row, token);
+        }
+    }
+
+    /// Registrations whose database write is under way.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
     }
 
     pub fn close(&mut self) {

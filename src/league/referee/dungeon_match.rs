@@ -173,8 +173,10 @@ async fn ask_action(
         &referee.envelope(types::CHOOSE_ACTION_CALL, spec, seat),
         &body,
     );
+    // Retried as idempotent, like a parity call: the call names its turn,
+    // and a player asked twice for one turn answers it twice.
     let reply = referee
-        .ask(spec, seat, "choose_action", params, CallKind::Move, false)
+        .ask(spec, seat, "choose_action", params, CallKind::Move, true)
         .await?;
     let action = reply
         .get("action")

@@ -9,9 +9,16 @@
 //! in `params` (as the best-known public player sends), or a bare message;
 //! `accept` defaults to true; parity is read in any case. A player that does
 //! not answer in time, or answers something unusable, loses by default
-//! (`TECHNICAL_LOSS`).
+//! (`TECHNICAL_LOSS`). Invitations and moves are retried with backoff
+//! within their one deadline. No circuit breaker stands between a referee
+//! and a player ([`MATCH_BREAKER`]): results are written once, so a breaker
+//! that failed calls fast would turn a slow patch into forfeits for good,
+//! and one that waited would stall every match of a dead player; each call
+//! gets its own deadline instead, which bounds a dead player's cost.
+//! `GAME_OVER` goes through the [`Outbox`], off the match's path.
 
 mod dungeon_match;
+mod outbox;
 mod seat;
 
 use std::collections::BTreeMap;
@@ -22,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::league::client::{CallError, CallKind, RpcClient};
+use crate::league::client::{BreakerConfig, CallError, CallKind, RpcClient};
 use crate::league::error::ProtocolError;
 use crate::league::game::dungeon::{DungeonFactory, DungeonStep, PolicyFactory};
 use crate::league::game::even_odd::{self, Verdict};
@@ -38,7 +45,15 @@ use crate::league::protocol::{Envelope, Sender};
 use crate::league::seed;
 use crate::league::standings::Points;
 use crate::league::store::{MatchRecord, MoveRecord, StepAfter};
+pub use outbox::{Outbox, QUEUE_CAPACITY};
 pub use seat::{Fault, Seat};
+
+/// The circuit breaker of the referee's client: never opens (a call that
+/// fails is the player's failure; a breaker's refusal would not be).
+pub const MATCH_BREAKER: BreakerConfig = BreakerConfig {
+    failure_threshold: u32::MAX,
+    reset_after: Duration::ZERO,
+};
 
 /// What every referee of a league shares.
 pub struct MatchContext {
@@ -52,7 +67,8 @@ pub struct MatchContext {
     pub turn_budget: u32,
     /// Points per outcome (for the report's `score`).
     pub points: Points,
-    /// The pooled client.
+    /// The pooled client for calls to players during matches; its breaker
+    /// should be [`MATCH_BREAKER`] (one that never opens).
     pub client: Arc<RpcClient>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
@@ -60,6 +76,9 @@ pub struct MatchContext {
     pub policies: Arc<dyn PolicyFactory>,
     /// pmd_dungeon: the dungeons.
     pub dungeons: Option<Arc<dyn DungeonFactory>>,
+    /// Where `GAME_OVER` goes (the manager's announcements share it, so each
+    /// player hears everything in order).
+    pub outbox: Arc<Outbox>,
 }
 
 /// One match to play.
@@ -156,8 +175,10 @@ impl Referee {
         let (status, winner, reason) = verdict(&spec, &a, &b, self.ctx.game);
         let record = self.record(&spec, &a, &b, status, winner.as_deref(), &reason);
         let match_report = self.report(&spec, &record);
-        let game_over = self.game_over(&spec, &a, &b, status, winner.as_deref(), &reason);
-        let (ack, ()) = tokio::join!(report(match_report.clone(), record.clone()), game_over);
+        // GAME_OVER is queued, not awaited: a player that does not listen
+        // delays neither this match nor the next.
+        self.game_over(&spec, &a, &b, status, winner.as_deref(), &reason);
+        let ack = report(match_report.clone(), record.clone()).await;
         let elapsed = started.elapsed();
         m.match_finished(self.ctx.game.as_str(), status.as_str(), elapsed);
         Played {
@@ -320,8 +341,12 @@ impl Referee {
                     deadline: format_iso(deadline),
                 };
                 let params = message(&self.envelope(types::CHOOSE_PARITY_CALL, spec, seat), &body);
+                // Retried as idempotent (league.v2: up to 3 retries with
+                // backoff, all within the one move deadline): the call names
+                // its match, the referee keeps only the answer it gets, and a
+                // player asked twice answers the same question twice.
                 match self
-                    .ask(spec, seat, "choose_parity", params, CallKind::Move, false)
+                    .ask(spec, seat, "choose_parity", params, CallKind::Move, true)
                     .await
                 {
                     Ok(reply) => reply
@@ -414,7 +439,7 @@ impl Referee {
         }
     }
 
-    async fn game_over(
+    fn game_over(
         &self,
         spec: &MatchSpec,
         a: &SideResult,
@@ -423,13 +448,6 @@ impl Referee {
         winner: Option<&str>,
         reason: &str,
     ) {
-        let remote: Vec<&Seat> = [&spec.a, &spec.b]
-            .into_iter()
-            .filter(|s| matches!(s, Seat::Remote { .. }))
-            .collect();
-        if remote.is_empty() {
-            return;
-        }
         let even_odd = self.ctx.game == GameType::EvenOdd;
         let drawn = (even_odd && parity_of(a).is_some() && parity_of(b).is_some())
             .then(|| drawn_number(spec.seed));
@@ -448,23 +466,15 @@ impl Referee {
                 reason: reason.to_owned(),
             },
         };
-        let calls = remote.into_iter().map(|seat| {
-            let params = message(&self.envelope(types::GAME_OVER, spec, seat), &body);
-            async move {
+        for seat in [&spec.a, &spec.b] {
+            if let Seat::Remote { endpoint, .. } = seat {
                 // A player that misses the news still has its result recorded.
-                let _ = self
-                    .ask(
-                        spec,
-                        seat,
-                        "notify_match_result",
-                        params,
-                        CallKind::Other,
-                        true,
-                    )
-                    .await;
+                let params = message(&self.envelope(types::GAME_OVER, spec, seat), &body);
+                self.ctx
+                    .outbox
+                    .post(endpoint, "notify_match_result", params);
             }
-        });
-        join_all(calls).await;
+        }
     }
 }
 
@@ -483,20 +493,6 @@ impl Drop for ActiveMatch<'_> {
     fn drop(&mut self) {
         self.0.active_matches.dec();
     }
-}
-
-/// Awaits every future, concurrently.
-pub(crate) async fn join_all<F: Future<Output = ()>>(futures: impl IntoIterator<Item = F>) {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    std::future::poll_fn(|cx| {
-        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
-        if set.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
 }
 
 /// A side's moves as recorded: each action with, for pmd_dungeon, where
@@ -618,3 +614,5 @@ fn verdict(
         },
     }
 }
+#[cfg(test)]
+pub(crate) mod tests;

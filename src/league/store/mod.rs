@@ -364,6 +364,13 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Blocks every other use of the database until the guard is dropped
+    /// (tests: a database that is slow to answer).
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> MutexGuard<'_, Connection> {
+        self.conn()
+    }
+
     /// Checks the database answers.
     pub fn ping(&self) -> Result<(), StoreError> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
