@@ -46,7 +46,8 @@ fn vectorised_steps_do_not_allocate() {
     use pmd_agent::policy::{BatchPolicy, Heuristic, PerEnv, Policy, PolicyContext};
     use pmd_agent::rollout::{VecEnv, VecEnvConfig};
 
-    // One thread: the pool runs on this thread, where the counter counts.
+    // One thread: the environments step inline on this thread, where the
+    // counter counts.
     let mut config = VecEnvConfig {
         envs: 3,
         seed: 5,

@@ -22,11 +22,10 @@
 //! same.
 //!
 //! **Threads.** A seat's `VecEnv` is built on a worker of this factory's
-//! small boot pool (at most four seats boot at once) and has a one-thread
-//! rollout pool of its own, so the seat may be stepped from any of Tokio's
-//! blocking threads, as the referee does between HTTP calls. A step hands
-//! over to that thread and back (tens of µs, against ~600 µs for a
-//! cartridge step).
+//! small boot pool (at most four seats boot at once) and has one rollout
+//! thread, which means it steps inline on whichever thread calls: the seat
+//! may be stepped from any of Tokio's blocking threads, as the referee
+//! does between HTTP calls, with no hand-off to another thread.
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock};

@@ -15,6 +15,7 @@ mod seeds;
 mod telemetry;
 mod unit;
 mod vec_env;
+mod workers;
 
 pub use batch::{ObsBatch, RolloutStats, StepInfo};
 pub use hook::EnvHook;

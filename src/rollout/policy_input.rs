@@ -2,13 +2,15 @@
 //! buffers, read-only and contiguous (a forward pass reads them without a
 //! copy), and [`EnvSlots`], the environments themselves, mutable, for
 //! policies that look at decoded states or branch with savestates, on the
-//! rollout's own worker pool.
+//! rollout's own workers (its pool, or the calling thread when it has one
+//! thread).
 
 use rayon::prelude::*;
 
 use super::batch::ObsBatch;
 use super::obs;
 use super::vec_env::Slot;
+use super::workers::Workers;
 use crate::env::{Action, ActionMask, Env};
 use crate::game::DungeonState;
 use crate::rng::Rng;
@@ -40,19 +42,19 @@ pub struct EnvContext<'a> {
 /// The environments of a rollout, lent to a policy for one decision.
 pub struct EnvSlots<'a> {
     slots: &'a mut [Slot],
-    pool: &'a rayon::ThreadPool,
+    workers: &'a Workers,
     features: &'a [f32],
 }
 
 impl<'a> EnvSlots<'a> {
     pub(super) fn new(
         slots: &'a mut [Slot],
-        pool: &'a rayon::ThreadPool,
+        workers: &'a Workers,
         features: &'a [f32],
     ) -> EnvSlots<'a> {
         EnvSlots {
             slots,
-            pool,
+            workers,
             features,
         }
     }
@@ -89,7 +91,7 @@ impl<'a> EnvSlots<'a> {
     }
 
     /// Runs `decide` for every active environment, in parallel on the
-    /// rollout's pool, writing its action into `actions[i]`
+    /// rollout's workers, writing its action into `actions[i]`
     /// (a quarantined environment gets [`Action::Wait`], which is never
     /// stepped). `actions` must have one entry per environment.
     pub fn par_decide(
@@ -113,26 +115,34 @@ impl<'a> EnvSlots<'a> {
     ) {
         let features = self.features;
         let slots = &mut *self.slots;
-        self.pool.install(|| {
-            slots
-                .par_iter_mut()
-                .zip(actions.par_iter_mut())
-                .zip(states.par_iter_mut())
-                .for_each(|((slot, action), state)| {
-                    if slot.quarantined {
-                        *action = Action::Wait;
-                        return;
-                    }
-                    let i = slot.index;
-                    let mut ctx = EnvContext {
-                        index: i,
-                        mask: slot.env.action_mask(),
-                        env: &mut slot.env,
-                        features: &features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-                        rng: &mut slot.rng,
-                    };
-                    *action = decide(&mut ctx, state);
-                })
-        });
+        let each = |((slot, action), state): ((&mut Slot, &mut Action), &mut S)| {
+            if slot.quarantined {
+                *action = Action::Wait;
+                return;
+            }
+            let i = slot.index;
+            let mut ctx = EnvContext {
+                index: i,
+                mask: slot.env.action_mask(),
+                env: &mut slot.env,
+                features: &features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+                rng: &mut slot.rng,
+            };
+            *action = decide(&mut ctx, state);
+        };
+        match self.workers {
+            Workers::Inline => slots
+                .iter_mut()
+                .zip(actions.iter_mut())
+                .zip(states.iter_mut())
+                .for_each(each),
+            Workers::Pool(pool) => pool.install(|| {
+                slots
+                    .par_iter_mut()
+                    .zip(actions.par_iter_mut())
+                    .zip(states.par_iter_mut())
+                    .for_each(each)
+            }),
+        }
     }
 }

@@ -28,6 +28,7 @@ use super::hook::EnvHook;
 use super::policy_input::{EnvSlots, PolicyInput};
 use super::telemetry::{FailureKind, NoTelemetry, Telemetry};
 use super::unit::EnvUnit;
+use super::workers::Workers;
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
 use crate::env::{
@@ -48,8 +49,9 @@ pub struct VecEnvConfig {
     pub frames: bool,
     /// Per-environment settings (frame cap, step limit).
     pub env: EnvConfig,
-    /// Worker threads of the VecEnv's own pool; `None` uses every core.
-    /// The VecEnv can be stepped from any thread, whatever the count.
+    /// Worker threads: `Some(1)` steps on the calling thread, more build
+    /// a pool of the VecEnv's own, `None` one thread per core. The VecEnv
+    /// can be stepped from any thread, whatever the count.
     pub threads: Option<usize>,
     /// Failed steps in a row after which the episode is truncated.
     pub max_consecutive_failures: u32,
@@ -184,7 +186,7 @@ pub struct VecEnv {
     slots: Vec<Slot>,
     buffers: Buffers,
     infos: Vec<StepInfo>,
-    pool: rayon::ThreadPool,
+    workers: Workers,
     config: VecEnvConfig,
     options: VecEnvOptions,
     seed_scope: SeedScope,
@@ -254,54 +256,47 @@ impl VecEnv {
         if config.envs == 0 {
             return Err(VecEnvError::NoEnvs);
         }
-        // Always a pool of its own threads, even of one: a pool that
-        // borrowed the building thread (`use_current_thread`) could only
-        // be stepped from that thread (from any other, `install` waited
-        // forever for it) and was never freed. Front ends step from
-        // whatever thread their host language runs on.
-        let builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("rollout-{i}"));
-        let pool = match config.threads {
-            Some(threads) => builder.num_threads(threads).build()?,
-            None => builder.build()?,
-        };
+        let workers = Workers::new(config.threads)?;
         let env_config = EnvConfig {
             render: config.frames,
             ..config.env
         };
-        let slots = pool.install(|| {
-            (0..config.envs)
-                .into_par_iter()
-                .map(|index| {
-                    let wrap = |source| VecEnvError::Env { index, source };
-                    let mut env = Env::new(rom, env_config).map_err(wrap)?;
-                    prepare(&mut env).map_err(wrap)?;
-                    let seed = episode_seed(config.seed, index, 0);
-                    env.reset(seed).map_err(wrap)?;
-                    let checkpoint = env.snapshot().map_err(wrap)?;
-                    Ok(Slot {
-                        max_floor: env.state().floor.max(1),
-                        env,
-                        index,
-                        episode: 0,
-                        seed,
-                        checkpoint,
-                        since_checkpoint: Vec::with_capacity(config.snapshot_every.max(1) as usize),
-                        consecutive_failures: 0,
-                        quarantined: false,
-                        rng: Rng::new(config.seed, index as u64),
-                        stats: RolloutStats::default(),
-                        final_state: DungeonState::new(),
-                    })
-                })
-                .collect::<Result<Vec<Slot>, VecEnvError>>()
-        })?;
+        let build = |index: usize| {
+            let wrap = |source| VecEnvError::Env { index, source };
+            let mut env = Env::new(rom, env_config).map_err(wrap)?;
+            prepare(&mut env).map_err(wrap)?;
+            let seed = episode_seed(config.seed, index, 0);
+            env.reset(seed).map_err(wrap)?;
+            let checkpoint = env.snapshot().map_err(wrap)?;
+            Ok(Slot {
+                max_floor: env.state().floor.max(1),
+                env,
+                index,
+                episode: 0,
+                seed,
+                checkpoint,
+                since_checkpoint: Vec::with_capacity(config.snapshot_every.max(1) as usize),
+                consecutive_failures: 0,
+                quarantined: false,
+                rng: Rng::new(config.seed, index as u64),
+                stats: RolloutStats::default(),
+                final_state: DungeonState::new(),
+            })
+        };
+        let slots: Result<Vec<Slot>, VecEnvError> = match &workers {
+            Workers::Inline => (0..config.envs).map(build).collect(),
+            Workers::Pool(pool) => {
+                pool.install(|| (0..config.envs).into_par_iter().map(build).collect())
+            }
+        };
+        let slots = slots?;
         let n = config.envs;
         let seed_scope = slots[0].env.seed_scope();
         let mut vec_env = VecEnv {
             slots,
             buffers: Buffers::new(n, config.frames),
             infos: vec![StepInfo::default(); n],
-            pool,
+            workers,
             config,
             options,
             seed_scope,
@@ -356,7 +351,7 @@ impl VecEnv {
     pub fn policy_input(&mut self) -> PolicyInput<'_> {
         PolicyInput {
             obs: self.buffers.view(),
-            envs: EnvSlots::new(&mut self.slots, &self.pool, &self.buffers.features),
+            envs: EnvSlots::new(&mut self.slots, &self.workers, &self.buffers.features),
         }
     }
 
@@ -407,33 +402,63 @@ impl VecEnv {
             hook: self.options.hook.as_deref(),
             telemetry: &*self.options.telemetry,
         };
-        let rows = b.features.par_chunks_exact_mut(obs::FEATURES);
-        let masks = b.masks.par_chunks_exact_mut(ACTION_COUNT);
-        let finals = b.final_features.par_chunks_exact_mut(obs::FEATURES);
-        let frames = b.frames.par_chunks_exact_mut(frame_len);
-        let final_frames = b.final_frames.par_chunks_exact_mut(frame_len);
+        let each =
+            |((((slot, action), info), (row, mask)), (final_row, (frame, final_frame))): (
+                (
+                    ((&mut Slot, &Action), &mut StepInfo),
+                    (&mut [f32], &mut [bool]),
+                ),
+                (&mut [f32], (&mut [u8], &mut [u8])),
+            )| {
+                let out = Rows {
+                    row,
+                    mask,
+                    final_row,
+                    frame: ctx.config.frames.then_some(frame),
+                    final_frame: ctx.config.frames.then_some(final_frame),
+                };
+                *info = step_slot(slot, *action, out, &ctx);
+            };
         let slots = &mut self.slots;
         let infos = &mut self.infos;
-        self.pool.install(|| {
-            slots
-                .par_iter_mut()
-                .zip(actions.par_iter())
-                .zip(infos.par_iter_mut())
-                .zip(rows.zip(masks))
-                .zip(finals.zip(frames.zip(final_frames)))
-                .for_each(
-                    |((((slot, action), info), (row, mask)), (final_row, (frame, final_frame)))| {
-                        let out = Rows {
-                            row,
-                            mask,
-                            final_row,
-                            frame: ctx.config.frames.then_some(frame),
-                            final_frame: ctx.config.frames.then_some(final_frame),
-                        };
-                        *info = step_slot(slot, *action, out, &ctx);
-                    },
+        match &self.workers {
+            Workers::Inline => slots
+                .iter_mut()
+                .zip(actions)
+                .zip(infos.iter_mut())
+                .zip(
+                    b.features
+                        .chunks_exact_mut(obs::FEATURES)
+                        .zip(b.masks.chunks_exact_mut(ACTION_COUNT)),
                 )
-        });
+                .zip(
+                    b.final_features.chunks_exact_mut(obs::FEATURES).zip(
+                        b.frames
+                            .chunks_exact_mut(frame_len)
+                            .zip(b.final_frames.chunks_exact_mut(frame_len)),
+                    ),
+                )
+                .for_each(each),
+            Workers::Pool(pool) => pool.install(|| {
+                slots
+                    .par_iter_mut()
+                    .zip(actions.par_iter())
+                    .zip(infos.par_iter_mut())
+                    .zip(
+                        b.features
+                            .par_chunks_exact_mut(obs::FEATURES)
+                            .zip(b.masks.par_chunks_exact_mut(ACTION_COUNT)),
+                    )
+                    .zip(
+                        b.final_features.par_chunks_exact_mut(obs::FEATURES).zip(
+                            b.frames
+                                .par_chunks_exact_mut(frame_len)
+                                .zip(b.final_frames.par_chunks_exact_mut(frame_len)),
+                        ),
+                    )
+                    .for_each(each)
+            }),
+        }
         self.publish_infos();
         Ok(self.batch())
     }
