@@ -180,6 +180,17 @@ impl Buffers {
     }
 }
 
+/// What [`VecEnv::step`] hands each environment's step: its slot, action
+/// and info, its feature and mask rows, its final-feature row and its two
+/// frame rows (zipped the same way inline and on the pool).
+type SlotRows<'a> = (
+    (
+        ((&'a mut Slot, &'a Action), &'a mut StepInfo),
+        (&'a mut [f32], &'a mut [bool]),
+    ),
+    (&'a mut [f32], (&'a mut [u8], &'a mut [u8])),
+);
+
 /// N environments stepped in lockstep. Buffers are allocated once; a step
 /// allocates nothing.
 pub struct VecEnv {
@@ -402,14 +413,7 @@ impl VecEnv {
             hook: self.options.hook.as_deref(),
             telemetry: &*self.options.telemetry,
         };
-        let each =
-            |((((slot, action), info), (row, mask)), (final_row, (frame, final_frame))): (
-                (
-                    ((&mut Slot, &Action), &mut StepInfo),
-                    (&mut [f32], &mut [bool]),
-                ),
-                (&mut [f32], (&mut [u8], &mut [u8])),
-            )| {
+        let each = |((((slot, action), info), (row, mask)), (final_row, (frame, final_frame))): SlotRows<'_>| {
                 let out = Rows {
                     row,
                     mask,
