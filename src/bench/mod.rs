@@ -14,10 +14,15 @@
 //!   baseline's (`bench e2e`).
 //! - [`inference`]: µs per batch and per sample of a model's act step
 //!   (`bench inference`; the `torch` feature).
+//! - [`smoke`]: overhead and policies in well under a minute, for CI and
+//!   the history.
+//! - [`history`]: runs kept as JSON lines with commit, machine and date,
+//!   and old against new compared beyond their noise (`bench compare`).
 //! - [`socket`]: the mGBA-http socket designs (the Lua server in mGBA, our
 //!   server) against in-process, same ROM, seed and policy.
 
 pub mod e2e;
+pub mod history;
 #[cfg(feature = "torch")]
 pub mod inference;
 pub mod keys;
@@ -25,6 +30,7 @@ pub mod memory;
 pub mod overhead;
 pub mod policies;
 pub mod scaling;
+pub mod smoke;
 pub mod socket;
 
 use crate::env::EnvError;

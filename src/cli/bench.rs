@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use pmd_agent::bench::{memory, overhead, policies, scaling};
+use pmd_agent::bench::{memory, overhead, policies, scaling, smoke};
 use pmd_agent::game::profile_for;
 use pmd_agent::policy::PolicySpec;
 use serde::Serialize;
 
+use super::bench_history::{record, HistoryTool, Started};
 use super::input_file::load_rom;
 use super::Failure;
 
@@ -40,14 +41,23 @@ pub enum Suite {
     /// The mGBA-http socket designs (Lua server in mGBA, our server)
     /// against in-process.
     Socket,
+    /// Overhead and the rule policies, in well under a minute: for CI and
+    /// the history (`--json --history FILE`).
+    Smoke,
 }
 
-/// Arguments of `bench`.
+/// Arguments of `bench`: a suite, or a tool over recorded runs
+/// (`bench compare`, `bench plot`).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// A tool over recorded runs instead of a suite.
+    #[command(subcommand)]
+    tool: Option<HistoryTool>,
+
     /// The suite.
-    #[arg(value_enum)]
-    suite: Suite,
+    #[arg(value_enum, required = true)]
+    suite: Option<Suite>,
 
     /// ROM with a RAM map; the bundled test cartridge when omitted.
     #[arg(long, value_name = "PATH")]
@@ -191,6 +201,17 @@ pub struct BenchArgs {
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
     json: bool,
+
+    /// With --json: also append the report, with the commit, the machine
+    /// (cores, load before and after) and the date, as one line of this
+    /// JSON-lines file (`bench compare` and `bench plot` read it).
+    #[arg(long, value_name = "FILE", requires = "json")]
+    history: Option<PathBuf>,
+
+    /// The load average when the arguments were read: the history's
+    /// "before".
+    #[arg(skip = Started::now())]
+    started: Started,
 }
 
 fn parse_policy(text: &str) -> Result<PolicySpec, String> {
@@ -198,11 +219,18 @@ fn parse_policy(text: &str) -> Result<PolicySpec, String> {
         .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
 }
 
-fn emit<T: Serialize>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<(), Failure> {
-    if json {
-        let line = serde_json::to_string(report)
+fn emit<T: Serialize>(args: &BenchArgs, report: &T, human: impl FnOnce(&T)) -> Result<(), Failure> {
+    if args.json {
+        let value = serde_json::to_value(report)
             .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
-        println!("{line}");
+        println!("{value}");
+        if let Some(path) = &args.history {
+            let suite = args.suite.map_or("unknown".to_string(), |s| {
+                s.to_possible_value()
+                    .map_or("unknown".to_string(), |v| v.get_name().to_string())
+            });
+            record(path, suite, args.started, value)?;
+        }
     } else {
         human(report);
     }
@@ -211,6 +239,12 @@ fn emit<T: Serialize>(json: bool, report: &T, human: impl FnOnce(&T)) -> Result<
 
 /// Runs `bench`.
 pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
+    if let Some(tool) = &args.tool {
+        return super::bench_history::run(tool);
+    }
+    let Some(suite) = args.suite else {
+        return Err(Failure::bad_input("bench: name a suite (see --help)"));
+    };
     let rom = load_rom(args.rom.as_ref())?;
     profile_for(rom.game_code())
         .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
@@ -222,7 +256,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             "--threads and --envs must be at least 1",
         ));
     }
-    match args.suite {
+    match suite {
         Suite::Overhead => {
             if args.rounds == 0 || args.envs.len() > 1 {
                 return Err(Failure::bad_input(
@@ -231,7 +265,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             }
             let envs = args.envs.first().copied().unwrap_or(threads);
             let r = overhead::run(&rom, envs, threads, args.rounds, args.seed).map_err(fail)?;
-            emit(args.json, &r, |r| {
+            emit(args, &r, |r| {
                 println!(
                     "overhead: {} envs on {} threads ({} cores), {} steps, {} frames per side",
                     r.envs, r.threads, r.cores, r.steps, r.frames
@@ -269,7 +303,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             if let Some(path) = &args.plot {
                 scaling::plot(&r, path).map_err(|e| Failure::bad_input(e.to_string()))?;
             }
-            emit(args.json, &r, |r| {
+            emit(args, &r, |r| {
                 println!(
                     "scaling: heuristic agent through the runner, {} worker threads, {} cores",
                     r.threads, r.cores
@@ -310,7 +344,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
                 other => fail(other),
             })?;
-            emit(args.json, &r, |r| {
+            emit(args, &r, |r| {
                 println!(
                     "policies: {} episodes each (seed range {}), at most {} steps",
                     r.episodes, r.seed, r.max_steps
@@ -326,21 +360,42 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         Suite::Index => bench_index(args),
         Suite::Inference => torch_suites::inference(args, &rom),
         Suite::E2e => torch_suites::e2e(args, &rom, threads),
-        Suite::Socket => super::bench_socket::bench(&super::bench_socket::SocketArgs {
-            rom: args.rom.as_ref(),
-            steps: args.steps.unwrap_or(200),
-            envs: if args.envs.is_empty() {
-                &[1]
-            } else {
-                &args.envs
-            },
-            seed: u32::try_from(args.seed)
-                .map_err(|_| Failure::bad_input("socket: --seed must fit in 32 bits"))?,
-            json: args.json,
-            plot: args.plot.as_deref(),
-            python_steps: args.python_steps,
-            server_pace: args.server_pace,
-        }),
+        Suite::Socket => {
+            let report = super::bench_socket::bench(&super::bench_socket::SocketArgs {
+                rom: args.rom.as_ref(),
+                steps: args.steps.unwrap_or(200),
+                envs: if args.envs.is_empty() {
+                    &[1]
+                } else {
+                    &args.envs
+                },
+                seed: u32::try_from(args.seed)
+                    .map_err(|_| Failure::bad_input("socket: --seed must fit in 32 bits"))?,
+                json: args.json,
+                plot: args.plot.as_deref(),
+                python_steps: args.python_steps,
+                server_pace: args.server_pace,
+            })?;
+            match report {
+                Some(value) => emit(args, &value, |_| {}),
+                None => Ok(()),
+            }
+        }
+        Suite::Smoke => {
+            let r = smoke::run(&rom, threads, args.seed).map_err(fail)?;
+            emit(args, &r, |r| {
+                println!(
+                    "smoke: {} envs on {} threads, {} rounds; agent/bare frames/s ratio {:.3}, CPU ratio {:.3}",
+                    r.overhead.envs, r.overhead.threads, smoke::ROUNDS, r.overhead.ratio, r.overhead.cpu_ratio
+                );
+                for p in &r.policies.results {
+                    println!(
+                        "  {:<10} mean max floor {:>5.2} over {} episodes of at most {} steps, {:>7.0} steps/s",
+                        p.policy, p.mean_max_floor, r.policies.episodes, r.policies.max_steps, p.steps_per_s
+                    );
+                }
+            })
+        }
         Suite::Keys => {
             let steps = args.max_steps.max(1);
             let r = pmd_agent::bench::keys::run(
@@ -350,7 +405,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 args.export.as_deref(),
             )
             .map_err(fail)?;
-            emit(args.json, &r, |r| {
+            emit(args, &r, |r| {
                 println!(
                     "keys: {} steps, {} frames (seed {} written after {} frames)",
                     r.steps, r.frames, r.seed, r.seed_after
@@ -369,7 +424,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         }
         Suite::Memory => {
             let r = memory::run(&rom, args.soak_frames, args.seed).map_err(fail)?;
-            emit(args.json, &r, |r| {
+            emit(args, &r, |r| {
                 let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
                 println!("memory:");
                 println!("  RSS, 1 env       {:>8.1} MiB", mib(r.rss_1));
@@ -407,7 +462,7 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
             std::time::Duration::from_secs_f64(args.min_time),
         )
         .map_err(|e| Failure::other(e.to_string()))?;
-        return emit(args.json, &rows, |rows| {
+        return emit(args, &rows, |rows| {
             println!("points   exact q/s   HNSW q/s   ef   recall@10 (one thread)");
             for r in rows {
                 println!(
@@ -490,7 +545,7 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
         min_time: std::time::Duration::from_secs_f64(args.min_time),
     };
     let r = ibench::run(&opts).map_err(|e| Failure::other(e.to_string()))?;
-    emit(args.json, &r, |r| {
+    emit(args, &r, |r| {
         println!(
             "index: {} points of dim {}, built in {:.2} s; recall@10 {:.3} at ef {}; {:.0} q/s on 1 thread, {:.0} q/s on all; open → first query {:.2} ms; RSS after open {:.1} MB",
             r.points, r.dim, r.build_s, r.recall_at_10, r.ef, r.qps_1, r.qps_all,

@@ -53,8 +53,9 @@ fn find_python() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Runs the suite.
-pub fn bench(args: &SocketArgs<'_>) -> Result<(), Failure> {
+/// Runs the suite; with `json`, returns the report for the caller to
+/// print (and record) instead of a human summary.
+pub fn bench(args: &SocketArgs<'_>) -> Result<Option<serde_json::Value>, Failure> {
     if args.envs.is_empty() || args.envs.contains(&0) || args.steps == 0 {
         return Err(Failure::bad_input(
             "--envs must list counts of at least 1, and --steps be at least 1",
@@ -105,19 +106,19 @@ pub fn bench(args: &SocketArgs<'_>) -> Result<(), Failure> {
     if let Some(path) = args.plot {
         plot(path, args.envs, &reports)?;
     }
-    if args.json {
-        let line = if reports.len() == 1 {
-            serde_json::to_string(&reports[0])
-        } else {
-            serde_json::to_string(&Sweep {
-                envs: args.envs.to_vec(),
-                reports,
-            })
-        }
-        .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
-        println!("{line}");
+    if !args.json {
+        return Ok(None);
     }
-    Ok(())
+    let value = if reports.len() == 1 {
+        serde_json::to_value(&reports[0])
+    } else {
+        serde_json::to_value(&Sweep {
+            envs: args.envs.to_vec(),
+            reports,
+        })
+    }
+    .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
+    Ok(Some(value))
 }
 
 fn plot(path: &Path, envs: &[usize], reports: &[SocketReport]) -> Result<(), Failure> {

@@ -4,6 +4,7 @@
 mod agent;
 mod agent_async;
 mod bench;
+mod bench_history;
 mod bench_socket;
 mod export;
 mod failure;
@@ -55,7 +56,7 @@ enum Command {
     /// dungeon state.
     Inspect(inspect::InspectArgs),
     /// Run a measurement suite: overhead, scaling, memory, policies, keys, index, socket, inference or e2e.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
     /// The vector memory: build, query, inspect and compact indexes of
     /// game states.
     Index(index::IndexArgs),

@@ -37,7 +37,7 @@ pub(super) fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
         }
         let r = bench_actor(&mut actor, &sample, &args.batches, ROUND, ROUNDS)
             .map_err(|e| Failure::other(e.to_string()))?;
-        emit(args.json, &r, |r| {
+        emit(args, &r, |r| {
             println!(
                 "inference: {} ({} first layer), {intra} libtorch thread(s), {} real observation rows ({:.1}% of features on)",
                 args.model.display(),
@@ -119,7 +119,7 @@ pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Fai
         pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
         other => Failure::other(other.to_string()),
     })?;
-    emit(args.json, &r, |r| {
+    emit(args, &r, |r| {
         println!(
             "e2e: {} vs {}, {} worker threads, {} cores, {} steps per measurement, jitter {} µs",
             r.policy, r.baseline, r.threads, r.cores, r.steps, r.jitter_us
