@@ -2,6 +2,8 @@
 #
 #   make run    set up, then run the main job on the bundled cartridge
 #   make test   set up, then lint and run the whole test suite
+#   make miri   the pure-Rust unit tests under Miri (nightly; not part of
+#               `make test`; scripts/miri.sh lists what runs)
 #
 # Each target installs what is missing first (scripts/setup.sh).
 
@@ -17,7 +19,7 @@ TEST_ENV = PMD_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_PYTHON=1 \
 	PMD_TORCH_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_TORCH_PYTHON=1 \
 	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1
 
-.PHONY: setup run test lint bench cartridge
+.PHONY: setup run test lint bench cartridge miri
 
 setup:
 	@scripts/setup.sh
@@ -45,3 +47,6 @@ bench: setup
 
 cartridge: setup
 	$(MAKE) -C native/cartridge install
+
+miri: setup
+	scripts/miri.sh
