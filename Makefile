@@ -2,6 +2,8 @@
 #
 #   make run    set up, then run the main job on the bundled cartridge
 #   make test   set up, then lint and run the whole test suite
+#   make miri   the pure-Rust unit tests under Miri (nightly; not part of
+#               `make test`; scripts/miri.sh lists what runs)
 #
 # Each target installs what is missing first (scripts/setup.sh).
 
@@ -10,8 +12,14 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 JOBS  ?= 2
 ARGS  ?= run --policy heuristic --steps 5000
+# What the tests that call other programs need, from `make setup`; each
+# PMD_REQUIRE_*=1 turns that test's skip (tool missing) into a failure.
+TEST_ENV = PMD_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_PYTHON=1 \
+	PMD_REQUIRE_PYARROW=1 \
+	PMD_TORCH_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_TORCH_PYTHON=1 \
+	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1
 
-.PHONY: setup run test lint bench cartridge
+.PHONY: setup run test lint bench cartridge miri
 
 setup:
 	@scripts/setup.sh
@@ -20,7 +28,7 @@ run: setup
 	$(CARGO) run --release -j $(JOBS) -- $(ARGS)
 
 test: setup lint
-	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1 PMD_REQUIRE_PYARROW=1 PMD_PYTHON=$(CURDIR)/.venv/bin/python $(CARGO) test -j $(JOBS) --all-targets
+	$(TEST_ENV) $(CARGO) test -j $(JOBS) --all-targets
 	$(CARGO) test -j $(JOBS) --doc
 
 lint: setup
@@ -39,3 +47,6 @@ bench: setup
 
 cartridge: setup
 	$(MAKE) -C native/cartridge install
+
+miri: setup
+	scripts/miri.sh

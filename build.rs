@@ -8,6 +8,7 @@
 //! With the `torch` feature it also gives every binary, test, bench and
 //! example a run-time search path to libtorch, so they start without
 //! `LD_LIBRARY_PATH` (see `libtorch_rpath`).
+#![forbid(unsafe_code)]
 
 use std::env;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,10 @@
 #
 #   scripts/libtorch.sh            install if missing, link ./.libtorch
 #   scripts/libtorch.sh --print    also print the libtorch directory
+#   scripts/libtorch.sh --wheels   only make sure the three wheels are in
+#                                  the cache (checked sha256) and print their
+#                                  paths, torch first (scripts/torch-venv.sh
+#                                  installs them into .venv)
 #
 # Where it comes from: PyPI serves libtorch only inside the `torch` wheel
 # (a CUDA 13 build, ~530 MB). A CPU run needs from it the headers and three
@@ -40,10 +44,12 @@ CUPTI_SHA256=4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8
 LAYOUT=1
 
 print_dir=0
+wheels_only=0
 case "${1:-}" in
     --print) print_dir=1 ;;
+    --wheels) wheels_only=1 ;;
     "") ;;
-    *) echo "usage: $0 [--print]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--print | --wheels]" >&2; exit 2 ;;
 esac
 
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
@@ -73,7 +79,7 @@ link_it() {
 }
 
 # Fast path, without the lock: a finished install is never modified.
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
+if [ "$wheels_only" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
     link_it
     exit 0
 fi
@@ -85,7 +91,7 @@ if ! flock -n 9; then
     flock 9
 fi
 # The other run may have finished it.
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
+if [ "$wheels_only" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
     link_it
     exit 0
 fi
@@ -140,6 +146,11 @@ fetch() { # name==version wheel-file sha256
 fetch "torch==$TORCH_VERSION" "$TORCH_WHEEL" "$TORCH_SHA256"
 fetch "nvidia-cuda-runtime==13.0.96" "$CUDART_WHEEL" "$CUDART_SHA256"
 fetch "nvidia-cuda-cupti==13.0.85" "$CUPTI_WHEEL" "$CUPTI_SHA256"
+
+if [ "$wheels_only" = 1 ]; then
+    printf '%s\n' "$wheels/$TORCH_WHEEL" "$wheels/$CUDART_WHEEL" "$wheels/$CUPTI_WHEEL"
+    exit 0
+fi
 
 log "extracting into $dest"
 work="$(mktemp -d "$cache/.libtorch-$TORCH_VERSION.XXXXXX")"

@@ -8,7 +8,9 @@
 #                      league tests' even_odd player (standard library only)
 #   fonts-dejavu-core  the font plots label their axes with
 # and libtorch 2.11.0 for the `torch` feature (scripts/libtorch.sh: a
-# per-machine cache, linked to ./.libtorch).
+# per-machine cache, linked to ./.libtorch), and PyTorch 2.11.0 with numpy
+# in .venv for tests/torch_python.rs (scripts/torch-venv.sh, from the torch
+# wheel libtorch.sh caches).
 set -euo pipefail
 
 packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3 fonts-dejavu-core)
@@ -58,3 +60,9 @@ fi
 # first run on a machine downloads ~0.5 GB into ~/.cache/pmd-agent, later
 # runs only check the stamp and the ./.libtorch link (well under a second).
 "$(dirname "$0")/libtorch.sh"
+
+# PyTorch in .venv for the cross-check of our model files against PyTorch
+# (tests/torch_python.rs): the first run installs it from libtorch.sh's
+# cached torch wheel plus the NVIDIA wheels it links (~4.7 GB in .venv,
+# about a minute), later runs only read two package versions (~0.1 s).
+"$(dirname "$0")/torch-venv.sh"

@@ -21,7 +21,11 @@
 //! # Ok(())
 //! # }
 //! ```
+// `unsafe` only in the four modules that allow it (`emu::ffi`,
+// `emu::script_ffi`, `sys::mmap`, `sys::tensor_view`; tests/unsafe_map.rs
+// checks that list), each block or impl with a `// SAFETY:` comment (clippy).
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 pub mod async_runner;

@@ -1,5 +1,6 @@
 //! The `pmd-agent` command-line tool: thin glue over the `pmd_agent`
 //! library. See `pmd-agent --help`.
+#![forbid(unsafe_code)]
 
 mod cli;
 

@@ -1,7 +1,9 @@
-//! The contract checked against real PyTorch (the `torch` feature), when a
-//! Python with torch is named by `PMD_TORCH_PYTHON` (e.g.
-//! benches/torch/.venv/bin/python after benches/torch/run.sh --install).
-//! Skipped otherwise (CI has no PyTorch).
+//! The contract checked against real PyTorch (the `torch` feature), with
+//! the Python named by `PMD_TORCH_PYTHON`. `make test` sets it to the
+//! project venv, where `make setup` installs torch 2.11.0
+//! (scripts/torch-venv.sh), and sets `PMD_REQUIRE_TORCH_PYTHON=1`, which
+//! makes a missing `PMD_TORCH_PYTHON` a failure. A plain `cargo test`
+//! without it skips the check (and says so).
 //!
 //! 1. A module written in PyTorch (the README's example, scripted) loads
 //!    with our loader and gives PyTorch's outputs.
@@ -58,9 +60,15 @@ with torch.no_grad():
 "#;
 
 fn python() -> Option<String> {
-    std::env::var("PMD_TORCH_PYTHON")
+    let python = std::env::var("PMD_TORCH_PYTHON")
         .ok()
-        .filter(|p| !p.is_empty())
+        .filter(|p| !p.is_empty());
+    assert!(
+        python.is_some() || std::env::var("PMD_REQUIRE_TORCH_PYTHON").as_deref() != Ok("1"),
+        "PMD_REQUIRE_TORCH_PYTHON=1 but PMD_TORCH_PYTHON is not set: run `make test` \
+         (its set-up installs torch into .venv), or set it to a Python with torch 2.11.0 and numpy"
+    );
+    python
 }
 
 fn run_python(python: &str, mode: &str, dir: &Path) {

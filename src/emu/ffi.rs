@@ -1,4 +1,5 @@
-//! The FFI layer: the only module of the crate with `unsafe` code.
+//! The FFI layer to mGBA's core: one of the crate's four modules with
+//! `unsafe` code (with `script_ffi`, `sys::mmap` and `sys::tensor_view`).
 //!
 //! It binds the flat C shim in `native/shim/pmd_mgba.{h,c}` (compiled by
 //! `build.rs` against mGBA's installed headers) and wraps it in [`Core`],
@@ -375,9 +376,9 @@ mod tests {
     /// The framebuffer's ownership pattern, with a Rust writer standing in
     /// for mGBA: the pointer is handed out, the owner moves (as a `Core`
     /// moves into a `Vec` or to another thread), then the pointer is
-    /// written and the pixels read. Run under Miri (`cargo +nightly miri
-    /// test --lib ffi`), which would report the writes as undefined
-    /// behaviour if the owner were a `Box` retagged by the move.
+    /// written and the pixels read. Run under Miri (`make miri`), which
+    /// would report the writes as undefined behaviour if the owner were a
+    /// `Box` retagged by the move.
     #[test]
     fn the_framebuffer_pointer_survives_moves_of_its_owner() {
         let framebuffer = Framebuffer::new();

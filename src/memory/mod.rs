@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// The crate's own `unsafe` is one memory map, in `crate::sys::mmap`.
+// This module has no `unsafe`: its one memory map is `crate::sys::mmap`.
 #[cfg(target_endian = "big")]
 compile_error!(
     "index files are little-endian and mapped in place: big-endian hosts are not supported"

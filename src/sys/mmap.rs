@@ -1,5 +1,6 @@
-//! Read-only memory maps of index files (the crate's only `unsafe`
-//! outside `emu::ffi`).
+//! Read-only memory maps of index files (one `unsafe` block; the crate's
+//! other `unsafe` is in `emu::ffi`, `emu::script_ffi` and, with the `torch`
+//! feature, `sys::tensor_view`).
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -42,5 +43,24 @@ impl Deref for Mapping {
 
     fn deref(&self) -> &[u8] {
         &self.map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri does not support file-backed memory mappings")]
+    fn maps_a_whole_file_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment");
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let map = Mapping::of(&File::open(&path).unwrap()).unwrap();
+        // The name may go while the map lives: the inode stays mapped.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(&map[..], &bytes[..]);
+        drop(map);
     }
 }

@@ -159,9 +159,10 @@ impl ServerUnderTest {
     }
 }
 
-/// The Python to run: `PMD_PYTHON` when set (`make test` sets it, so CI
-/// never skips the Python client; a missing interpreter there is a
-/// failure), else `python3` on the PATH if there is one.
+/// The Python to run: `PMD_PYTHON` when set (a missing interpreter there is
+/// a failure), else `python3` on the PATH if there is one. None (the caller
+/// skips) only when neither exists and `PMD_REQUIRE_PYTHON=1` is not set;
+/// `make test` sets both variables, so CI never skips the Python client.
 pub fn python3() -> Option<PathBuf> {
     if let Some(python) = std::env::var_os("PMD_PYTHON") {
         let python = PathBuf::from(python);
@@ -172,7 +173,14 @@ pub fn python3() -> Option<PathBuf> {
         );
         return Some(python);
     }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("python3"))
-        .find(|p| p.is_file())
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("python3"))
+            .find(|p| p.is_file())
+    });
+    assert!(
+        found.is_some() || std::env::var("PMD_REQUIRE_PYTHON").as_deref() != Ok("1"),
+        "PMD_REQUIRE_PYTHON=1 but no PMD_PYTHON and no python3 on the PATH (run `make setup`)"
+    );
+    found
 }
