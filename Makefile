@@ -2,6 +2,8 @@
 #
 #   make run    set up, then run the main job on the bundled cartridge
 #   make test   set up, then lint and run the whole test suite
+#   make bench-smoke  the short bench suite, appended to
+#               target/bench-history.jsonl (make test runs it last)
 #   make miri   the pure-Rust unit tests under Miri (nightly; not part of
 #               `make test`; scripts/miri.sh lists what runs)
 #
@@ -19,7 +21,7 @@ TEST_ENV = PMD_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_PYTHON=1 \
 	PMD_TORCH_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_TORCH_PYTHON=1 \
 	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1
 
-.PHONY: setup run test lint bench cartridge miri
+.PHONY: setup run test lint bench bench-smoke cartridge miri
 
 setup:
 	@scripts/setup.sh
@@ -30,6 +32,7 @@ run: setup
 test: setup lint
 	$(TEST_ENV) $(CARGO) test -j $(JOBS) --all-targets
 	$(CARGO) test -j $(JOBS) --doc
+	$(MAKE) --no-print-directory bench-smoke
 
 lint: setup
 	$(CARGO) fmt --all -- --check
@@ -44,6 +47,12 @@ lint: setup
 
 bench: setup
 	$(CARGO) bench -j $(JOBS)
+
+# The debug build's figures in CI (the test build is reused): they catch a
+# gross slow-down and keep the history mechanism exercised; BENCHMARKS.md's
+# figures come from release builds.
+bench-smoke: setup
+	$(CARGO) run -j $(JOBS) --quiet -- bench smoke --json --history target/bench-history.jsonl
 
 cartridge: setup
 	$(MAKE) -C native/cartridge install
