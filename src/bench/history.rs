@@ -189,33 +189,35 @@ pub fn direction(key: &str) -> Option<Better> {
     if SETTINGS.contains(&key.as_str()) {
         return None;
     }
-    const HIGHER_EXACT: &[&str] = &[
-        "ratio",
-        "ratio_record",
-        "speedup",
-        "efficiency",
-        "mean_max_floor",
-        "lockstep",
-        "async_",
-        "baseline_lockstep",
-    ];
+    // Costs first: "cpu_seconds_per_step" is a time, however it ends.
+    const LOWER_PARTS: &[&str] = &["seconds", "bytes", "rss", "latency", "p50", "p90", "p99"];
+    const LOWER_SUFFIXES: &[&str] = &["_us", "_ms", "_ns", "_kb", "_mb", "_kib", "_mib"];
+    const HIGHER_EXACT: &[&str] = &["lockstep", "async_", "baseline_lockstep"];
     const HIGHER_PARTS: &[&str] = &[
-        "per_s",
         "fps",
         "recall",
         "ratio",
         "_vs_",
-        "per_step",
+        "speedup",
+        "efficiency",
+        "mean_max_floor",
+        "revealed_per_step",
         "qps",
         "throughput",
     ];
-    const LOWER_SUFFIXES: &[&str] = &["_us", "_ms", "_ns", "seconds", "_bytes", "_kib", "_mib"];
-    const LOWER_PARTS: &[&str] = &["rss", "latency", "us_per", "ms_per", "p50", "p90", "p99"];
-    if HIGHER_EXACT.contains(&key.as_str()) || HIGHER_PARTS.iter().any(|p| key.contains(p)) {
-        Some(Better::Higher)
-    } else if LOWER_SUFFIXES.iter().any(|s| key.ends_with(s))
-        || LOWER_PARTS.iter().any(|p| key.contains(p))
+    if LOWER_PARTS.iter().any(|p| key.contains(p))
+        || LOWER_SUFFIXES.iter().any(|x| key.ends_with(x))
+        || ["us_per", "ms_per", "ns_per"].iter().any(|x| key.starts_with(x))
     {
+        Some(Better::Lower)
+    } else if key.ends_with("per_s")
+        || key.ends_with("per_cpu_s")
+        || HIGHER_EXACT.contains(&key.as_str())
+        || HIGHER_PARTS.iter().any(|p| key.contains(p))
+    {
+        Some(Better::Higher)
+    } else if key.ends_with("_s") {
+        // build_s, build_cpu_s: seconds
         Some(Better::Lower)
     } else {
         None
@@ -590,6 +592,14 @@ mod tests {
         assert_eq!(direction("us_per_batch"), Some(Better::Lower));
         assert_eq!(direction("rss_64"), Some(Better::Lower));
         assert_eq!(direction("per_env_bytes"), Some(Better::Lower));
+        assert_eq!(direction("build_s"), Some(Better::Lower));
+        assert_eq!(direction("cpu_seconds_per_step"), Some(Better::Lower));
+        assert_eq!(direction("ram_bytes_per_step"), Some(Better::Lower));
+        assert_eq!(direction("revealed_per_step"), Some(Better::Higher));
+        assert_eq!(direction("steps_per_cpu_s"), Some(Better::Higher));
+        assert_eq!(direction("rust_server_vs_lua_steps_per_s"), Some(Better::Higher));
+        assert_eq!(direction("p99_ms"), Some(Better::Lower));
+        assert_eq!(direction("qps_all"), Some(Better::Higher));
         assert_eq!(direction("jitter_us"), None, "a setting");
         assert_eq!(direction("episodes"), None);
         assert_eq!(direction("max_floors"), None);
