@@ -121,10 +121,13 @@ impl ActionMask {
                 .filter(|m| m.visible || !seen_only)
                 .any(|m| (usize::from(m.x), usize::from(m.y)) == (x, y))
         };
+        // What the player knows is walkable, or (the truth) any floor.
         let walkable = |x: usize, y: usize| {
-            state
-                .tile(x, y)
-                .is_some_and(|t| t.is_floor() && (t.revealed() || !seen_only))
+            if seen_only {
+                state.known_walkable(x, y)
+            } else {
+                state.tile(x, y).is_some_and(|t| t.is_floor())
+            }
         };
         let mut mask = ActionMask::NONE;
         for d in Direction::ALL {

@@ -376,12 +376,12 @@ impl DungeonState {
         (x < MAP_WIDTH && y < MAP_HEIGHT).then(|| self.tiles[y * MAP_WIDTH + x])
     }
 
-    /// Whether (x, y) is revealed ground the leader can walk on (not wall,
-    /// not water). The heuristic's paths and the observation's ways both
-    /// walk on this.
+    /// Whether (x, y) is revealed ground the leader can walk on: floor
+    /// terrain (what the game lets a walker onto; the action masks use the
+    /// same test, revealed or not), revealed. The heuristic's and the
+    /// search's paths and the observation's ways all walk on this.
     pub fn known_walkable(&self, x: usize, y: usize) -> bool {
-        self.tile(x, y)
-            .is_some_and(|t| t.revealed() && !t.is_wall() && !t.is_water())
+        self.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor())
     }
 
     /// Whether (x, y) is known walkable ground next to (in any of 8

@@ -142,7 +142,7 @@ const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
 /// (`u16::MAX` where unreachable).
 fn distances(s: &DungeonState, from: (u8, u8), out: &mut [u16; CELLS]) {
     out.fill(u16::MAX);
-    let passable = |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor());
+    let passable = |x: usize, y: usize| s.known_walkable(x, y);
     let start = usize::from(from.1) * MAP_WIDTH + usize::from(from.0);
     let mut queue = [0u16; CELLS];
     let (mut head, mut tail) = (0, 1);
@@ -168,18 +168,6 @@ fn distances(s: &DungeonState, from: (u8, u8), out: &mut [u16; CELLS]) {
     }
 }
 
-fn is_frontier(s: &DungeonState, x: usize, y: usize) -> bool {
-    s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor())
-        && Direction::ALL.into_iter().any(|d| {
-            let (dx, dy) = d.delta();
-            let (nx, ny) = (x as i32 + i32::from(dx), y as i32 + i32::from(dy));
-            nx >= 0
-                && ny >= 0
-                && s.tile(nx as usize, ny as usize)
-                    .is_some_and(|t| !t.revealed())
-        })
-}
-
 /// Up to `count` exploration targets within `reach` steps: the nearest
 /// frontier tile, then each time the one farthest from those chosen.
 fn targets(s: &DungeonState, count: usize, reach: u32, out: &mut Vec<(u8, u8)>) {
@@ -191,7 +179,7 @@ fn targets(s: &DungeonState, count: usize, reach: u32, out: &mut Vec<(u8, u8)>) 
     distances(s, (leader.x, leader.y), &mut dist);
     let frontier = |i: usize| {
         let (x, y) = (i % MAP_WIDTH, i / MAP_WIDTH);
-        u32::from(dist[i]) <= reach && dist[i] > 0 && is_frontier(s, x, y)
+        u32::from(dist[i]) <= reach && dist[i] > 0 && s.is_frontier(x, y)
     };
     let Some(nearest) = (0..CELLS).filter(|&i| frontier(i)).min_by_key(|&i| dist[i]) else {
         return;
@@ -240,15 +228,14 @@ impl Search {
             rules,
             Action::Attack(_) | Action::UseItem | Action::TakeStairs
         ) || s.stairs().is_some();
-        let heading = target.filter(|&(x, y)| !urgent && is_frontier(s, x.into(), y.into()));
+        let heading = target.filter(|&(x, y)| !urgent && s.is_frontier(x.into(), y.into()));
         let Some((tx, ty)) = heading else {
             return legal_or_fallback(mask, rules);
         };
         let Some(leader) = s.leader() else {
             return legal_or_fallback(mask, rules);
         };
-        let passable =
-            |x: usize, y: usize| s.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor());
+        let passable = |x: usize, y: usize| s.known_walkable(x, y);
         let goal = |x: usize, y: usize| (x, y) == (usize::from(tx), usize::from(ty));
         match first_step((leader.x, leader.y), passable, goal)
             .and_then(|(d, _)| Direction::from_index(d))
