@@ -207,7 +207,9 @@ pub fn direction(key: &str) -> Option<Better> {
     ];
     if LOWER_PARTS.iter().any(|p| key.contains(p))
         || LOWER_SUFFIXES.iter().any(|x| key.ends_with(x))
-        || ["us_per", "ms_per", "ns_per"].iter().any(|x| key.starts_with(x))
+        || ["us_per", "ms_per", "ns_per"]
+            .iter()
+            .any(|x| key.starts_with(x))
     {
         Some(Better::Lower)
     } else if key.ends_with("per_s")
@@ -597,7 +599,10 @@ mod tests {
         assert_eq!(direction("ram_bytes_per_step"), Some(Better::Lower));
         assert_eq!(direction("revealed_per_step"), Some(Better::Higher));
         assert_eq!(direction("steps_per_cpu_s"), Some(Better::Higher));
-        assert_eq!(direction("rust_server_vs_lua_steps_per_s"), Some(Better::Higher));
+        assert_eq!(
+            direction("rust_server_vs_lua_steps_per_s"),
+            Some(Better::Higher)
+        );
         assert_eq!(direction("p99_ms"), Some(Better::Lower));
         assert_eq!(direction("qps_all"), Some(Better::Higher));
         assert_eq!(direction("jitter_us"), None, "a setting");

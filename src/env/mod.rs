@@ -107,6 +107,19 @@ pub struct StepState {
     pub floor_turns: u32,
 }
 
+/// What emulating one step did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Played {
+    /// Frames run.
+    frames: u32,
+    /// The game went busy (a turn passed) at some frame.
+    took_turn: bool,
+    /// The leader fainted at some frame.
+    fainted: bool,
+    /// The frame cap cut the step.
+    timed_out: bool,
+}
+
 /// The outcome of one [`Env::step`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StepResult {
@@ -344,39 +357,76 @@ impl Env {
                 game: self.profile.name(),
             })?;
         let took_stairs = action == Action::TakeStairs && self.mask.contains(Action::TakeStairs);
+        let played = self.play(&presses)?;
+        let before = self.basis;
+        let (left, terminal) = self.settle(&before, played.fainted, took_stairs)?;
+        if !left {
+            self.count_turn(played.took_turn);
+        }
+        self.episode_steps += 1;
+        let at_limit = self
+            .config
+            .max_episode_steps
+            .is_some_and(|limit| self.episode_steps >= limit);
+        let reason = terminal
+            .or(played.timed_out.then_some(EndReason::FrameCap))
+            .or(at_limit.then_some(EndReason::StepLimit));
+        self.status = reason.map_or(Status::Running, Status::Ended);
+        self.set_masks(reason.is_none());
+        Ok(StepResult {
+            state: self.step_state(),
+            reward: reward::reward(&before, (!left).then_some(&self.basis), reason),
+            terminated: reason.is_some_and(EndReason::is_termination),
+            truncated: reason.is_some_and(|r| !r.is_termination()),
+            reason,
+            frames: played.frames,
+        })
+    }
+
+    /// Emulation of one step: the action's presses frame by frame (up to
+    /// the last non-empty one), then empty frames until the game waits for
+    /// input again, leaves the dungeon, or the frame cap.
+    fn play(&mut self, presses: &[Keys]) -> Result<Played, EnvError> {
         let last = presses.iter().rposition(|k| !k.is_empty()).unwrap_or(0);
-        let mut frames = 0u32;
-        let mut took_turn = false;
-        let mut fainted = false;
+        let mut played = Played::default();
         let mut poll = Poll::Ready;
         for keys in &presses[..=last] {
             self.emu.set_keys(*keys);
             self.emu.run_frame();
-            frames += 1;
-            poll = self.poll(&mut fainted)?;
-            took_turn |= poll != Poll::Ready;
+            played.frames += 1;
+            poll = self.poll(&mut played.fainted)?;
+            played.took_turn |= poll != Poll::Ready;
             if poll == Poll::Out {
                 break;
             }
         }
         self.emu.set_keys(Keys::empty());
-        let mut timed_out = false;
         while poll != Poll::Out {
             self.emu.run_frame();
-            frames += 1;
-            poll = self.poll(&mut fainted)?;
+            played.frames += 1;
+            poll = self.poll(&mut played.fainted)?;
             match poll {
                 Poll::Ready => break,
-                Poll::Busy => took_turn = true,
+                Poll::Busy => played.took_turn = true,
                 Poll::Out => {}
             }
-            if frames >= self.config.frame_cap {
-                timed_out = true;
+            if played.frames >= self.config.frame_cap {
+                played.timed_out = true;
                 break;
             }
         }
+        Ok(played)
+    }
 
-        let before = self.basis;
+    /// Decodes the state after a step: whether the team left the dungeon,
+    /// and the episode's end if the game decided one (fainted, cleared,
+    /// left). In the dungeon, the reward basis moves to the new state.
+    fn settle(
+        &mut self,
+        before: &RewardBasis,
+        fainted: bool,
+        took_stairs: bool,
+    ) -> Result<(bool, Option<EndReason>), EnvError> {
         let left = match self.decode() {
             Ok(()) => false,
             Err(EnvError::Decode(DecodeError::NotInDungeon)) => true,
@@ -396,32 +446,17 @@ impl Env {
             (self.basis.leader_hp() <= 0 || self.profile.game_over(&self.emu))
                 .then_some(EndReason::Fainted)
         };
-        if !left {
-            if self.state.floor != self.last_floor {
-                self.floor_turns = 0;
-                self.last_floor = self.state.floor;
-            } else if took_turn {
-                self.floor_turns += 1;
-            }
+        Ok((left, terminal))
+    }
+
+    /// Turns on the current floor (a new floor starts at zero).
+    fn count_turn(&mut self, took_turn: bool) {
+        if self.state.floor != self.last_floor {
+            self.floor_turns = 0;
+            self.last_floor = self.state.floor;
+        } else if took_turn {
+            self.floor_turns += 1;
         }
-        self.episode_steps += 1;
-        let at_limit = self
-            .config
-            .max_episode_steps
-            .is_some_and(|limit| self.episode_steps >= limit);
-        let reason = terminal
-            .or(timed_out.then_some(EndReason::FrameCap))
-            .or(at_limit.then_some(EndReason::StepLimit));
-        self.status = reason.map_or(Status::Running, Status::Ended);
-        self.set_masks(reason.is_none());
-        Ok(StepResult {
-            state: self.step_state(),
-            reward: reward::reward(&before, (!left).then_some(&self.basis), reason),
-            terminated: reason.is_some_and(EndReason::is_termination),
-            truncated: reason.is_some_and(|r| !r.is_termination()),
-            reason,
-            frames,
-        })
     }
 
     /// Looks at the game after a frame: ready, busy or out of the

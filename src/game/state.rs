@@ -381,7 +381,8 @@ impl DungeonState {
     /// same test, revealed or not), revealed. The heuristic's and the
     /// search's paths and the observation's ways all walk on this.
     pub fn known_walkable(&self, x: usize, y: usize) -> bool {
-        self.tile(x, y).is_some_and(|t| t.revealed() && t.is_floor())
+        self.tile(x, y)
+            .is_some_and(|t| t.revealed() && t.is_floor())
     }
 
     /// Whether (x, y) is known walkable ground next to (in any of 8

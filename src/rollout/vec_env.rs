@@ -32,7 +32,7 @@ use super::workers::Workers;
 use super::{episode_seed, frames, obs};
 use crate::emu::Rom;
 use crate::env::{
-    Action, EndReason, Env, EnvConfig, EnvError, EnvSnapshot, SeedScope, ACTION_COUNT,
+    Action, EndReason, Env, EnvConfig, EnvError, EnvSnapshot, SeedScope, StepResult, ACTION_COUNT,
 };
 use crate::game::DungeonState;
 use crate::rng::Rng;
@@ -614,6 +614,21 @@ pub(super) fn step_slot(
         observe(slot, out.row, out.mask, out.frame);
         return info;
     }
+    match try_step(slot, action, &mut info, ctx) {
+        Ok(result) => stepped(slot, action, result, info, out, ctx),
+        Err(failure) => failed(slot, failure, info, out, ctx),
+    }
+}
+
+/// Runs the hook and the step inside the fault isolation; counts the step
+/// and its frames. A frame-capped step is a failure like an error or a
+/// panic.
+fn try_step(
+    slot: &mut Slot,
+    action: Action,
+    info: &mut StepInfo,
+    ctx: &StepContext<'_>,
+) -> Result<StepResult, FailureKind> {
     let started = ctx.telemetry.timed().then(Instant::now);
     let (index, episode, step) = (slot.index, slot.episode, info.step);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -623,44 +638,65 @@ pub(super) fn step_slot(
         slot.env.step(action)
     }));
     slot.stats.steps += 1;
-    let failure = match outcome {
-        Ok(Ok(result)) if result.reason != Some(EndReason::FrameCap) => {
-            ctx.telemetry
-                .step(result.frames, started.map(|t| t.elapsed().as_secs_f64()));
-            slot.stats.frames += u64::from(result.frames);
-            slot.consecutive_failures = 0;
-            slot.max_floor = slot.max_floor.max(result.state.floor);
-            slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
-            info.state = result.state;
-            info.reward = result.reward;
-            info.frames = result.frames;
-            if let Some(reason) = result.reason {
-                end_episode(slot, reason, &mut info, out, ctx);
-                return info;
-            }
-            slot.since_checkpoint.push(action);
-            if slot.since_checkpoint.len() >= ctx.config.snapshot_every.max(1) as usize {
-                checkpoint(slot, ctx);
-            }
-            observe(slot, out.row, out.mask, out.frame);
-            return info;
-        }
+    match outcome {
         Ok(Ok(result)) => {
             ctx.telemetry
                 .step(result.frames, started.map(|t| t.elapsed().as_secs_f64()));
             slot.stats.frames += u64::from(result.frames);
             info.frames = result.frames;
-            FailureKind::FrameCap
+            if result.reason == Some(EndReason::FrameCap) {
+                Err(FailureKind::FrameCap)
+            } else {
+                Ok(result)
+            }
         }
         Ok(Err(e)) => {
             tracing::warn!(env = slot.index, episode = slot.episode, error = %e, "step failed");
-            FailureKind::Error
+            Err(FailureKind::Error)
         }
         Err(_) => {
             tracing::warn!(env = slot.index, episode = slot.episode, "step panicked");
-            FailureKind::Panic
+            Err(FailureKind::Panic)
         }
-    };
+    }
+}
+
+/// A step that went through: progress, then the episode's end or (every
+/// `snapshot_every` steps) a checkpoint, and the new observation.
+fn stepped(
+    slot: &mut Slot,
+    action: Action,
+    result: StepResult,
+    mut info: StepInfo,
+    out: Rows<'_>,
+    ctx: &StepContext<'_>,
+) -> StepInfo {
+    slot.consecutive_failures = 0;
+    slot.max_floor = slot.max_floor.max(result.state.floor);
+    slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
+    info.state = result.state;
+    info.reward = result.reward;
+    if let Some(reason) = result.reason {
+        end_episode(slot, reason, &mut info, out, ctx);
+        return info;
+    }
+    slot.since_checkpoint.push(action);
+    if slot.since_checkpoint.len() >= ctx.config.snapshot_every.max(1) as usize {
+        checkpoint(slot, ctx);
+    }
+    observe(slot, out.row, out.mask, out.frame);
+    info
+}
+
+/// A step that failed: roll back to the last checkpoint and replay; give
+/// up on the episode when that fails or failures keep coming.
+fn failed(
+    slot: &mut Slot,
+    failure: FailureKind,
+    mut info: StepInfo,
+    out: Rows<'_>,
+    ctx: &StepContext<'_>,
+) -> StepInfo {
     ctx.telemetry.failure(failure);
     slot.stats.failures += 1;
     slot.consecutive_failures += 1;
