@@ -6,7 +6,7 @@
 # stack and SQLite come only with `league`, libtorch only with `torch`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cli_only=(clap indicatif tiny_http tracing-subscriber tracing-appender)
+cli_only=(clap indicatif tracing-subscriber tracing-appender)
 league_only=(tokio axum hyper reqwest rusqlite libsqlite3-sys skillratings subtle url)
 torch_only=(tch torch-sys zip)
 tree=$(cargo tree --no-default-features --edges normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)

@@ -1,73 +1,125 @@
 //! The metrics endpoint served while a run is going: `/metrics`
-//! (Prometheus text format), `/health` (the process is up) and `/ready`
-//! (the environments are built and stepping).
+//! (OpenMetrics text, as the league's servers send it), `/health` (the
+//! process is up) and `/ready` (the environments are built and stepping).
+//!
+//! On the same HTTP stack as the league (axum on Tokio), on a thread of its
+//! own with a single-threaded runtime: the run's threads never wait on it.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use pmd_agent::metrics::Metrics;
-use tiny_http::{Header, Response, Server};
+use tokio::sync::oneshot;
 
 use super::Failure;
 
+/// The content type of `/metrics`: `prometheus-client` writes OpenMetrics.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
 /// A running metrics server; stops when dropped.
 pub struct MetricsServer {
-    server: Arc<Server>,
     metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl MetricsServer {
-    /// Listens on `addr` and answers on a thread of its own.
+    /// Listens on `addr` (a busy or forbidden address is bad input) and
+    /// answers on a thread of its own.
     pub fn start(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<MetricsServer, Failure> {
-        let server = Arc::new(
-            Server::http(addr)
-                .map_err(|e| Failure::bad_input(format!("cannot listen on {addr}: {e}")))?,
-        );
-        let serving = Arc::clone(&server);
-        let served = Arc::clone(&metrics);
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| Failure::bad_input(format!("cannot listen on {addr}: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| Failure::other(format!("cannot start the metrics runtime: {e}")))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = Router::new()
+            .route("/metrics", get(exposition))
+            .route(
+                "/health",
+                get(|| async { (StatusCode::OK, [("content-type", TEXT)], "ok\n") }),
+            )
+            .route("/ready", get(ready))
+            .fallback(|| async {
+                (
+                    StatusCode::NOT_FOUND,
+                    [("content-type", TEXT)],
+                    "not found\n",
+                )
+            })
+            .with_state(Arc::clone(&metrics));
         let thread = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
-                for request in serving.incoming_requests() {
-                    let path = request.url().split('?').next().unwrap_or("");
-                    let (status, body, content_type) = match path {
-                        "/metrics" => (
-                            200,
-                            served.render(),
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        ),
-                        "/health" => (200, "ok\n".to_string(), "text/plain; charset=utf-8"),
-                        "/ready" if served.ready() => {
-                            (200, "ready\n".to_string(), "text/plain; charset=utf-8")
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "metrics listener unusable");
+                            return;
                         }
-                        "/ready" => (503, "not ready\n".to_string(), "text/plain; charset=utf-8"),
-                        _ => (404, "not found\n".to_string(), "text/plain; charset=utf-8"),
                     };
-                    let mut response = Response::from_string(body).with_status_code(status);
-                    if let Ok(header) = Header::from_bytes("Content-Type", content_type) {
-                        response = response.with_header(header);
+                    // Stop at once, open connections and all (a graceful
+                    // shutdown would wait for a client that never finishes
+                    // its request); dropping the runtime ends their tasks.
+                    tokio::select! {
+                        served = axum::serve(listener, app).into_future() => {
+                            if let Err(e) = served {
+                                tracing::warn!(error = %e, "metrics server stopped");
+                            }
+                        }
+                        _ = stopped => {}
                     }
-                    if let Err(e) = request.respond(response) {
-                        tracing::debug!(error = %e, "metrics client went away");
-                    }
-                }
+                });
             })
             .map_err(|e| Failure::other(format!("cannot start the metrics thread: {e}")))?;
         tracing::info!(%addr, "serving /metrics, /health and /ready");
         Ok(MetricsServer {
-            server,
             metrics,
+            stop: Some(stop),
             thread: Some(thread),
         })
+    }
+}
+
+async fn exposition(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", OPENMETRICS)],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+async fn ready(State(metrics): State<Arc<Metrics>>) -> Response {
+    if metrics.ready() {
+        (StatusCode::OK, [("content-type", TEXT)], "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", TEXT)],
+            "not ready\n",
+        )
+            .into_response()
     }
 }
 
 impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.metrics.set_ready(false);
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
