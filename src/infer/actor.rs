@@ -188,32 +188,63 @@ impl Actor {
             });
         }
         match &self.model {
-            Model::Native(net) => forward_native(
+            Model::Native(net) => act_native(
                 net,
                 input,
                 n,
                 self.sparse.then_some(&mut self.rows),
                 &mut self.log_probs,
-                &mut self.out.values,
+                self.selection,
+                uniforms,
+                &mut self.out,
             )?,
-            Model::Script(module) => forward_script(
-                module,
-                self.device,
-                input,
-                n,
-                &mut self.log_probs,
-                &mut self.out.values,
-            )?,
+            Model::Script(module) => {
+                forward_script(
+                    module,
+                    self.device,
+                    input,
+                    n,
+                    &mut self.log_probs,
+                    &mut self.out.values,
+                )?;
+                select_actions(
+                    &self.log_probs,
+                    input.mask,
+                    self.selection,
+                    uniforms,
+                    &mut self.out,
+                )?;
+            }
         }
-        select_actions(
-            &self.log_probs,
-            input.mask,
-            self.selection,
-            uniforms,
-            &mut self.out,
-        )?;
         Ok(&self.out)
     }
+}
+
+/// One forward of the native network over a batch and one action per
+/// row, into `out` (actions, their log-probabilities, entropies, values):
+/// the acting path every native sampler shares — [`Actor::act`], PPO's
+/// rollouts and DAgger's. `log_probs` is scratch; `uniforms` as in
+/// [`select_actions`].
+#[allow(clippy::too_many_arguments)]
+pub fn act_native(
+    net: &PolicyNet,
+    input: &BatchInput<'_>,
+    n: usize,
+    sparse: Option<&mut SparseRows>,
+    log_probs: &mut Vec<f32>,
+    selection: Selection,
+    uniforms: &[f32],
+    out: &mut BatchOutput,
+) -> Result<(), InferError> {
+    forward_native(net, input, n, sparse, log_probs, &mut out.values)?;
+    select_actions(log_probs, input.mask, selection, uniforms, out)
+}
+
+/// `n` numbers in `[0, 1)` from `rng` into `out` (cleared first): the
+/// sampling stream of [`select_actions`].
+pub fn draw_uniforms(rng: &mut crate::rng::Rng, n: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend((0..n).map(|_| rng.unit() as f32));
 }
 
 /// Runs the native network on a batch (views of the caller's buffers on

@@ -21,11 +21,11 @@ use std::ops::ControlFlow;
 
 use super::bc::{train_bc, BcConfig, BcDataset, BcEpoch};
 use super::env::RolloutEnv;
-use super::ppo::VecEnvironment;
+use super::env::VecEnvironment;
 use super::TrainError;
 use crate::env::Action;
 use crate::game::{ActionMask, DungeonState};
-use crate::infer::actor::{forward_native, select_actions, BatchOutput, Selection};
+use crate::infer::actor::{act_native, draw_uniforms, BatchOutput, Selection};
 use crate::infer::contract::{N_ACTIONS, OBS_DIM};
 use crate::infer::sparse::SparseRows;
 use crate::infer::PolicyNet;
@@ -113,7 +113,7 @@ pub fn train_dagger(
     let lockstep_steps = config.steps_per_round.div_ceil(n);
     let mut rng = Rng::new(config.seed, 2);
     let mut sparse = SparseRows::default();
-    let (mut log_probs, mut values) = (Vec::new(), Vec::new());
+    let mut log_probs = Vec::new();
     let mut uniforms = Vec::with_capacity(n);
     let mut out = BatchOutput::default();
     let mut deepest: Vec<u8> = (0..n).map(|i| env.vec_env().env(i).state().floor).collect();
@@ -139,19 +139,13 @@ pub fn train_dagger(
                         *a = l.index() as u8;
                     }
                 } else {
-                    forward_native(
+                    draw_uniforms(&mut rng, n, &mut uniforms);
+                    act_native(
                         net,
                         &input,
                         n,
                         Some(&mut sparse),
                         &mut log_probs,
-                        &mut values,
-                    )?;
-                    uniforms.clear();
-                    uniforms.extend((0..n).map(|_| rng.unit() as f32));
-                    select_actions(
-                        &log_probs,
-                        input.mask,
                         Selection::Sample,
                         &uniforms,
                         &mut out,

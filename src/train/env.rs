@@ -1,12 +1,48 @@
-//! The project's [`VecEnv`] as PPO's [`VecEnvironment`]: same-step
-//! auto-reset, terminal observations in the final rows, the floor as each
-//! episode's progress.
+//! The environment seam of training: [`VecEnvironment`] (N environments
+//! stepped together, what PPO and DAgger drive) and the project's
+//! [`VecEnv`] as one ([`RolloutEnv`]): same-step auto-reset, terminal
+//! observations in the final rows, the floor as each episode's progress.
 
-use super::ppo::{StepOutcome, VecEnvironment};
 use super::TrainError;
 use crate::env::{Action, ACTION_COUNT};
 use crate::infer::BatchInput;
 use crate::rollout::VecEnv;
+
+/// What a vectorised environment returns from a step. Slices have one
+/// entry (or row) per environment.
+#[derive(Debug, Clone, Copy)]
+pub struct StepOutcome<'a> {
+    /// Rewards.
+    pub rewards: &'a [f32],
+    /// Episode ended for good.
+    pub terminated: &'a [bool],
+    /// Episode cut by a limit.
+    pub truncated: &'a [bool],
+    /// The terminal observations `[N, 2395]`, valid where an episode ended
+    /// (gymnasium's same-step auto-reset: the current observation is
+    /// already the next episode's first).
+    pub final_obs: &'a [f32],
+    /// Terminal frames `[N, 1, 80, 120]`, for networks that read frames.
+    pub final_frames: Option<&'a [u8]>,
+    /// A progress figure per environment after the step (the dungeon
+    /// floor), logged as each finished episode's last value.
+    pub progress: Option<&'a [f32]>,
+    /// Rows that are not transitions and must not be learnt from: a
+    /// quarantined environment's (zero observation, forced wait), or a
+    /// step that failed and was undone while its episode went on (a
+    /// self-loop). `None`: every row is a transition.
+    pub excluded: Option<&'a [bool]>,
+}
+
+/// N environments stepped together with same-step auto-reset.
+pub trait VecEnvironment {
+    /// N.
+    fn num_envs(&self) -> usize;
+    /// The current observations, masks and frames.
+    fn observe(&self) -> BatchInput<'_>;
+    /// Applies one action per environment.
+    fn step(&mut self, actions: &[u8]) -> Result<StepOutcome<'_>, TrainError>;
+}
 
 /// A [`VecEnv`] that PPO can drive.
 ///

@@ -6,7 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::ppo::{UpdateReport, UpdateStats};
+use super::driver::UpdateReport;
+use super::ppo::UpdateStats;
 use super::TrainError;
 
 /// Column names, in order.

@@ -3,8 +3,10 @@
 //!
 //! - [`buffer`]: the rollout buffer (T steps × N environments).
 //! - [`gae`]: advantages with gymnasium's terminated/truncated semantics.
-//! - [`ppo`]: the clipped-objective update and the training loop over any
-//!   [`ppo::VecEnvironment`]; [`env`] makes the project's `VecEnv` one.
+//! - [`env`]: [`VecEnvironment`], what training drives, and the project's
+//!   `VecEnv` as one.
+//! - [`collect`]: PPO's rollouts; [`ppo`]: the clipped-objective update;
+//!   [`driver`]: the loop of both.
 //! - [`bc`]: behaviour cloning; [`data`] reads its rows from recorded
 //!   trajectories; [`dagger`]: cloning on the learner's own states,
 //!   labelled by an expert.
@@ -12,8 +14,10 @@
 
 pub mod bc;
 pub mod buffer;
+mod collect;
 pub mod dagger;
 pub mod data;
+pub mod driver;
 pub mod env;
 mod error;
 pub mod gae;
@@ -25,9 +29,10 @@ pub use bc::{train_bc, BcConfig, BcDataset, BcEpoch};
 pub use buffer::{RolloutBuffer, StepRecord};
 pub use dagger::{train_dagger, DaggerConfig, DaggerRound, Expert};
 pub use data::{load_recordings, LoadReport};
-pub use env::RolloutEnv;
+pub use driver::{train_ppo, UpdateReport};
+pub use env::{RolloutEnv, StepOutcome, VecEnvironment};
 pub use error::TrainError;
-pub use ppo::{train_ppo, Ppo, PpoConfig, StepOutcome, UpdateReport, UpdateStats, VecEnvironment};
+pub use ppo::{Ppo, PpoConfig, UpdateStats};
 
 use crate::rng::Rng;
 

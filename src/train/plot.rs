@@ -9,7 +9,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::ppo::UpdateReport;
+use super::driver::UpdateReport;
 use super::TrainError;
 
 /// Plot size in pixels.
