@@ -259,3 +259,52 @@ fn outputs_do_not_depend_on_the_batch_they_are_in() {
     assert!(max_diff(&all.narrow(0, 17, 1), &one) < 1e-4);
     assert_eq!(all.kind(), Kind::Float);
 }
+
+/// A model file whose metadata declares a network far larger than the
+/// file: as many layers of 65,536 as fit in the record (three or more:
+/// tens of billions of parameters, over 100 GB). The record keeps its
+/// length (written without the pretty-printer's spaces), so the archive
+/// stays well-formed and only the declared size lies.
+#[test]
+fn a_model_file_declaring_more_weights_than_it_holds_is_refused_before_any_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.pt");
+    let net = cpu_net(&[8], 1);
+    model_file::save(&net, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let opening = b"{\n  \"format\"";
+    let start = bytes
+        .windows(opening.len())
+        .rposition(|w| w == opening)
+        .expect("the metadata record, stored uncompressed");
+    let end = start + bytes[start..].windows(2).position(|w| w == b"\n}").unwrap() + 2;
+    let original = std::str::from_utf8(&bytes[start..end]).unwrap();
+    let lie = |layers: usize| {
+        let huge = NetConfig {
+            hidden: vec![65_536; layers],
+            ..net.config().clone()
+        };
+        let mut meta: serde_json::Value = serde_json::from_str(original).unwrap();
+        meta["config"] = serde_json::to_value(&huge).unwrap();
+        meta["num_params"] = serde_json::json!(huge.num_params());
+        serde_json::to_string(&meta).unwrap().into_bytes()
+    };
+    let layers = (1..=16)
+        .rev()
+        .find(|&n| lie(n).len() <= original.len())
+        .unwrap();
+    assert!(layers >= 3, "only {layers} layers fit");
+    let mut lying = lie(layers);
+    lying.resize(original.len(), b' ');
+    let mut file = bytes.clone();
+    file[start..end].copy_from_slice(&lying);
+    std::fs::write(&path, &file).unwrap();
+
+    let err = model_file::load(&path, Device::Cpu).unwrap_err();
+    assert!(matches!(err, InferError::BadModelFile { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("declares") && text.contains(&file.len().to_string()),
+        "the error names what was declared and what the file holds: {text}"
+    );
+}

@@ -220,6 +220,7 @@ type Archive = zip::ZipArchive<File>;
 /// The metadata record, if the file is a zip archive that has one.
 fn read_meta(path: &Path) -> Result<Option<(Meta, Archive)>, InferError> {
     let file = File::open(path).map_err(|e| InferError::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| InferError::io(path, e))?.len();
     let Ok(mut archive) = zip::ZipArchive::new(file) else {
         // Not a zip: let libtorch say what it thinks of it.
         return Ok(None);
@@ -248,10 +249,25 @@ fn read_meta(path: &Path) -> Result<Option<(Meta, Archive)>, InferError> {
             "parameter count does not match the configuration",
         ));
     }
+    // Nothing is sized by the declaration before this: the weights (4
+    // bytes each) must fit in the file, so the network built and the
+    // weight record read next are bounded by the file's real size.
+    let weight_bytes = (meta.num_params as u64).saturating_mul(4);
+    if weight_bytes > file_len {
+        return Err(InferError::bad_file(
+            path,
+            format!(
+                "declares {} parameters ({weight_bytes} bytes of weights), more than the file's {file_len} bytes",
+                meta.num_params
+            ),
+        ));
+    }
     Ok(Some((meta, archive)))
 }
 
-/// Reads an uncompressed record of at most `limit` bytes.
+/// Reads an uncompressed record of at most `limit` bytes (every caller's
+/// limit is at most the file's size: a constant, or the weights checked
+/// against it in [`read_meta`]).
 fn read_stored(
     archive: &mut Archive,
     index: usize,
