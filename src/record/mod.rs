@@ -43,7 +43,9 @@ mod writer;
 
 pub use episode::{episode_actions, EpisodeRecord};
 pub use export::export_parquet;
-pub use reader::{read_trajectories, read_trajectories_with, ReadOptions, Trajectories};
+pub use reader::{
+    read_trajectories, read_trajectories_with, ReadOptions, Trajectories, TrajectoryStream,
+};
 pub use schema::{schema, RunMeta, SCHEMA_VERSION};
 pub use writer::{valid_run_id, TrajectoryWriter, DEFAULT_BATCH_ROWS, MAX_RUN_ID_LEN};
 

@@ -23,7 +23,7 @@ use arrow_array::{Array, RecordBatch};
 use super::bc::{BcDataset, ValueTarget};
 use super::TrainError;
 use crate::env::{ActionMask, ACTION_COUNT};
-use crate::record::read_trajectories;
+use crate::record::{ReadOptions, TrajectoryStream};
 use crate::rollout::obs;
 
 /// What was read.
@@ -69,6 +69,11 @@ struct FileTarget {
 }
 
 impl FileRows {
+    /// Rows read so far.
+    fn len(&self) -> usize {
+        self.actions.len()
+    }
+
     fn read(&mut self, path: &Path, batch: &RecordBatch) -> Result<(), TrainError> {
         let col = |name: &str| {
             batch
@@ -171,7 +176,9 @@ impl FileRows {
 
 /// Appends every usable row of the trajectory files at `paths` to `data`,
 /// with its return-to-go discounted by `gamma`, stopping after `max_rows`
-/// rows when given.
+/// rows when given. Files are decoded a record batch at a time and only
+/// as far as `max_rows` needs, so memory follows the rows taken, not the
+/// files' size.
 pub fn load_recordings(
     paths: &[PathBuf],
     data: &mut BcDataset,
@@ -184,14 +191,23 @@ pub fn load_recordings(
         if max_rows.is_some_and(|m| data.len() >= m) {
             break;
         }
-        let t = read_trajectories(path).map_err(|e| TrainError::Invalid(e.to_string()))?;
-        report.files += 1;
-        report.rolled_back += t.rolled_back_rows;
-        report.torn += usize::from(t.torn.is_some());
+        let invalid = |e: crate::record::RecordError| TrainError::Invalid(e.to_string());
+        let mut stream = TrajectoryStream::open(path, ReadOptions::default()).map_err(invalid)?;
+        // Decode only what `max_rows` can take: batch by batch, stopping
+        // once the rows read cover what is left of it (one batch over at
+        // most). An episode still running there is cut there, as at the
+        // end of a recording.
+        let wanted = max_rows.map(|m| m.saturating_sub(data.len()));
         let mut rows = FileRows::default();
-        for batch in &t.batches {
-            rows.read(path, batch)?;
+        while wanted.is_none_or(|w| rows.len() < w) {
+            match stream.next_batch().map_err(invalid)? {
+                Some(batch) => rows.read(path, &batch)?,
+                None => break,
+            }
         }
+        report.files += 1;
+        report.rolled_back += stream.rolled_back_rows;
+        report.torn += usize::from(stream.torn.is_some());
         let targets = rows.targets(gamma);
         // The bootstrap state of each cut episode, added once.
         let mut states: HashMap<usize, u32> = HashMap::new();
