@@ -4,6 +4,9 @@
 #   make test   set up, then lint and run the whole test suite
 #   make bench-smoke  the short bench suite, appended to
 #               target/bench-history.jsonl (make test runs it last)
+#   make fuzz-smoke  each cargo-fuzz target for 20 s from a seed corpus
+#               (nightly and cargo-fuzz installed when missing; make test
+#               runs it)
 #   make miri   the pure-Rust unit tests under Miri (nightly; not part of
 #               `make test`; scripts/miri.sh lists what runs)
 #
@@ -21,7 +24,7 @@ TEST_ENV = PMD_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_PYTHON=1 \
 	PMD_TORCH_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_TORCH_PYTHON=1 \
 	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1
 
-.PHONY: setup run test lint bench bench-smoke cartridge miri
+.PHONY: setup run test lint bench bench-smoke fuzz-smoke cartridge miri
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +36,7 @@ test: setup lint
 	$(TEST_ENV) $(CARGO) test -j $(JOBS) --all-targets
 	$(CARGO) test -j $(JOBS) --doc
 	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory fuzz-smoke
 
 lint: setup
 	$(CARGO) fmt --all -- --check
@@ -53,6 +57,9 @@ bench: setup
 # figures come from release builds.
 bench-smoke: setup
 	$(CARGO) run -j $(JOBS) --quiet -- bench smoke --json --history target/bench-history.jsonl
+
+fuzz-smoke: setup
+	JOBS=$(JOBS) scripts/fuzz-smoke.sh
 
 cartridge: setup
 	$(MAKE) -C native/cartridge install

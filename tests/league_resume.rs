@@ -82,7 +82,7 @@ fn sigkill_at_random_points_loses_and_doubles_nothing() {
     assert_eq!(total, 12);
 
     let db = dir.path().join("killed.db");
-    let seed = seed::fresh();
+    let seed = league_common::test_seed();
     let mut rng = seed::rng(seed, "kills");
     let mut targets: Vec<usize> = (0..4)
         .map(|_| 1 + rng.below(total as u32 - 1) as usize)

@@ -109,6 +109,16 @@ pub fn load(path: &Path, device: Device) -> Result<Model, InferError> {
     }
 }
 
+/// What a model file declares, read without libtorch: the network's
+/// configuration from its metadata record, checked (format, version,
+/// parameter count, weights within the file's size), or `None` for a
+/// TorchScript module of no metadata (or not a zip archive at all). The
+/// part of [`load`] that parses our own bytes; the fuzz target
+/// `model_file` drives it.
+pub fn read_declared(path: &Path) -> Result<Option<NetConfig>, InferError> {
+    Ok(read_meta(path)?.map(|(meta, _)| meta.config))
+}
+
 /// Loads the network of a model file written by [`save`] (for `--init`).
 pub fn load_net(path: &Path, device: Device) -> Result<PolicyNet, InferError> {
     match load(path, device)? {

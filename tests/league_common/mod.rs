@@ -237,3 +237,18 @@ pub fn python_player(id: &str, manager_port: u16, delay_s: &str) -> Child {
         .spawn()
         .expect("python3 is needed for this test (make setup provides it)")
 }
+
+/// The seed of a test's random choices (kill points, ...): from
+/// `PMD_LEAGUE_TEST_SEED` when set, to reproduce a failure, else fresh.
+/// Printed either way (a failing test's output shows it).
+pub fn test_seed() -> u64 {
+    let seed = match std::env::var("PMD_LEAGUE_TEST_SEED") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .expect("PMD_LEAGUE_TEST_SEED must be an unsigned integer"),
+        Err(_) => pmd_agent::league::seed::fresh(),
+    };
+    eprintln!("PMD_LEAGUE_TEST_SEED={seed} (set it to replay this test's choices)");
+    seed
+}

@@ -275,6 +275,30 @@ impl RpcClient {
         result
     }
 
+    /// One attempt at `method` at `url`, past the circuit breaker and
+    /// without retries: for a caller that waits for a peer to come up
+    /// (registration) and paces its own tries. A breaker opened by the
+    /// refused connections of a manager not yet listening would otherwise
+    /// keep refusing for its whole reset time after the manager is up.
+    pub async fn call_once(
+        &self,
+        url: &str,
+        method: &str,
+        params: Value,
+        kind: CallKind,
+    ) -> Result<Value, CallError> {
+        let deadline = Instant::now() + self.timeout(kind);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = serde_json::to_vec(&request(method, id, params))
+            .map_err(|e| CallError::BadEndpoint(e.to_string()))?;
+        let ep = self.endpoint(url);
+        match tokio::time::timeout_at(deadline.into(), self.attempt(&ep, url, &body)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(Attempt::Answered(e) | Attempt::Failed { error: e, .. })) => Err(e),
+            Err(_) => Err(CallError::Timeout),
+        }
+    }
+
     async fn call_inner(
         &self,
         url: &str,

@@ -77,6 +77,12 @@ pub fn rpc_ok(id: &Value, result: Value) -> Response {
     json(StatusCode::OK, &jsonrpc::success(id, result))
 }
 
+/// A JSON-RPC success with the message also at the top level
+/// ([`jsonrpc::success_flat`]): what a player answers.
+pub fn rpc_ok_flat(id: &Value, result: Value) -> Response {
+    json(StatusCode::OK, &jsonrpc::success_flat(id, result))
+}
+
 /// A JSON-RPC error carrying a `LEAGUE_ERROR` / `GAME_ERROR`; counted in
 /// `metrics`. HTTP 200 (the error is in the body), except 413 for an
 /// oversized message.

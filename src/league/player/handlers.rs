@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{fallback, MatchState, Player, Registration};
 use crate::league::error::{ErrorCode, ProtocolError};
 use crate::league::game::even_odd;
-use crate::league::http::{self, read_body, rpc_err, rpc_ok};
+use crate::league::http::{self, read_body, rpc_err, rpc_ok_flat};
 use crate::league::protocol::jsonrpc::message;
 use crate::league::protocol::messages::{
     types, ChooseActionCall, ChooseActionResponse, ChooseParityCall, ChooseParityResponse,
@@ -72,7 +72,7 @@ pub(super) async fn mcp(State(p): State<Player>, headers: HeaderMap, body: Body)
     match answer {
         Ok((message_type, body)) => {
             let token = reg.as_ref().and_then(|r| r.auth_token.as_deref());
-            rpc_ok(
+            rpc_ok_flat(
                 &inb.id,
                 message(&Envelope::new(message_type, &me, &conv, token), &body),
             )

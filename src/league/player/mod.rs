@@ -263,6 +263,7 @@ impl Player {
             },
         };
         let give_up = Instant::now() + cfg.register_for;
+        let mut attempt = 0u32;
         loop {
             let env = Envelope::new(
                 types::LEAGUE_REGISTER_REQUEST,
@@ -270,21 +271,27 @@ impl Player {
                 &format!("register/{}", cfg.id),
                 None,
             );
+            // Past the breaker: a manager not listening yet must be waited
+            // for over the whole window, not given up on after a few
+            // refused connections.
             let reply = self
                 .inner
                 .client
-                .call(
+                .call_once(
                     &cfg.manager_url,
                     "register_player",
                     message(&env, &body),
                     CallKind::Other,
-                    false,
                 )
                 .await;
             match reply {
                 Ok(v) => return self.accept_registration(&v),
-                Err(CallError::Connect(_) | CallError::CircuitOpen) if Instant::now() < give_up => {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                Err(CallError::Connect(_) | CallError::Timeout) if Instant::now() < give_up => {
+                    let pause = REGISTER_BACKOFF
+                        .saturating_mul(1 << attempt.min(4))
+                        .min(give_up.saturating_duration_since(Instant::now()));
+                    attempt += 1;
+                    tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(PlayerError::Registration(e.to_string())),
             }
@@ -341,6 +348,10 @@ impl Player {
         self.inner.finished.notify_waiters();
     }
 }
+
+/// The first pause between registration tries while the manager cannot be
+/// reached; it doubles up to 16 times this (1.6 s), within `register_for`.
+const REGISTER_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves a player on `listener`, registers it, plays until the league is
 /// over, answers for `linger` more, and returns its registration.

@@ -132,10 +132,20 @@ impl Sender {
     }
 
     /// Parses `role:id` (roles `player`, `referee`, `league_manager` or
-    /// `manager`); the id must be a valid [`is_valid_id`].
+    /// `manager`; the id must be a valid [`is_valid_id`]), or the bare
+    /// `league_manager`.
     pub fn parse(s: &str) -> Result<Sender, ProtocolError> {
         let bad =
             || ProtocolError::new(ErrorCode::E004, format!("bad sender {s:?} (want role:id)"));
+        // The best-known public manager signs its broadcasts with the bare
+        // role (its schema's constant): the manager, whose id is then its
+        // role's name.
+        if s == "league_manager" {
+            return Ok(Sender {
+                role: Role::Manager,
+                id: s.to_owned(),
+            });
+        }
         let (role, id) = s.split_once(':').ok_or_else(bad)?;
         let role = match role {
             "player" => Role::Player,
@@ -171,6 +181,17 @@ pub fn is_valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bare_role_of_the_public_manager_is_the_manager() {
+        let s = Sender::parse("league_manager").unwrap();
+        assert_eq!(s.role, Role::Manager);
+        assert!(
+            Sender::parse("referee").is_err(),
+            "only the manager's role stands alone"
+        );
+        assert!(Sender::parse("player").is_err());
+    }
 
     #[test]
     fn senders_parse_and_print() {

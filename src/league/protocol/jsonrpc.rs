@@ -178,6 +178,29 @@ pub fn success(id: &Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
+/// A JSON-RPC success answer whose message is also at the top level: the
+/// shape every known league.v2 referee reads. JSON-RPC readers take
+/// `result`; the best-known public referee never looks inside `result`
+/// and reads a reply's fields (`accept`, `parity_choice`) from the top
+/// level. Keys JSON-RPC gives a meaning to are never copied up.
+pub fn success_flat(id: &Value, result: Value) -> Value {
+    let mut reply = serde_json::Map::new();
+    if let Value::Object(fields) = &result {
+        for (k, v) in fields {
+            if !matches!(
+                k.as_str(),
+                "jsonrpc" | "id" | "result" | "error" | "method" | "params"
+            ) {
+                reply.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    reply.insert("jsonrpc".into(), json!("2.0"));
+    reply.insert("id".into(), id.clone());
+    reply.insert("result".into(), result);
+    Value::Object(reply)
+}
+
 /// The `LEAGUE_ERROR` / `GAME_ERROR` message for `err`, sent by `from`.
 pub fn error_message(err: &ProtocolError, from: &Sender, conversation_id: &str) -> Value {
     let message_type = if err.code.is_game_error() {
@@ -280,6 +303,22 @@ pub fn extract_reply(v: Value) -> Result<Value, ReplyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flat_success_is_read_at_the_top_level_and_in_result_alike() {
+        let msg = json!({"message_type": "CHOOSE_PARITY_RESPONSE", "parity_choice": "even",
+                         "id": "not copied", "params": "not copied"});
+        let reply = success_flat(&json!(7), msg.clone());
+        // what the public referee reads: the top level
+        assert_eq!(reply["parity_choice"], "even");
+        assert_eq!(reply["message_type"], "CHOOSE_PARITY_RESPONSE");
+        // JSON-RPC's own members keep their meaning
+        assert_eq!(reply["id"], 7);
+        assert_eq!(reply["jsonrpc"], "2.0");
+        assert!(reply.get("params").is_none());
+        // what JSON-RPC readers (ours) read: result
+        assert_eq!(extract_reply(reply).unwrap(), msg);
+    }
     use crate::league::protocol::messages::LeagueRegisterRequest;
     use crate::league::protocol::time::now_iso;
 

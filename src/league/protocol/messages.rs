@@ -213,8 +213,9 @@ pub struct RoundAnnouncement {
     pub matches: Vec<AnnouncedMatch>,
 }
 
-/// `PLAYER_A` or `PLAYER_B`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `PLAYER_A` or `PLAYER_B`; read in any case (the best-known public
+/// referee sends `player_a`, against its own schema), written upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum MatchRole {
     /// The first player.
     #[serde(rename = "PLAYER_A")]
@@ -222,6 +223,19 @@ pub enum MatchRole {
     /// The second player.
     #[serde(rename = "PLAYER_B")]
     PlayerB,
+}
+
+impl<'de> Deserialize<'de> for MatchRole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MatchRole, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.to_ascii_uppercase().as_str() {
+            "PLAYER_A" => Ok(MatchRole::PlayerA),
+            "PLAYER_B" => Ok(MatchRole::PlayerB),
+            _ => Err(serde::de::Error::custom(format!(
+                "role_in_match {text:?} is neither PLAYER_A nor PLAYER_B"
+            ))),
+        }
+    }
 }
 
 /// The terms of a pmd_dungeon match, sent with its invitation (our
@@ -271,8 +285,10 @@ pub struct GameJoinAck {
     pub accept: bool,
 }
 
-/// Wins, losses and draws so far.
+/// Wins, losses and draws so far (a missing count reads as 0: the
+/// best-known public referee sends `your_standings: {}`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Record {
     /// Wins.
     pub wins: u32,
@@ -641,6 +657,30 @@ pub struct MessageAck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_public_referee_sends_is_read() {
+        // role_in_match in lower case, against its own schema
+        for (text, role) in [
+            ("player_a", MatchRole::PlayerA),
+            ("PLAYER_B", MatchRole::PlayerB),
+            ("Player_B", MatchRole::PlayerB),
+        ] {
+            let r: MatchRole = serde_json::from_value(serde_json::json!(text)).unwrap();
+            assert_eq!(r, role);
+        }
+        assert!(serde_json::from_value::<MatchRole>(serde_json::json!("player_c")).is_err());
+        assert_eq!(
+            serde_json::to_value(MatchRole::PlayerA).unwrap(),
+            "PLAYER_A"
+        );
+        // your_standings: {}
+        let ctx: ParityContext = serde_json::from_value(serde_json::json!(
+            {"opponent_id": "P02", "round_id": 1, "your_standings": {}}
+        ))
+        .unwrap();
+        assert_eq!(ctx.your_standings, Record::default());
+    }
 
     #[test]
     fn round_ids_are_read_liberally() {
