@@ -34,6 +34,9 @@ if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
 fi
 
 fuzz=(cargo "+$toolchain" fuzz)
+# The targets link libtorch (the model-file reader lives behind the torch
+# feature); build.rs gives only the main package's binaries its run path.
+export LD_LIBRARY_PATH="$PWD/.libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 flags=(-s none --dev)
 CARGO_BUILD_JOBS="${JOBS:-2}" "${fuzz[@]}" build "${flags[@]}"
 

@@ -4,7 +4,8 @@
 #
 #   libmgba-dev        mGBA 0.10 core, linked in-process
 #   gcc-arm-none-eabi  rebuilds the test cartridge (reproducibility test)
-#   pkg-config, gcc, make, python3: build helpers; python3 also runs the
+#   pkg-config, gcc, make, python3: build helpers (g++ for tch's C++
+#                      wrapper and libFuzzer in the fuzz targets); python3 also runs the
 #                      league tests' even_odd player (standard library only)
 #   fonts-dejavu-core  the font plots label their axes with
 # and libtorch 2.11.0 for the `torch` feature (scripts/libtorch.sh: a
@@ -13,7 +14,7 @@
 # wheel libtorch.sh caches).
 set -euo pipefail
 
-packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc python3 fonts-dejavu-core)
+packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc g++ python3 fonts-dejavu-core)
 
 missing=()
 for pkg in "${packages[@]}"; do
