@@ -32,6 +32,40 @@ pub struct Points {
     pub loss: u32,
 }
 
+/// How a game ended for one of its players.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The player is the winner.
+    Won,
+    /// No winner, and the game says draw.
+    Drew,
+    /// Anything else: the other won, or a technical loss (also a double
+    /// one, which has no winner).
+    Lost,
+}
+
+/// `me`'s side of a game that ended with `status` and `winner`: the one
+/// definition of win, draw and loss the manager, the standings and the
+/// referee all use.
+pub fn side(status: GameStatus, winner: Option<&str>, me: &str) -> Side {
+    match winner {
+        Some(w) if w == me => Side::Won,
+        None if status == GameStatus::Draw => Side::Drew,
+        _ => Side::Lost,
+    }
+}
+
+impl Points {
+    /// The points for `side`.
+    pub fn of(&self, side: Side) -> u32 {
+        match side {
+            Side::Won => self.win,
+            Side::Drew => self.draw,
+            Side::Lost => self.loss,
+        }
+    }
+}
+
 impl Default for Points {
     fn default() -> Points {
         Points {
@@ -93,14 +127,19 @@ impl GameOutcome {
         }
     }
 
+    /// `me`'s side of this game.
+    pub fn side(&self, me: &str) -> Side {
+        side(self.status, self.winner.as_deref(), me)
+    }
+
     /// The score of side A in [0, 1] (win 1, draw ½, loss 0), or `None` when
     /// the game says nothing about strength (a double technical loss).
     pub fn score_a(&self) -> Option<f64> {
-        match (&self.winner, self.status) {
-            (Some(w), _) if *w == self.a => Some(1.0),
-            (Some(w), _) if *w == self.b => Some(0.0),
-            (None, GameStatus::Draw) => Some(0.5),
-            _ => None,
+        match self.side(&self.a) {
+            Side::Won => Some(1.0),
+            Side::Drew => Some(0.5),
+            Side::Lost if self.winner.as_deref() == Some(self.b.as_str()) => Some(0.0),
+            Side::Lost => None,
         }
     }
 }
@@ -171,18 +210,13 @@ pub fn compute(
         for (i, me) in [(ia, &g.a), (ib, &g.b)] {
             let row = &mut rows[i];
             row.played += 1;
-            match &g.winner {
-                Some(w) if w == me => {
-                    row.wins += 1;
-                    row.points += points.win;
-                }
-                None if g.status == GameStatus::Draw => {
-                    row.draws += 1;
-                    row.points += points.draw;
-                }
-                _ => {
+            let side = g.side(me);
+            row.points += points.of(side);
+            match side {
+                Side::Won => row.wins += 1,
+                Side::Drew => row.draws += 1,
+                Side::Lost => {
                     row.losses += 1;
-                    row.points += points.loss;
                     if g.status == GameStatus::TechnicalLoss {
                         row.technical_losses += 1;
                     }
@@ -235,12 +269,7 @@ fn head_to_head(group: &[&str], games: &[GameOutcome], points: Points) -> HashMa
             continue;
         }
         for me in [&g.a, &g.b] {
-            let p = match &g.winner {
-                Some(w) if w == me => points.win,
-                None if g.status == GameStatus::Draw => points.draw,
-                _ => points.loss,
-            };
-            *pts.entry(me.clone()).or_default() += p;
+            *pts.entry(me.clone()).or_default() += points.of(g.side(me));
         }
     }
     pts
@@ -249,6 +278,25 @@ fn head_to_head(group: &[&str], games: &[GameOutcome], points: Points) -> HashMa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_definition_of_win_draw_and_loss() {
+        use GameStatus::*;
+        assert_eq!(side(Win, Some("a"), "a"), Side::Won);
+        assert_eq!(side(Win, Some("a"), "b"), Side::Lost);
+        assert_eq!(side(Draw, None, "a"), Side::Drew);
+        assert_eq!(side(TechnicalLoss, Some("b"), "a"), Side::Lost);
+        assert_eq!(
+            side(TechnicalLoss, None, "a"),
+            Side::Lost,
+            "a double technical loss"
+        );
+        let p = Points::default();
+        assert_eq!(
+            (p.of(Side::Won), p.of(Side::Drew), p.of(Side::Lost)),
+            (3, 1, 0)
+        );
+    }
 
     fn g(a: &str, b: &str, winner: Option<&str>, status: GameStatus) -> GameOutcome {
         GameOutcome {

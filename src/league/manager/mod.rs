@@ -244,10 +244,10 @@ impl Tally {
     fn add(&mut self, round: u32, o: GameOutcome) {
         for me in [&o.a, &o.b] {
             let r = self.records.entry(me.clone()).or_default();
-            match (&o.winner, o.status) {
-                (Some(w), _) if w == me => r.wins += 1,
-                (None, crate::league::protocol::messages::GameStatus::Draw) => r.draws += 1,
-                _ => r.losses += 1,
+            match o.side(me) {
+                crate::league::standings::Side::Won => r.wins += 1,
+                crate::league::standings::Side::Drew => r.draws += 1,
+                crate::league::standings::Side::Lost => r.losses += 1,
             }
         }
         self.outcomes.push((round, o));

@@ -417,10 +417,12 @@ impl Referee {
     }
 
     fn report(&self, spec: &MatchSpec, record: &MatchRecord) -> MatchResultReport {
-        let pts = |id: &str| match record.winner.as_deref() {
-            Some(w) if w == id => self.ctx.points.win,
-            None if record.status == GameStatus::Draw => self.ctx.points.draw,
-            _ => self.ctx.points.loss,
+        let pts = |id: &str| {
+            self.ctx.points.of(crate::league::standings::side(
+                record.status,
+                record.winner.as_deref(),
+                id,
+            ))
         };
         let score: BTreeMap<String, u32> = [spec.a.player_id(), spec.b.player_id()]
             .iter()
