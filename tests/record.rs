@@ -539,3 +539,28 @@ fn no_record_batch_exceeds_batch_rows_even_when_a_round_has_more_rows() {
     assert_eq!(u32s(&split, "legal_actions"), u32s(&whole, "legal_actions"));
     assert_eq!(u32s(&split, "env"), u32s(&whole, "env"));
 }
+
+/// Found by `make fuzz-smoke` (target `trajectory_file`): a recording whose
+/// record batch declares an array length that, multiplied by the 2,395
+/// values of an observation row, overflowed inside arrow's validation (a
+/// panic). The reader now bounds every array's length by the batch's rows
+/// first: a typed error or the batches before it, never a panic.
+#[test]
+fn a_batch_whose_array_lengths_overflow_is_refused_not_a_panic() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz/trajectory_node_overflow.arrows");
+    for include_rolled_back in [false, true] {
+        let read = std::panic::catch_unwind(|| {
+            read_trajectories_with(
+                &path,
+                ReadOptions {
+                    include_rolled_back,
+                },
+            )
+        });
+        let result = read.expect("no panic");
+        if let Ok(t) = result {
+            assert!(t.torn.is_some(), "the damaged batch ends the stream");
+        }
+    }
+}

@@ -38,6 +38,10 @@ use super::MAX_BATCH_BYTES;
 pub const MAX_METADATA_BYTES: usize = 1 << 20;
 /// The most rows a record batch may claim.
 pub const MAX_BATCH_ROWS: usize = 1 << 20;
+/// Most values one row of one column may hold (nested fixed-size lists
+/// multiplied out; ours peak at a frame's 9,600). With [`MAX_BATCH_ROWS`]
+/// this keeps every count arrow derives from a batch far from overflowing.
+pub const MAX_ROW_VALUES: usize = 1 << 20;
 const CONTINUATION: u32 = 0xFFFF_FFFF;
 
 /// Why the stream could not be read (further).
@@ -83,6 +87,14 @@ impl<R: Read> BoundedStreamReader<R> {
         };
         let schema = arrow_ipc::convert::try_fb_to_schema(schema)
             .map_err(|e| StreamError(format!("bad schema: {e}")))?;
+        for field in schema.fields() {
+            if row_values(field.data_type()).is_none_or(|n| n > MAX_ROW_VALUES) {
+                return err(format!(
+                    "column {} holds more than {MAX_ROW_VALUES} values a row",
+                    field.name()
+                ));
+            }
+        }
         let row_bound = row_bound(&schema);
         Ok(BoundedStreamReader {
             reader,
@@ -124,6 +136,21 @@ impl<R: Read> BoundedStreamReader<R> {
             .ok()
             .filter(|&r| r <= MAX_BATCH_ROWS)
             .ok_or_else(|| StreamError(format!("a batch claims {} rows", batch.length())))?;
+        // Every array's length and null count are what arrow multiplies by
+        // list sizes: bound them before it does (found by fuzzing: a node
+        // length times a list size overflowed inside arrow's validation).
+        let nodes = batch
+            .nodes()
+            .ok_or_else(|| StreamError("a batch without field nodes".into()))?;
+        for node in nodes.iter() {
+            let (length, nulls) = (node.length(), node.null_count());
+            let fits = usize::try_from(length).is_ok_and(|l| l <= rows * MAX_ROW_VALUES);
+            if !fits || nulls < 0 || nulls > length {
+                return err(format!(
+                    "an array of {length} values ({nulls} null) in a batch of {rows} rows"
+                ));
+            }
+        }
         let buffers = batch
             .buffers()
             .ok_or_else(|| StreamError("a batch without buffers".into()))?;
@@ -183,10 +210,23 @@ impl<R: Read> BoundedStreamReader<R> {
 }
 
 /// Decoded bytes one row of `schema` can take in any single buffer.
+/// Values one row of a column of type `t` holds (nested fixed-size lists
+/// multiplied out); `None` past `usize`.
+fn row_values(t: &DataType) -> Option<usize> {
+    match t {
+        DataType::FixedSizeList(item, n) => usize::try_from((*n).max(0))
+            .ok()?
+            .checked_mul(row_values(item.data_type())?),
+        _ => Some(1),
+    }
+}
+
 fn row_bound(schema: &Schema) -> usize {
     fn widest(t: &DataType) -> usize {
         match t {
-            DataType::FixedSizeList(item, n) => (*n).max(0) as usize * widest(item.data_type()),
+            DataType::FixedSizeList(item, n) => {
+                ((*n).max(0) as usize).saturating_mul(widest(item.data_type()))
+            }
             DataType::Utf8 => MAX_STRING_BYTES,
             other => other.primitive_width().unwrap_or(8),
         }
