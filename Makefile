@@ -33,21 +33,21 @@ run: setup
 	$(CARGO) run --release -j $(JOBS) -- $(ARGS)
 
 test: setup lint
-	$(TEST_ENV) $(CARGO) test -j $(JOBS) --all-targets
-	$(CARGO) test -j $(JOBS) --doc
+	$(TEST_ENV) $(CARGO) test -j $(JOBS) --workspace --all-targets
+	$(CARGO) test -j $(JOBS) --workspace --doc
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory fuzz-smoke
 
 lint: setup
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy -j $(JOBS) --all-targets -- -D warnings
+	$(CARGO) clippy -j $(JOBS) --workspace --all-targets -- -D warnings
 	# the library alone, without the command line's dependencies
-	$(CARGO) clippy -j $(JOBS) --lib --no-default-features -- -D warnings
+	$(CARGO) clippy -j $(JOBS) -p pmd-agent --lib --no-default-features -- -D warnings
 	# the command line without the torch feature (no libtorch needed)
-	$(CARGO) clippy -j $(JOBS) --no-default-features --features cli --all-targets -- -D warnings
+	$(CARGO) clippy -j $(JOBS) -p pmd-agent --no-default-features --features cli --all-targets -- -D warnings
 	# the league library without the command line
-	$(CARGO) clippy -j $(JOBS) --lib --no-default-features --features league -- -D warnings
-	scripts/check-lib-deps.sh
+	$(CARGO) clippy -j $(JOBS) -p pmd-agent --lib --no-default-features --features league -- -D warnings
+	scripts/check-crates.sh
 
 bench: setup
 	$(CARGO) bench -j $(JOBS)

@@ -1,6 +1,6 @@
 //! League figures over loopback HTTP (127.0.0.1 only), printed as JSON lines.
 //!
-//! `cargo bench --bench league -- [latency|concurrent|league|python|all] [--matches N] [--concurrent N] [--runs N] [--players N]`
+//! `cargo bench --bench league -- [latency|concurrent|league|lean|python|all] [--matches N] [--concurrent N] [--runs N] [--players N]`
 //!
 //! Run by `cargo test --all-targets` (no `--bench` argument), every suite
 //! runs once at a small size (20 sequential and 50 concurrent matches, one
@@ -18,6 +18,8 @@
 //!   the last registration, peak RSS (VmHWM) of the manager and of the
 //!   players, and the largest anonymous and file-backed resident sets
 //!   sampled (RssAnon, RssFile). Three runs (`--runs N`).
+//! - `lean`: the same with the lean `league-player` binary (no emulator,
+//!   no libtorch; `cargo build --release -p league-player` first).
 //! - `python`: the same with 4 Python players that behave on the wire like
 //!   the best-known public player (tests/python/league_player.py).
 //!
@@ -92,6 +94,53 @@ fn rust_player(id: &str, manager_port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// The lean player binary (crates/league-player): `PMD_LEAN_PLAYER`, else
+/// the one built beside `pmd-agent` by the same workspace build. Its
+/// figures in BENCHMARKS.md are of the `lean` profile's build
+/// (`cargo build --profile lean -p league-player`).
+fn lean_bin() -> std::path::PathBuf {
+    let bin = std::env::var_os("PMD_LEAN_PLAYER")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(BIN).with_file_name("league-player"));
+    assert!(
+        bin.is_file(),
+        "{} is missing: cargo build -p league-player (--release for cargo bench)",
+        bin.display()
+    );
+    bin
+}
+
+fn lean_player(id: &str, manager_port: u16) -> Child {
+    Command::new(lean_bin())
+        .args(["--addr", "127.0.0.1:0", "--id", id])
+        .args(["--manager", &format!("http://127.0.0.1:{manager_port}/mcp")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Which player processes a league runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Players {
+    /// `pmd-agent league player --policy random`.
+    Agent,
+    /// The lean `league-player` binary.
+    Lean,
+    /// The Python fixture player.
+    Python,
+}
+
+impl Players {
+    fn suite(self) -> &'static str {
+        match self {
+            Players::Agent => "league",
+            Players::Lean => "lean",
+            Players::Python => "python",
+        }
+    }
 }
 
 fn python_player(id: &str, manager_port: u16) -> Child {
@@ -317,7 +366,7 @@ async fn concurrent(n: usize) -> Value {
 }
 
 /// An `n`-player league with `pmd-agent league serve` and player processes.
-fn league_run(python: bool, n: usize) -> Value {
+fn league_run(kind: Players, n: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut manager = Command::new(BIN)
@@ -343,10 +392,10 @@ fn league_run(python: bool, n: usize) -> Value {
     let mut players: Vec<Child> = (1..=n)
         .map(|i| {
             let id = format!("P{i:02}");
-            if python {
-                python_player(&id, port)
-            } else {
-                rust_player(&id, port)
+            match kind {
+                Players::Agent => rust_player(&id, port),
+                Players::Lean => lean_player(&id, port),
+                Players::Python => python_player(&id, port),
             }
         })
         .collect();
@@ -402,7 +451,7 @@ fn league_run(python: bool, n: usize) -> Value {
                 .sum()
         })
         .unwrap_or(0);
-    json!({"suite": if python { "python" } else { "league" }, "players": n,
+    json!({"suite": kind.suite(), "players": n,
            "matches": report["matches_played"], "technical_losses": tl,
            "wall_s_from_first_player_start": wall,
            "play_s": report["timing"]["play_seconds"],
@@ -448,10 +497,10 @@ fn main() {
         out.push(rt.block_on(concurrent(size("--concurrent", 1000, 50))));
         println!("{}", out[out.len() - 1]);
     }
-    for (name, python) in [("league", false), ("python", true)] {
-        if all || suite == name {
+    for kind in [Players::Agent, Players::Lean, Players::Python] {
+        if all || suite == kind.suite() {
             for _ in 0..size("--runs", 3, 1) {
-                out.push(league_run(python, arg(&args, "--players", 4)));
+                out.push(league_run(kind, arg(&args, "--players", 4)));
                 println!("{}", out[out.len() - 1]);
             }
         }
@@ -461,7 +510,7 @@ fn main() {
         for v in &out {
             assert!(v.get("errors").is_none_or(|e| e == 0), "{v}");
             assert!(v.get("technical_losses").is_none_or(|e| e == 0), "{v}");
-            if v["suite"] == "league" || v["suite"] == "python" {
+            if ["league", "lean", "python"].contains(&v["suite"].as_str().unwrap_or("")) {
                 assert!(v["matches"].as_u64().is_some_and(|m| m > 0), "{v}");
                 assert_eq!(v["players_exited_by_themselves"], true, "{v}");
             }

@@ -174,7 +174,7 @@ fn socket(c: &mut Criterion) {
     group.finish();
 }
 
-// No plots: with plotters' `ab_glyph` feature on (src/plot.rs needs it),
+// No plots: with plotters' `ab_glyph` feature on (crates/pmd-plot/src/lib.rs needs it),
 // criterion's own charts find no registered font and panic.
 criterion_group! {
     name = benches;

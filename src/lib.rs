@@ -2,6 +2,16 @@
 //! Rescue Team* at machine speed, with the mGBA core linked into this
 //! process.
 //!
+//! This crate is the command line (`src/cli`, the `pmd-agent` binary), the
+//! benchmark suites ([`bench`]), pmd_dungeon on this project's emulator and
+//! policies ([`league::pmd`]), and one front door to the workspace's crates
+//! under their familiar names: [`emu`] is pmd-mgba, [`game`], [`env`],
+//! [`cartridge`] and the observation encoder are pmd-game, [`rollout`] and
+//! the runners, policies and recordings are pmd-rollout, [`memory`] is
+//! mhnsw plus the agent's episodic memory, [`infer`] and [`train`] are
+//! pmd-torch (the `torch` feature), [`socket`] is mgba-http and [`league`]
+//! is league-v2 (the `league` feature). ARCHITECTURE.md draws the graph.
+//!
 //! The library is usable without the command-line tool. Its base is
 //! [`emu::Emulator`], a safe handle on one in-process mGBA core: RAM and the
 //! framebuffer are borrowed straight from emulated memory and savestates
@@ -21,40 +31,29 @@
 //! # Ok(())
 //! # }
 //! ```
-// `unsafe` only in the four modules that allow it (`emu::ffi`,
-// `emu::script_ffi`, `sys::mmap`, `sys::tensor_view`; tests/unsafe_map.rs
-// checks that list), each block or impl with a `// SAFETY:` comment (clippy).
-#![deny(unsafe_code)]
-#![deny(clippy::undocumented_unsafe_blocks)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod async_runner;
-pub mod atomic_file;
 pub mod bench;
-pub mod cartridge;
-pub mod device;
-pub mod emu;
-pub mod env;
-pub mod game;
-#[cfg(feature = "torch")]
-pub mod infer;
 #[cfg(feature = "league")]
 pub mod league;
 pub mod memory;
-pub mod metrics;
-pub mod pacing;
-pub mod plot;
-pub mod policy;
-pub mod procfs;
-pub mod record;
-pub mod replay;
-pub mod rng;
-pub mod rollout;
-pub mod runner;
-pub mod screenshot;
-pub mod script;
-pub mod socket;
-pub mod stop_signal;
-mod sys;
+
+pub use mgba_http as socket;
+pub use pmd_game as game;
+pub use pmd_game::{cartridge, env};
+pub use pmd_mgba as emu;
+pub use pmd_mgba::{pacing, screenshot, script, stop_signal};
+pub use pmd_plot as plot;
+pub use pmd_rollout as rollout;
+pub use pmd_rollout::{async_runner, device, metrics, policy, record, replay, runner};
 #[cfg(feature = "torch")]
-pub mod train;
+pub use pmd_torch::{infer, train};
+pub use pmd_util::{atomic_file, procfs, rng};
+
+/// Lets `torch:PATH` policy specs build in this process (pmd-torch's
+/// loader); the command line calls it first thing.
+#[cfg(feature = "torch")]
+pub fn infer_install() {
+    pmd_torch::install();
+}

@@ -4,7 +4,7 @@ The real sequence is recorded from the heuristic agent by the Rust side; this
 one only imitates its shape so that `emu_bench.py` can be developed and run
 without it: a few idle frames after power-on, then agent steps, each pressing
 the buttons of one action (the test cartridge's controls, as in
-`src/env/action.rs`: d-pad to walk, d-pad + B then A to attack, L to wait,
+`crates/pmd-game/src/env/action.rs`: d-pad to walk, d-pad + B then A to attack, L to wait,
 Start to eat, Select for the stairs) and then releasing everything until the
 step ends.
 

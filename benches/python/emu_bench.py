@@ -54,7 +54,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import numpy as np  # noqa: E402  (after the environment tweak above)
 
-# --- The cartridge's RAM contract (native/cartridge/cart.h, src/game/ram_map.rs)
+# --- The cartridge's RAM contract (native/cartridge/cart.h, crates/pmd-game/src/ram_map.rs)
 EWRAM_BASE = 0x0200_0000
 EWRAM_SIZE = 0x4_0000
 ADDR_FRAME = 0x0200_0004  # u32: main-loop iterations

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmd_agent::memory::{Index, SearchParams, Verify, MANIFEST};
+use mhnsw::{Index, SearchParams, Verify, MANIFEST};
 
 fn split(data: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let len = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;

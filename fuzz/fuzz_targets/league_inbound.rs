@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmd_agent::league::protocol::jsonrpc::Inbound;
+use league_v2::protocol::jsonrpc::Inbound;
 
 fuzz_target!(|data: &[u8]| {
     match Inbound::parse(data) {

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmd_agent::infer::model_file::read_declared;
+use pmd_torch::infer::model_file::read_declared;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch::file("model.pt", data);

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmd_agent::socket::command::Command;
-use pmd_agent::socket::protocol::{next_frame, parse_request, Frame, TERMINATOR};
+use mgba_http::command::Command;
+use mgba_http::protocol::{next_frame, parse_request, Frame, TERMINATOR};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte chooses the read size, the rest is the stream.

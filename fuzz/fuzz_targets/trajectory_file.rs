@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pmd_agent::record::{read_trajectories_with, ReadOptions};
+use pmd_rollout::record::{read_trajectories_with, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch::file("trajectory.arrows", data);

@@ -105,6 +105,8 @@ fn run(args: &run::RunArgs) -> Result<(), Failure> {
 /// Parses arguments, runs the command, prints any error; returns the
 /// process exit code.
 pub fn main() -> i32 {
+    #[cfg(feature = "torch")]
+    pmd_agent::infer_install();
     let cli = Cli::parse();
     if let Err(failure) = logging::init(&cli.log) {
         return failure.report();

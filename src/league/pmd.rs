@@ -479,6 +479,16 @@ impl PolicyFactory for PmdPolicyFactory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leagues_move_names_are_the_games_directions() {
+        use crate::game::{Action, Direction};
+        let moves = crate::league::game::dungeon::MOVES;
+        for (d, (name, delta)) in Direction::ALL.into_iter().zip(moves) {
+            assert_eq!(name, Action::Move(d).name(), "{d:?}");
+            assert_eq!(delta, d.delta(), "{d:?}");
+        }
+    }
     use crate::league::game::dungeon::play_native;
 
     fn play(spec: &str, seed: u64, policy_seed: u64, turns: u32) -> (DungeonSummary, Vec<String>) {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::memory::error::{IndexError, Result};
-use crate::memory::{Index, IndexConfig, Metric, PointMeta, SearchParams};
 use crate::rng::Rng;
+use mhnsw::{Index, IndexConfig, Metric, PointMeta, SearchParams};
+use mhnsw::{IndexError, Result};
 
 /// Neighbours per query in the recall measure.
 pub const K: usize = 10;
