@@ -43,8 +43,6 @@ lint: setup
 	$(CARGO) clippy -j $(JOBS) --workspace --all-targets -- -D warnings
 	# the library alone, without the command line's dependencies
 	$(CARGO) clippy -j $(JOBS) -p pmd-agent --lib --no-default-features -- -D warnings
-	# the command line without the torch feature (no libtorch needed)
-	$(CARGO) clippy -j $(JOBS) -p pmd-agent --no-default-features --features cli --all-targets -- -D warnings
 	# the league library without the command line
 	$(CARGO) clippy -j $(JOBS) -p pmd-agent --lib --no-default-features --features league -- -D warnings
 	scripts/check-crates.sh

@@ -2,7 +2,8 @@
 # Keeps the crate docs' "Depends on" lines true: each crate's normal
 # dependency tree (`cargo tree -p CRATE`) must not contain what its doc says
 # it does without; the pmd-agent library without features has none of the
-# command line's, the league's or libtorch's crates; and ARCHITECTURE.md's
+# command line's, the league's or libtorch's crates, and with its features
+# no libtorch (that is pmd-agent-torch's); and ARCHITECTURE.md's
 # crate graph is the one cargo metadata gives (scripts/crate-graph.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,8 @@ check pmd-torch -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" mgba-h
 check mgba-http -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" "${torch_only[@]}"
 check league-v2 -- "${cli_only[@]}" "${torch_only[@]}" "${emulator[@]}" "${game[@]}"
 check league-player -- "${torch_only[@]}" "${emulator[@]}" "${game[@]}"
+# The command line links no libtorch: torch commands run in pmd-agent-torch.
+check pmd-agent -- "${torch_only[@]}"
 check pmd-agent --no-default-features -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" "${torch_only[@]}"
 check pmd-agent --no-default-features --features league -- "${cli_only[@]}" "${torch_only[@]}"
 

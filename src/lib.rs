@@ -2,15 +2,17 @@
 //! Rescue Team* at machine speed, with the mGBA core linked into this
 //! process.
 //!
-//! This crate is the command line (`src/cli`, the `pmd-agent` binary), the
+//! This crate is the command line ([`cli`], the `pmd-agent` binary), the
 //! benchmark suites ([`bench`]), pmd_dungeon on this project's emulator and
 //! policies ([`league::pmd`]), and one front door to the workspace's crates
 //! under their familiar names: [`emu`] is pmd-mgba, [`game`], [`env`],
 //! [`cartridge`] and the observation encoder are pmd-game, [`rollout`] and
 //! the runners, policies and recordings are pmd-rollout, [`memory`] is
-//! mhnsw plus the agent's episodic memory, [`infer`] and [`train`] are
-//! pmd-torch (the `torch` feature), [`socket`] is mgba-http and [`league`]
-//! is league-v2 (the `league` feature). ARCHITECTURE.md draws the graph.
+//! mhnsw plus the agent's episodic memory, [`socket`] is mgba-http and
+//! [`league`] is league-v2 (the `league` feature). Neural policies are
+//! pmd-torch, which this crate does not link: the `pmd-agent-torch`
+//! executable (crates/pmd-agent-torch) runs the same command line with
+//! libtorch. ARCHITECTURE.md draws the graph.
 //!
 //! The library is usable without the command-line tool. Its base is
 //! [`emu::Emulator`], a safe handle on one in-process mGBA core: RAM and the
@@ -35,6 +37,8 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "league")]
 pub mod league;
 pub mod memory;
@@ -47,13 +51,4 @@ pub use pmd_mgba::{pacing, screenshot, script, stop_signal};
 pub use pmd_plot as plot;
 pub use pmd_rollout as rollout;
 pub use pmd_rollout::{async_runner, device, metrics, policy, record, replay, runner};
-#[cfg(feature = "torch")]
-pub use pmd_torch::{infer, train};
 pub use pmd_util::{atomic_file, procfs, rng};
-
-/// Lets `torch:PATH` policy specs build in this process (pmd-torch's
-/// loader); the command line calls it first thing.
-#[cfg(feature = "torch")]
-pub fn infer_install() {
-    pmd_torch::install();
-}

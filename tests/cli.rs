@@ -366,36 +366,6 @@ fn agent_mode_refuses_frames_together_with_agent_options() {
     }
 }
 
-/// Without the torch feature a torch policy (or training) is refused,
-/// saying the feature is needed; with it, a model file that is not there
-/// is refused naming the file. One line, exit code 2, either way.
-#[test]
-fn a_torch_policy_that_cannot_run_is_refused_in_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("model.pt");
-    let spec = format!("torch:{}", missing.display());
-    let mut cases = vec![
-        vec!["run", "--policy", spec.as_str(), "--steps", "10"],
-        vec!["run", "--policy", spec.as_str(), "--steps", "10", "--async"],
-    ];
-    if !cfg!(feature = "torch") {
-        cases.push(vec!["train", "ppo", "--out", "m.pt", "--steps", "10"]);
-    }
-    for args in cases {
-        let out = pmd_agent(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(!err.contains("panicked"), "{err}");
-        if cfg!(feature = "torch") {
-            assert!(err.contains(&*missing.to_string_lossy()), "{err}");
-            assert!(err.to_lowercase().contains("no such file"), "{err}");
-        } else {
-            assert!(err.contains("`torch` feature"), "{err}");
-        }
-    }
-}
-
 #[test]
 fn a_battery_save_beside_the_rom_is_loaded() {
     // A save of an impossible size beside the ROM proves it is read: the

@@ -1,6 +1,8 @@
-//! Compiles the C shim in `shim/` against the system's mGBA headers
-//! and links `libmgba`. Fails with one actionable message when mGBA's
-//! headers or library are missing.
+//! Compiles the C shim in `shim/` against the system's mGBA headers into
+//! a shared library that links `libmgba` (`libpmd_mgba.so` in `OUT_DIR`,
+//! its path recorded as `PMD_MGBA_SHIM` for the crate, which loads it on
+//! first use: see `ffi::shim_library`). Fails with one actionable message
+//! when mGBA's headers or library are missing.
 //!
 //! `MGBA_INCLUDE_DIR` and `MGBA_LIB_DIR` override the default search in
 //! `/usr/include` and the usual library directories.
@@ -38,20 +40,35 @@ fn main() {
         fail(&format!("libmgba.so not found in {}", lib_dir.display()));
     }
 
-    cc::Build::new()
-        .file("shim/pmd_mgba.c")
-        // mGBA's scripting engine hosted headless (`pmd-agent script`).
-        .file("shim/pmd_script.c")
+    // The shim as a shared library: the crate loads it when the first
+    // emulator is made, so binaries that never emulate never map mGBA.
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")))
+        .join("libpmd_mgba.so");
+    let compiler = cc::Build::new()
         .include(&include)
         .include("shim")
         .warnings(true)
         .extra_warnings(true)
         .flag_if_supported("-Wno-unused-parameter")
-        .try_compile("pmd_mgba")
-        .unwrap_or_else(|e| fail(&format!("compiling the C shim in shim failed: {e}")));
-
-    println!("cargo:rustc-link-search=native={}", lib_dir.display());
-    println!("cargo:rustc-link-lib=dylib=mgba");
+        .pic(true)
+        .try_get_compiler()
+        .unwrap_or_else(|e| fail(&format!("no C compiler for the shim: {e}")));
+    let status = compiler
+        .to_command()
+        .args(["-shared", "-o"])
+        .arg(&out)
+        // mGBA's scripting engine hosted headless (`pmd-agent script`)
+        // beside the core's API.
+        .args(["shim/pmd_mgba.c", "shim/pmd_script.c"])
+        .arg(format!("-L{}", lib_dir.display()))
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .args(["-Wl,-soname,libpmd_mgba.so", "-Wl,--no-undefined", "-lmgba"])
+        .status()
+        .unwrap_or_else(|e| fail(&format!("cannot run the C compiler: {e}")));
+    if !status.success() {
+        fail("compiling the C shim in shim/ failed (see the compiler's messages above)");
+    }
+    println!("cargo:rustc-env=PMD_MGBA_SHIM={}", out.display());
 }
 
 fn find_library_dir() -> Option<PathBuf> {

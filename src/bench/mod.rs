@@ -12,8 +12,8 @@
 //!   our own speed on that very run.
 //! - [`e2e`]: a policy's steps/s in lockstep and asynchronously next to a
 //!   baseline's (`bench e2e`).
-//! - [`inference`]: µs per batch and per sample of a model's act step
-//!   (`bench inference`; the `torch` feature).
+//! - `bench inference` (µs per batch and per sample of a model's act
+//!   step) lives with libtorch, in `pmd-agent-torch`.
 //! - [`smoke`]: overhead and policies in well under a minute, for CI and
 //!   the history.
 //! - [`history`]: runs kept as JSON lines with commit, machine and date,
@@ -23,8 +23,6 @@
 
 pub mod e2e;
 pub mod history;
-#[cfg(feature = "torch")]
-pub mod inference;
 pub mod keys;
 pub mod memory;
 pub mod overhead;

@@ -5,13 +5,13 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use pmd_agent::env::{EnvConfig, EnvError, SeedScope};
-use pmd_agent::game::{profile_for, DecodeError};
-use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
-use pmd_agent::metrics::Metrics;
-use pmd_agent::policy::{threads, BuildOptions, InferenceMetrics, PolicySpec};
-use pmd_agent::rollout::{NoTelemetry, Telemetry, VecEnvConfig, VecEnvError, VecEnvOptions};
-use pmd_agent::runner::{default_run_id, RecordConfig, RunError, RunReport, Runner, StartPoint};
+use crate::env::{EnvConfig, EnvError, SeedScope};
+use crate::game::{profile_for, DecodeError};
+use crate::memory::{EpisodicMemory, MemoryConfig};
+use crate::metrics::Metrics;
+use crate::policy::{threads, BuildOptions, InferenceMetrics, PolicySpec};
+use crate::rollout::{NoTelemetry, Telemetry, VecEnvConfig, VecEnvError, VecEnvOptions};
+use crate::runner::{default_run_id, RecordConfig, RunError, RunReport, Runner, StartPoint};
 
 use super::input_file::{battery_save, load_rom, read_opt};
 use super::progress::DelayedProgress;
@@ -22,7 +22,8 @@ use super::Failure;
 /// Steps run when `--steps` is not given.
 pub(super) const DEFAULT_STEPS: u64 = 5000;
 
-pub(super) fn cores() -> usize {
+/// The machine's cores (at least 1).
+pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -69,7 +70,7 @@ pub fn run_agent(args: &RunArgs) -> Result<(), Failure> {
     let workers = pool_threads.min(envs);
     let build = BuildOptions {
         device: args.device.unwrap_or_default(),
-        // pmd_agent::policy::threads says why.
+        // crate::policy::threads says why.
         intra_op_threads: Some(if args.async_mode {
             threads::async_threads(cores(), workers)
         } else {

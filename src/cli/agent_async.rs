@@ -6,12 +6,12 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pmd_agent::async_runner::{AsyncConfig, AsyncError, AsyncRunner};
-use pmd_agent::emu::Rom;
-use pmd_agent::metrics::Metrics;
-use pmd_agent::policy::{BuildOptions, InferenceMetrics, PolicySpec, RowPolicy as _};
-use pmd_agent::rollout::{VecEnvConfig, VecEnvOptions};
-use pmd_agent::runner::StartPoint;
+use crate::async_runner::{AsyncConfig, AsyncError, AsyncRunner};
+use crate::emu::Rom;
+use crate::metrics::Metrics;
+use crate::policy::{BuildOptions, InferenceMetrics, PolicySpec, RowPolicy as _};
+use crate::rollout::{VecEnvConfig, VecEnvOptions};
+use crate::runner::StartPoint;
 
 use super::agent::{failure, print_report};
 use super::progress::DelayedProgress;

@@ -1,12 +1,12 @@
 //! `pmd-agent bench <suite>`: the measurement suites of
-//! `pmd_agent::bench`, printed as a summary or one JSON object.
+//! `crate::bench`, printed as a summary or one JSON object.
 
 use std::path::PathBuf;
 
+use crate::bench::{memory, overhead, policies, scaling, smoke};
+use crate::game::profile_for;
+use crate::policy::PolicySpec;
 use clap::{Args, ValueEnum};
-use pmd_agent::bench::{memory, overhead, policies, scaling, smoke};
-use pmd_agent::game::profile_for;
-use pmd_agent::policy::PolicySpec;
 use serde::Serialize;
 
 use super::bench_history::{record, HistoryTool, Started};
@@ -53,160 +53,160 @@ pub enum Suite {
 pub struct BenchArgs {
     /// A tool over recorded runs instead of a suite.
     #[command(subcommand)]
-    tool: Option<HistoryTool>,
+    pub tool: Option<HistoryTool>,
 
     /// The suite.
     #[arg(value_enum, required = true)]
-    suite: Option<Suite>,
+    pub suite: Option<Suite>,
 
     /// ROM with a RAM map; the bundled test cartridge when omitted.
     #[arg(long, value_name = "PATH")]
-    rom: Option<PathBuf>,
+    pub rom: Option<PathBuf>,
 
     /// Worker threads (default: one per core); inference: libtorch threads (default 1).
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 
     /// overhead: environments (default: one per worker thread); scaling:
     /// the environment counts to measure besides 1; socket: environment
     /// count, or counts to sweep (default 1).
     #[arg(long, value_delimiter = ',', value_name = "N[,N..]")]
-    envs: Vec<usize>,
+    pub envs: Vec<usize>,
 
     /// overhead: lockstep rounds.
     #[arg(long, default_value_t = 1500, value_name = "N")]
-    rounds: u64,
+    pub rounds: u64,
 
     /// scaling: steps measured per environment count (default 4000);
     /// socket: steps per environment (default 200).
     #[arg(long, value_name = "N")]
-    steps: Option<u64>,
+    pub steps: Option<u64>,
 
     /// memory: frames of the soak run.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
-    soak_frames: u64,
+    pub soak_frames: u64,
 
     /// policies: episodes per policy.
     #[arg(long, default_value_t = 100, value_name = "N")]
-    episodes: usize,
+    pub episodes: usize,
 
     /// policies: step cap per episode; keys: steps recorded.
     #[arg(long, default_value_t = 300, value_name = "N")]
-    max_steps: u32,
+    pub max_steps: u32,
 
     /// policies: which policies (random, heuristic, search, torch:PATH).
     #[arg(long, value_delimiter = ',', value_parser = parse_policy,
           default_values = ["random", "heuristic", "search"])]
-    policies: Vec<PolicySpec>,
+    pub policies: Vec<PolicySpec>,
 
     /// index: synthetic points (dim 128, 1,000 clusters).
     #[arg(long, default_value_t = 100_000, value_name = "N")]
-    points: usize,
+    pub points: usize,
 
     /// index: synthetic queries.
     #[arg(long, default_value_t = 2_000, value_name = "N")]
-    queries_count: usize,
+    pub queries_count: usize,
 
     /// index: base vectors from a .npy float32 [N, D] file (L2-normalised
     /// by the caller) instead of synthetic ones; with --queries.
     #[arg(long, value_name = "FILE", requires = "queries")]
-    vectors: Option<PathBuf>,
+    pub vectors: Option<PathBuf>,
 
     /// index: query vectors, .npy float32 [Q, D].
     #[arg(long, value_name = "FILE", requires = "vectors")]
-    queries: Option<PathBuf>,
+    pub queries: Option<PathBuf>,
 
     /// index: real state embeddings from recorded rollouts in DIR (every
     /// tenth state is a query, the rest the index).
     #[arg(long, value_name = "DIR", conflicts_with = "vectors")]
-    trajectories: Option<PathBuf>,
+    pub trajectories: Option<PathBuf>,
 
     /// index: also write the vectors and queries as .npy files into DIR
     /// (for the FAISS script); keys: where to write keys.npy, steps.npy and
     /// meta.json; inference: obs.npy and mask.npy, the rows it times (for
     /// benches/torch/eager_bench.py).
     #[arg(long, value_name = "DIR")]
-    export: Option<PathBuf>,
+    pub export: Option<PathBuf>,
 
     /// index: where to build the index (replaced).
     #[arg(long, default_value = "target/bench-index", value_name = "DIR")]
-    index_dir: PathBuf,
+    pub index_dir: PathBuf,
 
     /// scaling, socket: also draw steps/s against environments as a PNG
     /// chart.
     #[arg(long, value_name = "PNG")]
-    plot: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
 
     /// socket: steps of the original-style Python client (0 skips it).
     #[arg(long, default_value_t = 50, value_name = "N")]
-    python_steps: u64,
+    pub python_steps: u64,
 
     /// socket: pacing of the server processes (`realtime` is the desktop
     /// app's 59.73 frames/s; in-process is never paced).
     #[arg(long, default_value = "none", value_name = "realtime|none")]
-    server_pace: pmd_agent::pacing::Pace,
+    pub server_pace: crate::pacing::Pace,
 
     /// index: also measure a cold open (drops the page cache; needs root).
     #[arg(long)]
-    cold: bool,
+    pub cold: bool,
 
     /// inference, e2e, policies: where a torch policy's network runs (cpu,
     /// cuda, cuda:N; default cpu).
     #[arg(long, value_name = "DEVICE")]
-    device: Option<pmd_agent::policy::DeviceChoice>,
+    pub device: Option<crate::policy::DeviceChoice>,
 
     /// policies: torch policies take their most probable legal action
     /// instead of sampling (the others are unaffected).
     #[arg(long)]
-    greedy: bool,
+    pub greedy: bool,
 
     /// index: instead, measure exact scan against the graph at these
     /// synthetic sizes (where exact search stops paying; comma list).
     #[arg(long, value_name = "N,N,..", value_delimiter = ',')]
-    threshold_sizes: Vec<usize>,
+    pub threshold_sizes: Vec<usize>,
 
     /// index: seconds per throughput figure.
     #[arg(long, default_value_t = 2.0, value_name = "S")]
-    min_time: f64,
+    pub min_time: f64,
 
     /// Run seed (for policies: the seed range judged on).
     #[arg(long, default_value_t = 1, value_name = "S")]
-    seed: u64,
+    pub seed: u64,
 
     /// inference, e2e: the model file.
     #[arg(long, default_value = "models/default.pt", value_name = "FILE")]
-    model: PathBuf,
+    pub model: PathBuf,
 
     /// inference: batch sizes.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 64, 256, 1024], value_name = "N[,N..]")]
-    batches: Vec<usize>,
+    pub batches: Vec<usize>,
 
     /// inference: the dense first layer instead of the sparse one.
     #[arg(long)]
-    dense: bool,
+    pub dense: bool,
 
     /// e2e: asynchronous mode's largest batch.
     #[arg(long, default_value_t = 64, value_name = "N")]
-    max_batch: usize,
+    pub max_batch: usize,
 
     /// e2e: asynchronous mode's wait for more ready environments, µs.
     #[arg(long, default_value_t = 200, value_name = "US")]
-    max_wait_us: u64,
+    pub max_wait_us: u64,
 
     /// e2e: sleep up to this many µs before each step (pseudo-random, the
     /// same in every mode): step times that vary more.
     #[arg(long, default_value_t = 0, value_name = "US")]
-    jitter_us: u64,
+    pub jitter_us: u64,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 
     /// With --json: also append the report, with the commit, the machine
     /// (cores, load before and after) and the date, as one line of this
     /// JSON-lines file (`bench compare` and `bench plot` read it).
     #[arg(long, value_name = "FILE", requires = "json")]
-    history: Option<PathBuf>,
+    pub history: Option<PathBuf>,
 
     /// The load average when the arguments were read: the history's
     /// "before".
@@ -216,10 +216,16 @@ pub struct BenchArgs {
 
 fn parse_policy(text: &str) -> Result<PolicySpec, String> {
     text.parse()
-        .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
+        .map_err(|e: crate::policy::PolicySpecError| e.to_string())
 }
 
-fn emit<T: Serialize>(args: &BenchArgs, report: &T, human: impl FnOnce(&T)) -> Result<(), Failure> {
+/// Prints a suite's report: one JSON object with `--json` (appended to
+/// `--history FILE` as well), else the human summary `human` prints.
+pub fn emit<T: Serialize>(
+    args: &BenchArgs,
+    report: &T,
+    human: impl FnOnce(&T),
+) -> Result<(), Failure> {
     if args.json {
         let value = serde_json::to_value(report)
             .map_err(|e| Failure::other(format!("cannot encode the report: {e}")))?;
@@ -237,8 +243,8 @@ fn emit<T: Serialize>(args: &BenchArgs, report: &T, human: impl FnOnce(&T)) -> R
     Ok(())
 }
 
-/// Runs `bench`.
-pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
+/// Runs `bench`; `bench inference` through `torch` (libtorch's commands).
+pub fn bench(args: &BenchArgs, torch: Option<&dyn super::TorchCommands>) -> Result<(), Failure> {
     if let Some(tool) = &args.tool {
         return super::bench_history::run(tool);
     }
@@ -248,7 +254,7 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
     let rom = load_rom(args.rom.as_ref())?;
     profile_for(rom.game_code())
         .map_err(|e| Failure::bad_input(format!("{}: {e}", rom.origin())))?;
-    let fail = |e: pmd_agent::bench::BenchError| Failure::other(e.to_string());
+    let fail = |e: crate::bench::BenchError| Failure::other(e.to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args.threads.unwrap_or(cores);
     if threads == 0 || args.envs.contains(&0) {
@@ -334,14 +340,14 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
                 args.max_steps,
                 args.seed,
                 args.threads,
-                &pmd_agent::policy::BuildOptions {
+                &crate::policy::BuildOptions {
                     greedy: args.greedy,
                     device: args.device.unwrap_or_default(),
                     ..Default::default()
                 },
             )
             .map_err(|e| match e {
-                pmd_agent::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
+                crate::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
                 other => fail(other),
             })?;
             emit(args, &r, |r| {
@@ -358,7 +364,13 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
             })
         }
         Suite::Index => bench_index(args),
-        Suite::Inference => torch_suites::inference(args, &rom),
+        Suite::Inference => match torch {
+            Some(torch) => torch.bench_inference(args, &rom),
+            None => Err(Failure::bad_input(format!(
+                "bench inference: {}",
+                crate::policy::TORCH_FEATURE_NEEDED
+            ))),
+        },
         Suite::E2e => torch_suites::e2e(args, &rom, threads),
         Suite::Socket => {
             let report = super::bench_socket::bench(&super::bench_socket::SocketArgs {
@@ -398,13 +410,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
         }
         Suite::Keys => {
             let steps = args.max_steps.max(1);
-            let r = pmd_agent::bench::keys::run(
-                &rom,
-                u64::from(steps),
-                args.seed,
-                args.export.as_deref(),
-            )
-            .map_err(fail)?;
+            let r =
+                crate::bench::keys::run(&rom, u64::from(steps), args.seed, args.export.as_deref())
+                    .map_err(fail)?;
             emit(args, &r, |r| {
                 println!(
                     "keys: {} steps, {} frames (seed {} written after {} frames)",
@@ -446,9 +454,9 @@ pub fn bench(args: &BenchArgs) -> Result<(), Failure> {
 /// `bench index`: the vector memory's measurement on synthetic, given or
 /// recorded vectors.
 fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
-    use pmd_agent::memory::bench::{self as ibench, BenchOptions, Synthetic};
-    use pmd_agent::memory::{npy, IndexConfig, Metric};
-    let bad = |e: pmd_agent::memory::IndexError| Failure::bad_input(e.to_string());
+    use crate::memory::bench::{self as ibench, BenchOptions, Synthetic};
+    use crate::memory::{npy, IndexConfig, Metric};
+    let bad = |e: crate::memory::IndexError| Failure::bad_input(e.to_string());
     if !(args.min_time > 0.0 && args.min_time.is_finite()) {
         return Err(Failure::bad_input("--min-time must be positive"));
     }
@@ -485,11 +493,11 @@ fn bench_index(args: &BenchArgs) -> Result<(), Failure> {
             (v.data, q.data, v.cols)
         }
         (_, _, Some(dir)) => {
-            let files = pmd_agent::memory::trajectories::trajectory_files(dir)
+            let files = crate::memory::trajectories::trajectory_files(dir)
                 .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
-            let steps = pmd_agent::memory::trajectories::embed_trajectories(&files)
+            let steps = crate::memory::trajectories::embed_trajectories(&files)
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
-            let dim = pmd_agent::memory::embed::EMBED_DIM;
+            let dim = crate::memory::embed::EMBED_DIM;
             let (mut base, mut query) = (Vec::new(), Vec::new());
             for (i, row) in steps.vectors.chunks_exact(dim).enumerate() {
                 if i % 10 == 9 {

@@ -1,14 +1,14 @@
 //! `bench --history FILE`, `bench compare` and `bench plot`: the bench
 //! runs kept with their commit, machine and date, and read back
-//! (`pmd_agent::bench::history` holds the format and the statistics).
+//! (`crate::bench::history` holds the format and the statistics).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::bench::history::{self, CompareConfig, Machine, Record, Run, Verdict};
+use crate::league::protocol::time::now_iso;
+use crate::plot::{line_chart, Chart, Series};
 use clap::{Args, Subcommand};
-use pmd_agent::bench::history::{self, CompareConfig, Machine, Record, Run, Verdict};
-use pmd_agent::league::protocol::time::now_iso;
-use pmd_agent::plot::{line_chart, Chart, Series};
 
 use super::Failure;
 

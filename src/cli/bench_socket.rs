@@ -1,12 +1,12 @@
 //! `pmd-agent bench socket`: the socket baseline head-to-head (see
-//! `pmd_agent::bench::socket`), printed as a table or JSON, optionally
+//! `crate::bench::socket`), printed as a table or JSON, optionally
 //! swept over environment counts and plotted.
 
 use std::path::{Path, PathBuf};
 
-use pmd_agent::bench::socket::{self, PathReport, SocketBenchConfig, SocketReport};
-use pmd_agent::pacing::Pace;
-use pmd_agent::plot::{line_chart, Chart, Series};
+use crate::bench::socket::{self, PathReport, SocketBenchConfig, SocketReport};
+use crate::pacing::Pace;
+use crate::plot::{line_chart, Chart, Series};
 use serde::Serialize;
 
 use super::input_file::load_rom;

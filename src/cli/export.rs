@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::record::{export_parquet, ReadOptions, RecordError};
 use clap::Args;
-use pmd_agent::record::{export_parquet, ReadOptions, RecordError};
 
 use super::Failure;
 

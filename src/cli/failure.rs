@@ -1,6 +1,6 @@
 //! A command's failure: one line for stderr and the exit code.
 
-use pmd_agent::emu::{EmuError, RomError};
+use crate::emu::{EmuError, RomError};
 
 /// Exit code for bad input: a missing or invalid file, a bad argument.
 pub const EXIT_BAD_INPUT: i32 = 2;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use pmd_agent::emu::{Emulator, Rom, GBA_FPS};
+use crate::emu::{Emulator, Rom, GBA_FPS};
 use serde::Serialize;
 
 use super::input_file::{battery_save, load_rom, read_opt};
@@ -68,7 +68,7 @@ pub fn run_frames(args: &RunArgs) -> Result<(), Failure> {
     let seconds = started.elapsed().as_secs_f64();
     progress.finish();
     if let Some(path) = &args.screenshot {
-        pmd_agent::screenshot::write_png(emu.frame(), path)
+        crate::screenshot::write_png(emu.frame(), path)
             .map_err(|e| Failure::bad_input(e.to_string()))?;
     }
 

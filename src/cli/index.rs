@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::memory::embed::EMBED_DIM;
+use crate::memory::trajectories::{embed_trajectories, trajectory_files};
+use crate::memory::{bench, npy, Index, IndexConfig, IndexError, Metric, SearchParams};
 use clap::{Args, Subcommand};
-use pmd_agent::memory::embed::EMBED_DIM;
-use pmd_agent::memory::trajectories::{embed_trajectories, trajectory_files};
-use pmd_agent::memory::{bench, npy, Index, IndexConfig, IndexError, Metric, SearchParams};
 
 use super::Failure;
 

@@ -4,8 +4,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use pmd_agent::cartridge;
-use pmd_agent::emu::Rom;
+use crate::cartridge;
+use crate::emu::Rom;
 
 use super::Failure;
 

@@ -3,12 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::emu::Emulator;
+use crate::game::ram_map::MAP_WIDTH;
+use crate::game::{profile_for, state_json, DecodeError, DungeonState, DungeonView, GameProfile};
 use clap::Args;
-use pmd_agent::emu::Emulator;
-use pmd_agent::game::ram_map::MAP_WIDTH;
-use pmd_agent::game::{
-    profile_for, state_json, DecodeError, DungeonState, DungeonView, GameProfile,
-};
 
 use super::input_file::{battery_save, load_rom, read_opt};
 use super::Failure;
@@ -107,7 +105,7 @@ pub fn inspect(args: &InspectArgs) -> Result<(), Failure> {
     };
 
     if let Some(path) = &args.screenshot {
-        pmd_agent::screenshot::write_png(emu.frame(), path)
+        crate::screenshot::write_png(emu.frame(), path)
             .map_err(|e| Failure::bad_input(e.to_string()))?;
     }
     if let Some(path) = &args.write_state {
@@ -128,7 +126,7 @@ fn write_state(emu: &mut Emulator, path: &Path) -> Result<(), Failure> {
     let bytes = emu
         .export_mgba_state_file()
         .map_err(|e| Failure::other(e.to_string()))?;
-    pmd_agent::atomic_file::write(path, &bytes)
+    crate::atomic_file::write(path, &bytes)
         .map_err(|e| Failure::bad_input(format!("{}: cannot write: {e}", path.display())))
 }
 

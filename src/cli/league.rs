@@ -1,5 +1,5 @@
 //! `pmd-agent league run|serve|player|replay`: the agent league's command
-//! line. Parses, builds the Tokio runtime, calls `pmd_agent::league`,
+//! line. Parses, builds the Tokio runtime, calls `crate::league`,
 //! prints.
 
 use std::net::SocketAddr;
@@ -7,23 +7,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::emu::Rom;
+use crate::game::profile_for;
+use crate::league::auth::AuthToken;
+use crate::league::client::{ClientConfig, Timeouts};
+use crate::league::error::GameError;
+use crate::league::game::dungeon::{DungeonFactory, PolicyFactory};
+use crate::league::game::GameType;
+use crate::league::http::ServeLimits;
+use crate::league::manager::{LeagueFailure, LeagueSettings, Manager, ManagerConfig, Mode};
+use crate::league::player::{host, PlayerConfig, PlayerError};
+use crate::league::pmd::{self, PmdDungeonFactory, PmdPolicyFactory};
+use crate::league::report::LeagueReport;
+use crate::league::standings::Points;
+use crate::league::store::{Durability, Store, StoreError};
+use crate::replay::{replay as resimulate, write_gif};
+use crate::runner::StartPoint;
 use clap::{Args, Subcommand};
-use pmd_agent::emu::Rom;
-use pmd_agent::game::profile_for;
-use pmd_agent::league::auth::AuthToken;
-use pmd_agent::league::client::{ClientConfig, Timeouts};
-use pmd_agent::league::error::GameError;
-use pmd_agent::league::game::dungeon::{DungeonFactory, PolicyFactory};
-use pmd_agent::league::game::GameType;
-use pmd_agent::league::http::ServeLimits;
-use pmd_agent::league::manager::{LeagueFailure, LeagueSettings, Manager, ManagerConfig, Mode};
-use pmd_agent::league::player::{host, PlayerConfig, PlayerError};
-use pmd_agent::league::pmd::{self, PmdDungeonFactory, PmdPolicyFactory};
-use pmd_agent::league::report::LeagueReport;
-use pmd_agent::league::standings::Points;
-use pmd_agent::league::store::{Durability, Store, StoreError};
-use pmd_agent::replay::{replay as resimulate, write_gif};
-use pmd_agent::runner::StartPoint;
 
 use super::input_file::{battery_save, load_rom, read_opt};
 use super::Failure;
@@ -390,7 +390,7 @@ async fn run(a: RunArgs) -> Result<(), Failure> {
 async fn serve(a: ServeArgs) -> Result<(), Failure> {
     let db = Some(a.db.as_path());
     let store = open_store(db, a.league.fsync)?;
-    let seed = a.league.seed.unwrap_or_else(pmd_agent::league::seed::fresh);
+    let seed = a.league.seed.unwrap_or_else(crate::league::seed::fresh);
     let mut s = settings(Mode::Serve, &a.league, a.native.clone(), seed);
     s.start_when = a.start_when;
     let mut cfg = manager_config(&a.league, s)?;
@@ -444,7 +444,7 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
             max_connections: a.max_connections,
             ..ServeLimits::default()
         };
-        tokio::spawn(pmd_agent::league::http::serve_with(
+        tokio::spawn(crate::league::http::serve_with(
             listener,
             manager.router(),
             limits,

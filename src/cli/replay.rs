@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use crate::record::{episode_actions, read_trajectories};
+use crate::replay::{replay as resimulate, write_gif};
 use clap::Args;
-use pmd_agent::record::{episode_actions, read_trajectories};
-use pmd_agent::replay::{replay as resimulate, write_gif};
 
 use super::input_file::{self, load_rom};
 use super::Failure;

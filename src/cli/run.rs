@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::policy::{DeviceChoice, PolicySpec};
 use clap::Args;
-use pmd_agent::policy::{DeviceChoice, PolicySpec};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -139,7 +139,7 @@ pub struct RunArgs {
 
 fn parse_policy(text: &str) -> Result<PolicySpec, String> {
     text.parse()
-        .map_err(|e: pmd_agent::policy::PolicySpecError| e.to_string())
+        .map_err(|e: crate::policy::PolicySpecError| e.to_string())
 }
 
 /// Frames a frame-mode run runs when `--frames` is not given.

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::emu::Emulator;
+use crate::pacing::Pace;
+use crate::script::{ConsoleLevel, ScriptError, ScriptHost, SlotFiles};
 use clap::Args;
-use pmd_agent::emu::Emulator;
-use pmd_agent::pacing::Pace;
-use pmd_agent::script::{ConsoleLevel, ScriptError, ScriptHost, SlotFiles};
 
 use super::input_file::load_rom;
 use super::{input_file, Failure};

@@ -10,18 +10,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::metrics::Metrics;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use pmd_agent::metrics::Metrics;
 use tokio::sync::oneshot;
 
 use super::Failure;
 
-/// The content type of `/metrics`: `prometheus-client` writes OpenMetrics.
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of `/metrics` (the project's one exposition).
+const OPENMETRICS: &str = pmd_util::openmetrics::CONTENT_TYPE;
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// A running metrics server; stops when dropped.

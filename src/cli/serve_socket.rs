@@ -4,10 +4,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::pacing::Pace;
+use crate::socket::protocol::DEFAULT_MAX_MESSAGE;
+use crate::socket::{Server, ServerConfig, ServerError};
 use clap::Args;
-use pmd_agent::pacing::Pace;
-use pmd_agent::socket::protocol::DEFAULT_MAX_MESSAGE;
-use pmd_agent::socket::{Server, ServerConfig, ServerError};
 
 use super::input_file::load_rom;
 use super::{input_file, Failure};
@@ -69,7 +69,7 @@ pub fn serve_socket(args: &ServeSocketArgs) -> Result<(), Failure> {
     config.pace = args.pace;
     config.max_message = args.max_message;
     config.max_connections = args.max_connections.max(1);
-    pmd_agent::stop_signal::install();
+    crate::stop_signal::install().map_err(|e| Failure::other(e.to_string()))?;
     let server = Server::start(config).map_err(|e| match e {
         ServerError::Config(_) | ServerError::Directory { .. } => Failure::bad_input(e.to_string()),
         ServerError::Machine { .. } if args.state.is_some() => Failure::bad_input(e.to_string()),
@@ -78,7 +78,7 @@ pub fn serve_socket(args: &ServeSocketArgs) -> Result<(), Failure> {
     for (env, addr) in server.addrs().iter().enumerate() {
         println!("env {env} listening on {addr}");
     }
-    while !pmd_agent::stop_signal::requested() {
+    while !crate::stop_signal::requested() {
         std::thread::sleep(Duration::from_millis(50));
     }
     tracing::info!("stopping");

@@ -1,22 +1,22 @@
-//! `pmd-agent train bc|ppo|dagger`: training neural policies in Rust (the
-//! `torch` feature). Parsing, progress and printing only; the work is the
-//! library's `train` module.
+//! `pmd-agent train bc|ppo|dagger`: the arguments. The command runs in
+//! `pmd-agent-torch` (crates/pmd-agent-torch/src/train.rs), where libtorch
+//! is linked; this binary hands it over (see [`super::TorchCommands`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::Failure;
-
 /// Arguments of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    #[allow(missing_docs)]
     #[command(subcommand)]
-    command: TrainCommand,
+    pub command: TrainCommand,
 }
 
+/// `train`'s subcommands.
 #[derive(Debug, Subcommand)]
-enum TrainCommand {
+pub enum TrainCommand {
     /// Behaviour cloning: imitate recorded trajectories (`run --record`),
     /// masked cross-entropy on each step's observation and action.
     Bc(BcArgs),
@@ -29,720 +29,238 @@ enum TrainCommand {
 
 /// How `train bc` and `train dagger` fit the network to labelled rows.
 #[derive(Debug, Args)]
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
-struct FitArgs {
+pub struct FitArgs {
     /// Rows per minibatch.
     #[arg(long, default_value_t = 256, value_name = "N")]
-    batch_size: usize,
+    pub batch_size: usize,
 
     /// AdamW learning rate.
     #[arg(long, default_value_t = 1e-3, value_name = "LR")]
-    lr: f64,
+    pub lr: f64,
 
     /// AdamW weight decay.
     #[arg(long, default_value_t = 1e-2, value_name = "WD")]
-    weight_decay: f64,
+    pub weight_decay: f64,
 
     /// Fraction of rows held out to report validation loss and accuracy.
     #[arg(long, default_value_t = 0.1, value_name = "F")]
-    val_fraction: f64,
+    pub val_fraction: f64,
 }
 
 /// `train dagger`.
 #[derive(Debug, Args)]
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
-struct DaggerArgs {
+pub struct DaggerArgs {
     /// Where to write the model (after every round).
     #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    pub out: PathBuf,
 
     /// Start from this model file's network (e.g. a behaviour-cloned one);
     /// without it a fresh network starts and the expert plays round 1.
     #[arg(long, value_name = "FILE")]
-    init: Option<PathBuf>,
+    pub init: Option<PathBuf>,
 
     /// Recorded trajectories (`run --record`) to start the aggregate with;
     /// repeatable.
     #[arg(long, value_name = "DIR")]
-    data: Vec<PathBuf>,
+    pub data: Vec<PathBuf>,
 
     /// The expert that labels the states: `player-view` (the heuristic's
     /// rules on what the player sees, so every label can be learnt from the
     /// observation) or `heuristic` (the rules as the heuristic policy runs
     /// them, which also avoid wild monsters the player cannot see).
     #[arg(long, default_value = "player-view", value_parser = ["player-view", "heuristic"])]
-    expert: String,
+    pub expert: String,
 
     /// Environments stepped in lockstep.
     #[arg(long, default_value_t = 8, value_name = "N")]
-    envs: usize,
+    pub envs: usize,
 
     /// Rounds of play, labelling and training.
     #[arg(long, default_value_t = 6, value_name = "N")]
-    rounds: usize,
+    pub rounds: usize,
 
     /// Environment steps played per round (over all environments).
     #[arg(long, default_value_t = 8000, value_name = "N")]
-    steps_per_round: usize,
+    pub steps_per_round: usize,
 
     /// Passes over the aggregate after each round.
     #[arg(long, default_value_t = 4, value_name = "N")]
-    epochs: usize,
+    pub epochs: usize,
 
+    // (clap reads doc comments as help text: none on flattened groups)
+    #[allow(missing_docs)]
     #[command(flatten)]
-    fit: FitArgs,
+    pub fit: FitArgs,
 
     /// Hidden layer widths of a fresh network.
     #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
-    hidden: Vec<usize>,
+    pub hidden: Vec<usize>,
 
     /// Run seed of the episodes played (keep it away from the seeds
     /// policies are judged on); also seeds the weights and the sampling.
     #[arg(long, default_value_t = 5000, value_name = "S")]
-    seed: u64,
+    pub seed: u64,
 
     /// Steps after which an episode is truncated.
     #[arg(long, default_value_t = 300, value_name = "N")]
-    max_episode_steps: u32,
+    pub max_episode_steps: u32,
 
     /// Also keep each round's model as `OUT` with `.round-N.pt`.
     #[arg(long)]
-    keep_rounds: bool,
+    pub keep_rounds: bool,
 
     /// Worker threads for the environments; libtorch gets as many.
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `train bc`.
 #[derive(Debug, Args)]
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
-struct BcArgs {
+pub struct BcArgs {
     /// Directory (or file) of trajectory files (`*.arrows`); repeatable.
     #[arg(long, required = true, value_name = "DIR")]
-    data: Vec<PathBuf>,
+    pub data: Vec<PathBuf>,
 
     /// Where to write the model (a TorchScript file).
     #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    pub out: PathBuf,
 
     /// Start from this model file's network instead of a fresh one.
     #[arg(long, value_name = "FILE")]
-    init: Option<PathBuf>,
+    pub init: Option<PathBuf>,
 
     /// Hidden layer widths of a fresh network.
     #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
-    hidden: Vec<usize>,
+    pub hidden: Vec<usize>,
 
     /// Passes over the training rows.
     #[arg(long, default_value_t = 10, value_name = "N")]
-    epochs: usize,
+    pub epochs: usize,
 
+    // (clap reads doc comments as help text: none on flattened groups)
+    #[allow(missing_docs)]
     #[command(flatten)]
-    fit: FitArgs,
+    pub fit: FitArgs,
 
     /// Use at most this many rows.
     #[arg(long, value_name = "N")]
-    max_rows: Option<usize>,
+    pub max_rows: Option<usize>,
 
     /// Discount of the returns-to-go the value head learns.
     #[arg(long, default_value_t = 0.99, value_name = "G")]
-    gamma: f32,
+    pub gamma: f32,
 
     /// Weight of the value head's loss (0: leave it untrained).
     #[arg(long, default_value_t = 0.5, value_name = "C")]
-    value_coef: f64,
+    pub value_coef: f64,
 
     /// Seed of the initial weights, the split and the shuffles.
     #[arg(long, default_value_t = 0, value_name = "S")]
-    seed: u64,
+    pub seed: u64,
 
     /// libtorch threads (default: one per core).
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `train ppo`.
 #[derive(Debug, Args)]
-#[cfg_attr(not(feature = "torch"), allow(dead_code))]
-struct PpoArgs {
+pub struct PpoArgs {
     /// Start from this model file's network (e.g. a behaviour-cloned one).
     #[arg(long, value_name = "FILE")]
-    init: Option<PathBuf>,
+    pub init: Option<PathBuf>,
 
     /// Where to write the model (also after every `--save-every` updates).
     #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    pub out: PathBuf,
 
     /// Environments stepped in lockstep.
     #[arg(long, default_value_t = 8, value_name = "N")]
-    envs: usize,
+    pub envs: usize,
 
     /// Environment steps in all (rounded up to whole rollouts).
     #[arg(long, value_name = "N")]
-    steps: u64,
+    pub steps: u64,
 
     /// Run seed of the training episodes (keep it away from the seeds
     /// policies are judged on).
     #[arg(long, default_value_t = 1000, value_name = "S")]
-    seed: u64,
+    pub seed: u64,
 
     /// Steps after which an episode is truncated (and bootstrapped).
     #[arg(long, default_value_t = 300, value_name = "N")]
-    max_episode_steps: u32,
+    pub max_episode_steps: u32,
 
     /// Hidden layer widths of a fresh network.
     #[arg(long, value_delimiter = ',', default_values_t = [128, 128], value_name = "W[,W..]")]
-    hidden: Vec<usize>,
+    pub hidden: Vec<usize>,
 
     /// Steps per environment per rollout.
     #[arg(long, default_value_t = 128, value_name = "N")]
-    n_steps: usize,
+    pub n_steps: usize,
 
     /// Adam learning rate (annealed linearly to a tenth).
     #[arg(long, default_value_t = 2.5e-4, value_name = "LR")]
-    lr: f64,
+    pub lr: f64,
 
     /// Passes over each rollout.
     #[arg(long, default_value_t = 4, value_name = "N")]
-    epochs: usize,
+    pub epochs: usize,
 
     /// Rows per minibatch.
     #[arg(long, default_value_t = 256, value_name = "N")]
-    minibatch: usize,
+    pub minibatch: usize,
 
     /// Discount.
     #[arg(long, default_value_t = 0.99, value_name = "G")]
-    gamma: f32,
+    pub gamma: f32,
 
     /// GAE λ.
     #[arg(long, default_value_t = 0.95, value_name = "L")]
-    gae_lambda: f32,
+    pub gae_lambda: f32,
 
     /// Clip range of the probability ratio.
     #[arg(long, default_value_t = 0.2, value_name = "E")]
-    clip: f64,
+    pub clip: f64,
 
     /// Weight of the entropy bonus.
     #[arg(long, default_value_t = 0.01, value_name = "C")]
-    ent_coef: f64,
+    pub ent_coef: f64,
 
     /// Weight of the value loss.
     #[arg(long, default_value_t = 0.5, value_name = "C")]
-    vf_coef: f64,
+    pub vf_coef: f64,
 
     /// Stop an update's epochs once their mean approximate KL exceeds this.
     #[arg(long, value_name = "KL")]
-    target_kl: Option<f64>,
+    pub target_kl: Option<f64>,
 
     /// The CSV training log (default: the model's path with `.csv`).
     #[arg(long, value_name = "FILE")]
-    log: Option<PathBuf>,
+    pub log: Option<PathBuf>,
 
     /// The PNG of the training curves (default: the model's path with
     /// `.png`).
     #[arg(long, value_name = "FILE")]
-    plot: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
 
     /// Write the model every N updates as well as at the end.
     #[arg(long, default_value_t = 10, value_name = "N")]
-    save_every: usize,
+    pub save_every: usize,
 
     /// Worker threads for the environments; libtorch gets as many.
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
 
     /// Print exactly one JSON object on stdout.
     #[arg(long)]
-    json: bool,
-}
-
-/// Runs `train`.
-pub fn train(args: &TrainArgs) -> Result<(), Failure> {
-    #[cfg(feature = "torch")]
-    {
-        match &args.command {
-            TrainCommand::Bc(a) => torch::bc(a),
-            TrainCommand::Ppo(a) => torch::ppo(a),
-            TrainCommand::Dagger(a) => torch::dagger(a),
-        }
-    }
-    #[cfg(not(feature = "torch"))]
-    {
-        let _ = &args.command;
-        Err(Failure::bad_input(format!(
-            "train: {}",
-            pmd_agent::policy::TORCH_FEATURE_NEEDED
-        )))
-    }
-}
-
-#[cfg(feature = "torch")]
-mod torch {
-    use std::ops::ControlFlow;
-    use std::path::{Path, PathBuf};
-
-    use pmd_agent::env::EnvConfig;
-    use pmd_agent::infer::{model_file, threads, NetConfig, PolicyNet};
-    use pmd_agent::memory::trajectories::trajectory_files;
-    use pmd_agent::rollout::{VecEnv, VecEnvConfig};
-    use pmd_agent::train::log::MetricsLog;
-    use pmd_agent::train::plot::plot_training;
-    use pmd_agent::train::{
-        load_recordings, train_bc, train_dagger, train_ppo, BcConfig, BcDataset, DaggerConfig, Ppo,
-        PpoConfig, RolloutEnv, TrainError,
-    };
-    use serde::Serialize;
-    use tch::Device;
-
-    use super::{BcArgs, DaggerArgs, FitArgs, PpoArgs};
-    use crate::cli::agent::cores;
-    use crate::cli::progress::DelayedProgress;
-    use crate::cli::Failure;
-
-    fn fail(e: TrainError) -> Failure {
-        match e {
-            TrainError::Invalid(_) | TrainError::Io { .. } => Failure::bad_input(e.to_string()),
-            TrainError::Infer(pmd_agent::infer::InferError::BadModelFile { .. }) => {
-                Failure::bad_input(e.to_string())
-            }
-            other => Failure::other(other.to_string()),
-        }
-    }
-
-    fn network(init: Option<&Path>, hidden: &[usize], seed: u64) -> Result<PolicyNet, Failure> {
-        match init {
-            Some(path) => model_file::load_net(path, Device::Cpu)
-                .map_err(|e| Failure::bad_input(e.to_string())),
-            None => PolicyNet::new(
-                NetConfig {
-                    hidden: hidden.to_vec(),
-                    ..NetConfig::default()
-                },
-                Device::Cpu,
-                seed,
-            )
-            .map_err(|e| Failure::bad_input(e.to_string())),
-        }
-    }
-
-    fn save(net: &PolicyNet, out: &Path) -> Result<(), Failure> {
-        model_file::save(net, out).map_err(|e| Failure::other(e.to_string()))
-    }
-
-    #[derive(Serialize)]
-    struct BcReport {
-        out: PathBuf,
-        files: usize,
-        rows: usize,
-        torn_files: usize,
-        rolled_back: usize,
-        skipped_illegal: usize,
-        epochs: Vec<EpochLine>,
-    }
-
-    #[derive(Serialize)]
-    struct EpochLine {
-        epoch: usize,
-        train_loss: f64,
-        train_accuracy: f64,
-        val_loss: Option<f64>,
-        val_accuracy: Option<f64>,
-        val_value_error: Option<f64>,
-    }
-
-    /// The trajectory files under `dirs`; a directory without any is an
-    /// error.
-    fn recordings(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
-        let mut files = Vec::new();
-        for dir in dirs {
-            let found = trajectory_files(dir)
-                .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
-            if found.is_empty() {
-                return Err(Failure::bad_input(format!(
-                    "{}: no trajectory files (*.arrows)",
-                    dir.display()
-                )));
-            }
-            files.extend(found);
-        }
-        Ok(files)
-    }
-
-    /// The environments training plays on: the bundled cartridge.
-    /// The `BcConfig` of `train bc` and `train dagger`.
-    fn fit_config(fit: &FitArgs, epochs: usize, value_coef: f64, seed: u64) -> BcConfig {
-        BcConfig {
-            epochs,
-            batch_size: fit.batch_size,
-            learning_rate: fit.lr,
-            weight_decay: fit.weight_decay,
-            validation_fraction: fit.val_fraction,
-            value_coef,
-            seed,
-        }
-    }
-
-    fn training_envs(
-        envs: usize,
-        seed: u64,
-        threads: usize,
-        max_episode_steps: u32,
-        frames: bool,
-    ) -> Result<RolloutEnv, Failure> {
-        let rom = pmd_agent::cartridge::rom().map_err(|e| Failure::other(e.to_string()))?;
-        let vec_env = VecEnv::new(
-            &rom,
-            VecEnvConfig {
-                envs,
-                seed,
-                threads: Some(threads),
-                // A network that reads frames needs them rendered.
-                frames,
-                env: EnvConfig {
-                    max_episode_steps: Some(max_episode_steps),
-                    ..EnvConfig::default()
-                },
-                ..VecEnvConfig::default()
-            },
-            |_| Ok(()),
-        )
-        .map_err(|e| Failure::other(e.to_string()))?;
-        Ok(RolloutEnv::new(vec_env))
-    }
-
-    /// `train bc`.
-    pub(super) fn bc(args: &BcArgs) -> Result<(), Failure> {
-        threads::set_intra_op_threads(args.threads.unwrap_or_else(cores));
-        let files = recordings(&args.data)?;
-        let mut data = BcDataset::new();
-        let loaded = load_recordings(&files, &mut data, args.max_rows, args.gamma).map_err(fail)?;
-        if !args.json {
-            eprintln!(
-                "train bc: {} rows from {} files ({} with a torn tail, their complete batches read; {} rows rolled back and {} with an illegal action left out); actions taken: {:?}",
-                data.len(),
-                loaded.files,
-                loaded.torn,
-                loaded.rolled_back,
-                data.skipped_illegal(),
-                data.action_counts()
-            );
-        }
-        let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
-        let config = fit_config(&args.fit, args.epochs, args.value_coef, args.seed);
-        let mut progress = DelayedProgress::new(args.epochs as u64, "epochs");
-        let json = args.json;
-        let epochs = train_bc(&mut net, &data, &config, |e| {
-            progress.set_position(e.epoch as u64);
-            progress.set_message(format!(
-                "loss {:.3} val accuracy {:.3}",
-                e.train_loss, e.val_accuracy
-            ));
-            if !json {
-                eprintln!(
-                    "epoch {:>3}: train loss {:.4} accuracy {:.3}, validation loss {:.4} accuracy {:.3} value error {:.4}",
-                    e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.val_value_error
-                );
-            }
-        })
-        .map_err(fail)?;
-        progress.finish();
-        save(&net, &args.out)?;
-        let finite = |x: f64| x.is_finite().then_some(x);
-        let report = BcReport {
-            out: args.out.clone(),
-            files: loaded.files,
-            rows: data.len(),
-            torn_files: loaded.torn,
-            rolled_back: loaded.rolled_back,
-            skipped_illegal: data.skipped_illegal(),
-            epochs: epochs
-                .iter()
-                .map(|e| EpochLine {
-                    epoch: e.epoch,
-                    train_loss: e.train_loss,
-                    train_accuracy: e.train_accuracy,
-                    val_loss: finite(e.val_loss),
-                    val_accuracy: finite(e.val_accuracy),
-                    val_value_error: finite(e.val_value_error),
-                })
-                .collect(),
-        };
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
-            );
-        } else {
-            println!("wrote {}", args.out.display());
-        }
-        Ok(())
-    }
-
-    #[derive(Serialize)]
-    struct PpoReport {
-        out: PathBuf,
-        log: PathBuf,
-        plot: PathBuf,
-        updates: usize,
-        env_steps: u64,
-        seconds: f64,
-        last_mean_return: Option<f64>,
-        last_mean_floor: Option<f64>,
-    }
-
-    /// `train ppo`.
-    pub(super) fn ppo(args: &PpoArgs) -> Result<(), Failure> {
-        if args.envs == 0 || args.steps == 0 || args.max_episode_steps == 0 {
-            return Err(Failure::bad_input(
-                "--envs, --steps and --max-episode-steps must be at least 1",
-            ));
-        }
-        if args.threads == Some(0) {
-            return Err(Failure::bad_input("--threads must be at least 1"));
-        }
-        let pool = args.threads.unwrap_or_else(cores);
-        // Lockstep: collection and the forward passes take turns.
-        threads::set_intra_op_threads(pool);
-        let net = network(args.init.as_deref(), &args.hidden, args.seed)?;
-        let config = PpoConfig {
-            n_steps: args.n_steps,
-            gamma: args.gamma,
-            gae_lambda: args.gae_lambda,
-            clip: args.clip,
-            value_coef: args.vf_coef,
-            entropy_coef: args.ent_coef,
-            learning_rate: args.lr,
-            epochs: args.epochs,
-            minibatch_size: args.minibatch,
-            target_kl: args.target_kl,
-            seed: args.seed,
-            ..PpoConfig::default()
-        };
-        let mut ppo = Ppo::new(net, config).map_err(fail)?;
-        let frames = ppo.net().config().frames;
-        let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, frames)?;
-        let log_path = args
-            .log
-            .clone()
-            .unwrap_or_else(|| args.out.with_extension("csv"));
-        let plot_path = args
-            .plot
-            .clone()
-            .unwrap_or_else(|| args.out.with_extension("png"));
-        let mut log = MetricsLog::create(&log_path).map_err(fail)?;
-        let rollout = (args.envs * args.n_steps) as u64;
-        let updates = args.steps.div_ceil(rollout);
-        let mut progress = DelayedProgress::new(updates * rollout, "steps");
-        let mut failure: Option<Failure> = None;
-        let (lr, save_every, out, json) = (args.lr, args.save_every.max(1), &args.out, args.json);
-        let reports = {
-            let mut on_update = |ppo: &mut Ppo, r: &pmd_agent::train::UpdateReport| {
-                progress.set_position(r.env_steps);
-                progress.set_message(format!(
-                    "return {:.2} floor {:.2} entropy {:.2} kl {:.4}",
-                    r.mean_return, r.mean_progress, r.stats.entropy, r.stats.approx_kl
-                ));
-                if let Err(e) = log.append(r) {
-                    failure.get_or_insert(fail(e));
-                    return ControlFlow::Break(());
-                }
-                // Linear annealing to a tenth of the rate.
-                let done = r.update as f64 / updates.max(1) as f64;
-                ppo.set_learning_rate(lr * (1.0 - 0.9 * done.min(1.0)));
-                if r.update.is_multiple_of(save_every) {
-                    if let Err(e) = save(ppo.net(), out) {
-                        failure.get_or_insert(e);
-                        return ControlFlow::Break(());
-                    }
-                }
-                if !json {
-                    eprintln!(
-                        "update {:>4} steps {:>8}: episodes {:>3} return {:>7.3} floor {:>5.2} entropy {:.3} kl {:.4} clip {:.3} value loss {:.4}",
-                        r.update, r.env_steps, r.episodes, r.mean_return, r.mean_progress,
-                        r.stats.entropy, r.stats.approx_kl, r.stats.clip_fraction, r.stats.value_loss
-                    );
-                }
-                ControlFlow::Continue(())
-            };
-            train_ppo(&mut ppo, &mut env, args.steps, &mut on_update)
-        };
-        progress.finish();
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        let reports = reports.map_err(fail)?;
-        save(ppo.net(), &args.out)?;
-        plot_training(&reports, &plot_path).map_err(fail)?;
-        let last = reports.last();
-        let finite = |x: f64| x.is_finite().then_some(x);
-        let report = PpoReport {
-            out: args.out.clone(),
-            log: log_path,
-            plot: plot_path,
-            updates: reports.len(),
-            env_steps: last.map_or(0, |r| r.env_steps),
-            seconds: last.map_or(0.0, |r| r.seconds),
-            last_mean_return: last.and_then(|r| finite(r.mean_return)),
-            last_mean_floor: last.and_then(|r| finite(r.mean_progress)),
-        };
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
-            );
-        } else {
-            println!(
-                "wrote {} ({} updates, {} steps); log {}, plot {}",
-                report.out.display(),
-                report.updates,
-                report.env_steps,
-                report.log.display(),
-                report.plot.display()
-            );
-        }
-        Ok(())
-    }
-
-    #[derive(Serialize)]
-    struct DaggerReport {
-        out: PathBuf,
-        initial_rows: usize,
-        rows: usize,
-        rounds: Vec<DaggerLine>,
-    }
-
-    #[derive(Serialize)]
-    struct DaggerLine {
-        round: usize,
-        expert_acted: bool,
-        new_rows: usize,
-        rows: usize,
-        agreement: Option<f64>,
-        episodes: usize,
-        mean_floor: Option<f64>,
-        train_accuracy: f64,
-        val_accuracy: Option<f64>,
-    }
-
-    /// `train dagger`.
-    pub(super) fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
-        if args.envs == 0 || args.max_episode_steps == 0 {
-            return Err(Failure::bad_input(
-                "--envs and --max-episode-steps must be at least 1",
-            ));
-        }
-        if args.threads == Some(0) {
-            return Err(Failure::bad_input("--threads must be at least 1"));
-        }
-        let pool = args.threads.unwrap_or_else(cores);
-        threads::set_intra_op_threads(pool);
-        let mut data = BcDataset::new();
-        if !args.data.is_empty() {
-            let files = recordings(&args.data)?;
-            load_recordings(&files, &mut data, None, 0.99).map_err(fail)?;
-        }
-        let initial_rows = data.len();
-        let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
-        let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, false)?;
-        let heuristic = if args.expert == "heuristic" {
-            pmd_agent::policy::Heuristic::default()
-        } else {
-            pmd_agent::policy::Heuristic::player_view()
-        };
-        let mut expert = |s: &pmd_agent::game::DungeonState, mask| heuristic.decide(s, mask);
-        let config = DaggerConfig {
-            rounds: args.rounds,
-            steps_per_round: args.steps_per_round,
-            expert_first: args.init.is_none() && initial_rows == 0,
-            bc: fit_config(&args.fit, args.epochs, 0.0, args.seed),
-            seed: args.seed,
-        };
-        let mut progress = DelayedProgress::new(args.rounds as u64, "rounds");
-        let mut failure: Option<Failure> = None;
-        let finite = |x: f64| x.is_finite().then_some(x);
-        let rounds = train_dagger(
-            &mut net,
-            &mut env,
-            &mut expert,
-            &mut data,
-            &config,
-            |r, net| {
-                progress.set_position(r.round as u64);
-                progress.set_message(format!(
-                    "agreement {:.3} floor {:.2}",
-                    r.agreement, r.mean_floor
-                ));
-                if !args.json {
-                    eprintln!(
-                        "round {:>3}: {} acted, {} new rows ({} in all), agreement {:.3}, {} episodes, mean deepest floor {:.2}, validation accuracy {:.3}",
-                        r.round,
-                        if r.expert_acted { "the expert" } else { "the network" },
-                        r.new_rows,
-                        r.rows,
-                        r.agreement,
-                        r.episodes,
-                        r.mean_floor,
-                        r.last_epoch.val_accuracy
-                    );
-                }
-                let mut outs = vec![args.out.clone()];
-                if args.keep_rounds {
-                    outs.push(args.out.with_extension(format!("round-{}.pt", r.round)));
-                }
-                for out in &outs {
-                    if let Err(e) = save(net, out) {
-                        failure.get_or_insert(e);
-                        return ControlFlow::Break(());
-                    }
-                }
-                ControlFlow::Continue(())
-            },
-        );
-        progress.finish();
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        let rounds = rounds.map_err(fail)?;
-        let report = DaggerReport {
-            out: args.out.clone(),
-            initial_rows,
-            rows: data.len(),
-            rounds: rounds
-                .iter()
-                .map(|r| DaggerLine {
-                    round: r.round,
-                    expert_acted: r.expert_acted,
-                    new_rows: r.new_rows,
-                    rows: r.rows,
-                    agreement: finite(r.agreement),
-                    episodes: r.episodes,
-                    mean_floor: finite(r.mean_floor),
-                    train_accuracy: r.last_epoch.train_accuracy,
-                    val_accuracy: finite(r.last_epoch.val_accuracy),
-                })
-                .collect(),
-        };
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string(&report).map_err(|e| Failure::other(e.to_string()))?
-            );
-        } else {
-            println!(
-                "wrote {} ({} rows labelled in all)",
-                args.out.display(),
-                report.rows
-            );
-        }
-        Ok(())
-    }
+    pub json: bool,
 }

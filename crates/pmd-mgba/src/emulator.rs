@@ -33,9 +33,11 @@ impl Emulator {
     /// clock, a sensor), whose port registers mGBA writes into ROM: that
     /// core runs on a private copy, so the shared bytes are never written.
     pub fn new(rom: &Rom) -> Result<Emulator, EmuError> {
-        let core = Core::new(rom.shared_bytes()).ok_or_else(|| EmuError::CoreInit {
-            origin: rom.origin().to_string(),
-        })?;
+        let core = Core::new(rom.shared_bytes())
+            .map_err(EmuError::Library)?
+            .ok_or_else(|| EmuError::CoreInit {
+                origin: rom.origin().to_string(),
+            })?;
         let emu = Emulator {
             core,
             rom: rom.clone(),

@@ -8,6 +8,10 @@ pub enum EmuError {
     /// The ROM was missing, unreadable or not a GBA ROM.
     #[error(transparent)]
     Rom(#[from] RomError),
+    /// mGBA itself could not be loaded (the shim library or libmgba is
+    /// missing or broken); the message says which file and why.
+    #[error("{0}")]
+    Library(String),
     /// mGBA refused to create a core for a ROM that passed validation.
     #[error("{origin}: mGBA could not load this ROM")]
     CoreInit {

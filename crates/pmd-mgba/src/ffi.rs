@@ -25,6 +25,99 @@ use std::sync::{Arc, Mutex, Once};
 
 use super::{mgba_log, SCREEN_HEIGHT, SCREEN_WIDTH};
 
+/// Declares the shim's C functions as a table of pointers resolved from the
+/// shim library when it is loaded, with one `unsafe fn` per entry that
+/// calls through it (so call sites read like `extern "C"` declarations).
+/// `load()` must succeed before any of them is called: every caller holds
+/// a core or a script, which exist only after both tables loaded
+/// (`Core::new`).
+macro_rules! shim_functions {
+    ($(pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        /// The shim's functions, resolved from the loaded library.
+        struct Api {
+            $($name: unsafe extern "C" fn($($ty),*) $(-> $ret)?,)*
+        }
+
+        static API: std::sync::OnceLock<Api> = std::sync::OnceLock::new();
+
+        /// Resolves the table from the shim library, once.
+        pub(crate) fn load() -> Result<(), String> {
+            if API.get().is_some() {
+                return Ok(());
+            }
+            let lib = crate::ffi::shim_library()?;
+            // SAFETY: each symbol is the shim function of that name, whose
+            // C prototype (shim/*.h) is the signature declared here; the
+            // library stays loaded for the life of the process.
+            let api = unsafe {
+                Api {
+                    $($name: *lib
+                        .get::<unsafe extern "C" fn($($ty),*) $(-> $ret)?>(
+                            concat!(stringify!($name), "\0").as_bytes(),
+                        )
+                        .map_err(|e| format!("the mGBA shim has no {}: {e}", stringify!($name)))?,)*
+                }
+            };
+            let _ = API.set(api);
+            Ok(())
+        }
+
+        fn api() -> &'static Api {
+            API.get()
+                .expect("the mGBA shim is loaded before a core exists, and only cores call it")
+        }
+
+        $(
+            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+                (api().$name)($($arg),*)
+            }
+        )*
+    };
+}
+pub(crate) use shim_functions;
+
+/// The C shim (shim/*.c) is a shared library that links libmgba, loaded
+/// on first use, so a process that never emulates (`--help`, a league
+/// player of a game without an emulator) never maps mGBA and the ~180
+/// libraries Debian's build of it needs.
+///
+/// Where it is looked for: `PMD_MGBA_SHIM` at run time; the file this
+/// build made (`build.rs` records its path); `libpmd_mgba.so` beside the
+/// executable.
+pub(crate) fn shim_library() -> Result<&'static libloading::Library, String> {
+    static SHIM: std::sync::OnceLock<Result<libloading::Library, String>> =
+        std::sync::OnceLock::new();
+    SHIM.get_or_init(|| {
+        let mut candidates: Vec<std::path::PathBuf> = Vec::new();
+        if let Some(path) = std::env::var_os("PMD_MGBA_SHIM") {
+            candidates.push(path.into());
+        }
+        candidates.push(env!("PMD_MGBA_SHIM").into());
+        if let Ok(exe) = std::env::current_exe() {
+            candidates.push(exe.with_file_name("libpmd_mgba.so"));
+        }
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(format!(
+                "the mGBA shim library is missing (looked for {}); rebuild pmd-agent \
+                 (cargo build) or set PMD_MGBA_SHIM",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        // SAFETY: loading runs the initialisers of the shim, libmgba and
+        // their dependencies (C libraries with no preconditions on the
+        // caller); the library is kept loaded for the life of the process,
+        // so no pointer resolved from it dangles.
+        unsafe { libloading::Library::new(path) }
+            .map_err(|e| format!("cannot load mGBA ({}): {e}", path.display()))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 mod sys {
     use std::ffi::{c_char, c_int};
 
@@ -36,7 +129,7 @@ mod sys {
 
     pub type LogSink = extern "C" fn(level: c_int, category: *const c_char, message: *const c_char);
 
-    extern "C" {
+    super::shim_functions! {
         pub fn pmd_log_install(sink: Option<LogSink>);
         pub fn pmd_log_set_mask(level_mask: c_int);
         pub fn pmd_core_new(rom: *const u8, rom_len: usize, framebuffer: *mut u32) -> *mut PmdCore;
@@ -189,8 +282,13 @@ pub(crate) struct Core {
 unsafe impl Send for Core {}
 
 impl Core {
-    /// Creates a core for `rom`. `None` when mGBA refuses it.
-    pub(crate) fn new(rom: Arc<[u8]>) -> Option<Core> {
+    /// Creates a core for `rom`: `Ok(None)` when mGBA refuses the ROM, an
+    /// error when mGBA itself cannot be loaded.
+    pub(crate) fn new(rom: Arc<[u8]>) -> Result<Option<Core>, String> {
+        // Both tables: the scripting shim's core functions (memory
+        // domains, bus access) serve cores without a script too.
+        sys::load()?;
+        super::script_ffi::load()?;
         install_logger();
         let framebuffer = Framebuffer::new();
         let _guard = LIFECYCLE
@@ -201,12 +299,14 @@ impl Core {
         // the shim's stride assumes); both are owned by the returned
         // `Core`, which frees the core before releasing them (invariant 2).
         let raw = unsafe { sys::pmd_core_new(rom.as_ptr(), rom.len(), framebuffer.as_mut_ptr()) };
-        let ptr = NonNull::new(raw)?;
-        Some(Core {
+        let Some(ptr) = NonNull::new(raw) else {
+            return Ok(None);
+        };
+        Ok(Some(Core {
             ptr,
             _rom: rom,
             framebuffer,
-        })
+        }))
     }
 
     /// The shim handle, for the scripting host's FFI (`script_ffi`), which

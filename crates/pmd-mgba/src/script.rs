@@ -166,7 +166,7 @@ impl ScriptHost {
             self.start(None)?;
         }
         if stop_on_signal {
-            crate::stop_signal::install();
+            crate::stop_signal::install()?;
         }
         let mut pacer = Pacer::new(pace);
         let began = Instant::now();

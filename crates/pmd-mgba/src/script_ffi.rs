@@ -38,7 +38,7 @@ mod sys {
 
     pub type Sink = extern "C" fn(user: *mut c_void, level: c_int, message: *const c_char);
 
-    extern "C" {
+    super::super::ffi::shim_functions! {
         pub fn pmd_script_new(
             core: *mut c_void,
             state_dir: *const c_char,
@@ -68,6 +68,12 @@ mod sys {
         pub fn pmd_core_bus_write(core: *mut c_void, address: u32, width: c_int, value: u32);
         pub fn pmd_core_raw_write(core: *mut c_void, address: u32, width: c_int, value: u32);
     }
+}
+
+/// Resolves this module's shim functions (`Core::new` does, for every
+/// core).
+pub(crate) fn load() -> Result<(), String> {
+    sys::load()
 }
 
 /// Where a line the script printed came from.
@@ -141,6 +147,7 @@ impl Scripted {
             .map(|d| c_string(&d.to_string_lossy(), "the state directory"))
             .transpose()?;
         let base = c_string(base_name, "the ROM name")?;
+        sys::load()?;
         let sink = Box::into_raw(Box::new(sink));
         // SAFETY: the core is live and owned by `emu`, which the returned
         // value owns and outlives the script (invariant 1); the strings
@@ -269,14 +276,20 @@ impl Drop for Scripted {
 }
 
 /// Makes SIGINT and SIGTERM set a flag instead of ending the process.
-pub(crate) fn install_stop_signals() {
+pub(crate) fn install_stop_signals() -> Result<(), String> {
+    sys::load()?;
     // SAFETY: installs plain C signal handlers that only store to a
     // `volatile sig_atomic_t`.
-    unsafe { sys::pmd_script_install_stop_signals() }
+    unsafe { sys::pmd_script_install_stop_signals() };
+    Ok(())
 }
 
 /// Whether SIGINT or SIGTERM arrived since [`install_stop_signals`].
 pub(crate) fn stop_requested() -> bool {
+    // Without the shim no handler was installed: nothing was requested.
+    if sys::load().is_err() {
+        return false;
+    }
     // SAFETY: reads a `sig_atomic_t` flag.
     unsafe { sys::pmd_script_stop_requested() == 1 }
 }
@@ -311,7 +324,7 @@ pub(super) fn domain_mut(core: &mut Core, which: c_int) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(ptr, size) }
 }
 
-fn header_string(core: &Core, f: unsafe extern "C" fn(*mut c_void, *mut c_char, usize)) -> String {
+fn header_string(core: &Core, f: unsafe fn(*mut c_void, *mut c_char, usize)) -> String {
     let mut buffer = [0 as c_char; 40];
     // SAFETY: live core; the shim writes at most `len` bytes, NUL included.
     unsafe { f(core.raw(), buffer.as_mut_ptr(), buffer.len()) };

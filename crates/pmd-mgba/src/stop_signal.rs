@@ -2,12 +2,13 @@
 //! `serve-socket`) finish cleanly (the script's "shutdown" callbacks run,
 //! servers close their connections) instead of dying mid-write.
 
-use crate::script_ffi;
+use crate::{script_ffi, EmuError};
 
 /// Makes SIGINT and SIGTERM set the flag instead of ending the process
-/// (process-wide; call once at start).
-pub fn install() {
-    script_ffi::install_stop_signals();
+/// (process-wide; call once at start). The handlers are mGBA's shim's: an
+/// error when it cannot be loaded.
+pub fn install() -> Result<(), EmuError> {
+    script_ffi::install_stop_signals().map_err(EmuError::Library)
 }
 
 /// Whether SIGINT or SIGTERM arrived since [`install`].

@@ -11,13 +11,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use prometheus_client::encoding::text::encode;
+use pmd_util::openmetrics::Registry;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 
 use crate::policy::InferenceMetrics;
 use crate::{FailureKind, Telemetry};
@@ -152,10 +151,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+        pmd_util::openmetrics::exposition(&self.registry)
     }
 
     /// Marks the process ready (or not) for `/ready`.

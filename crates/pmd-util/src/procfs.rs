@@ -16,10 +16,15 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
-/// This process's CPU seconds, 0 where they cannot be read (for
-/// before/after differences).
+/// This process's CPU seconds, user + system, all threads (for
+/// before/after differences): the process CPU clock
+/// (`CLOCK_PROCESS_CPUTIME_ID`, through the `cpu-time` crate), which
+/// resolves nanoseconds where `/proc`'s ticks are 10 ms — a short
+/// measurement would otherwise read 0.
 pub fn self_cpu_seconds() -> f64 {
-    cpu_seconds(None).unwrap_or(0.0)
+    cpu_time::ProcessTime::try_now()
+        .map(|t| t.as_duration().as_secs_f64())
+        .unwrap_or_else(|_| cpu_seconds(None).unwrap_or(0.0))
 }
 
 /// A `kB` field of `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`, `RssAnon:`,
@@ -39,6 +44,21 @@ fn path(pid: Option<u32>, file: &str) -> String {
     match pid {
         Some(p) => format!("/proc/{p}/{file}"),
         None => format!("/proc/self/{file}"),
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    #[test]
+    fn the_process_clock_sees_a_millisecond_of_work() {
+        let before = super::self_cpu_seconds();
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(3) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let spent = super::self_cpu_seconds() - before;
+        assert!(spent > 0.0005 && spent < 1.0, "{spent}");
     }
 }
 

@@ -108,7 +108,7 @@ pub fn metrics_response(metrics: &Metrics) -> Response {
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            HeaderValue::from_static(pmd_util::openmetrics::CONTENT_TYPE),
         )],
         metrics.encode(),
     )

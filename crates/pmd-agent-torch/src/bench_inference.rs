@@ -13,21 +13,18 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::emu::Rom;
-use crate::env::{Action, EnvConfig};
-use crate::infer::contract::{N_ACTIONS, OBS_DIM};
-use crate::infer::{Actor, BatchInput, InferError};
-use crate::policy::{BatchPolicy, Heuristic, PerEnv};
-use crate::rng::Rng;
-use crate::rollout::{VecEnv, VecEnvConfig, VecEnvError};
+use pmd_agent::emu::Rom;
+use pmd_agent::env::{Action, EnvConfig};
+use pmd_agent::policy::{BatchPolicy, Heuristic, PerEnv};
+use pmd_agent::rng::Rng;
+use pmd_agent::rollout::{VecEnv, VecEnvConfig, VecEnvError};
+use pmd_torch::infer::contract::{N_ACTIONS, OBS_DIM};
+use pmd_torch::infer::{Actor, BatchInput, InferError};
 
 /// Length of one timing round.
 pub const ROUND: Duration = Duration::from_millis(5);
 /// Timing rounds per batch size.
 pub const ROUNDS: usize = 40;
-
-/// The batch sizes of `pmd-agent bench inference`.
-pub const DEFAULT_BATCHES: [usize; 5] = [1, 8, 64, 256, 1024];
 
 /// What `bench inference --json` prints.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -188,7 +185,7 @@ pub fn time_calls(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infer::{Model, NetConfig, PolicyNet, Selection};
+    use pmd_torch::infer::{Model, NetConfig, PolicyNet, Selection};
     use tch::Device;
 
     #[test]
@@ -203,7 +200,7 @@ mod tests {
         )
         .unwrap();
         let mut actor = Actor::new(Model::Native(net), Device::Cpu, Selection::Sample);
-        let rom = crate::cartridge::rom().unwrap();
+        let rom = pmd_agent::cartridge::rom().unwrap();
         let sample = observation_sample(&rom, 2, 3, 5).unwrap();
         assert_eq!(sample.rows(), 6);
         let density = sample.density();

@@ -1,13 +1,13 @@
 //! Behaviour-cloning rows from recordings, read only as far as they are
 //! needed (the `torch` feature): `load_recordings` with `max_rows` decodes
 //! a batch or so, not the whole file.
-#![cfg(feature = "torch")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::{heuristic_run, pmd_agent, stderr};
 use pmd_agent::record::read_trajectories;
-use pmd_agent::train::{load_recordings, BcDataset};
+use pmd_torch::train::{load_recordings, BcDataset};
 
 #[test]
 fn max_rows_bounds_what_is_decoded_not_only_what_is_kept() {

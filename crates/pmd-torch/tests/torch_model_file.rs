@@ -1,16 +1,15 @@
 //! Model files (the `torch` feature): saved by our code, loaded back as
 //! TorchScript and as the native network, and bad files refused without a
 //! panic.
-#![cfg(feature = "torch")]
 
 use std::io::Write;
 use std::path::Path;
 
-use pmd_agent::infer::contract::{FRAME_LEN, N_ACTIONS, OBS_DIM};
-use pmd_agent::infer::model_file::{self, Model};
-use pmd_agent::infer::script::ScriptModule;
-use pmd_agent::infer::{Actor, BatchInput, InferError, NetConfig, PolicyNet, Selection};
-use pmd_agent::rng::Rng;
+use pmd_torch::infer::contract::{FRAME_LEN, N_ACTIONS, OBS_DIM};
+use pmd_torch::infer::model_file::{self, Model};
+use pmd_torch::infer::script::ScriptModule;
+use pmd_torch::infer::{Actor, BatchInput, InferError, NetConfig, PolicyNet, Selection};
+use pmd_util::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
 /// A fresh CPU network with these hidden widths.

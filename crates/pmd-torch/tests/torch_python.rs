@@ -10,14 +10,12 @@
 //! 2. A model file saved by our code loads in PyTorch with `torch.jit.load`,
 //!    its metadata reads as an extra file, and PyTorch gives our outputs.
 
-#![cfg(feature = "torch")]
-
 use std::path::Path;
 use std::process::Command;
 
-use pmd_agent::infer::contract::{N_ACTIONS, OBS_DIM};
-use pmd_agent::infer::model_file::{self, Model};
-use pmd_agent::infer::{NetConfig, PolicyNet};
+use pmd_torch::infer::contract::{N_ACTIONS, OBS_DIM};
+use pmd_torch::infer::model_file::{self, Model};
+use pmd_torch::infer::{NetConfig, PolicyNet};
 use tch::{Device, Tensor};
 
 const PYTHON_SIDE: &str = r#"

@@ -1,17 +1,18 @@
-//! The command line's neural-policy paths end to end (the `torch`
-//! feature): models our own code saved and traced run with
+//! The command line's neural-policy paths end to end (`pmd-agent-torch`,
+//! and `pmd-agent` handing torch commands to it): models our own code saved and traced run with
 //! `--policy torch:PATH` in lockstep and asynchronously, `train bc` learns
 //! from a recording, `train dagger` labels the network's own states,
 //! `train ppo` writes its model, log and plot, `bench
 //! inference` prints its JSON.
-#![cfg(feature = "torch")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 
 use common::{one_json_object, pmd_agent, stderr};
-use pmd_agent::infer::{model_file, NetConfig, PolicyNet};
+use pmd_torch::infer::{model_file, NetConfig, PolicyNet};
 use tch::Device;
 
 fn small_model(path: &Path, seed: u64) {
@@ -64,7 +65,7 @@ fn a_saved_model_plays_in_lockstep_and_asynchronously() {
     assert_eq!(a["policy"], spec.as_str());
     // Greedy on a device that is not there: refused in one line.
     let out = pmd_agent(&[&base[..], &["--greedy", "--device", "cuda:7"]].concat());
-    if !pmd_agent::infer::cuda_available() {
+    if !pmd_torch::infer::cuda_available() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains("CUDA"), "{}", stderr(&out));
     }
@@ -366,4 +367,61 @@ fn a_model_that_reads_frames_runs_without_being_told() {
     ]);
     assert_eq!(v["updates"], 1, "{v}");
     assert!(out.is_file());
+}
+
+/// `pmd-agent` (no libtorch) hands a torch command to `pmd-agent-torch`
+/// beside it: a model file that is not there is refused naming the file,
+/// in one line with exit code 2, exactly as the torch executable itself
+/// says it — for lockstep and asynchronous runs.
+#[test]
+fn a_torch_policy_through_pmd_agent_runs_in_the_torch_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("model.pt");
+    let spec = format!("torch:{}", missing.display());
+    for args in [
+        vec!["run", "--policy", spec.as_str(), "--steps", "10"],
+        vec!["run", "--policy", spec.as_str(), "--steps", "10", "--async"],
+        vec!["bench", "policies", "--policies", &format!("random,{spec}")],
+    ] {
+        for out in [
+            pmd_agent(&args),
+            Command::new(env!("CARGO_BIN_EXE_pmd-agent-torch"))
+                .args(&args)
+                .output()
+                .unwrap(),
+        ] {
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            let err = stderr(&out);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+            assert!(err.contains(&*missing.to_string_lossy()), "{err}");
+            assert!(err.to_lowercase().contains("no such file"), "{err}");
+        }
+    }
+}
+
+/// Without `pmd-agent-torch` beside it, `pmd-agent` refuses torch commands
+/// in one line naming what is missing (exit 1), and still runs the rest.
+#[test]
+fn without_the_torch_executable_torch_commands_say_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("pmd-agent");
+    std::fs::copy(common::bin(), &alone).unwrap();
+    for args in [
+        vec!["train", "ppo", "--out", "m.pt", "--steps", "10"],
+        vec!["run", "--policy", "torch:m.pt", "--steps", "10"],
+        vec!["bench", "inference"],
+    ] {
+        let out = Command::new(&alone).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("pmd-agent-torch"), "{err}");
+        assert!(err.contains("is missing"), "{err}");
+    }
+    let out = Command::new(&alone)
+        .args(["run", "--policy", "random", "--steps", "10", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -2,17 +2,16 @@
 //! corridor world, behaviour cloning of a fixed labelling function. Fixed
 //! seeds; the thresholds are far from what an untrained network gets, so
 //! a broken update fails.
-#![cfg(feature = "torch")]
 
 use std::ops::ControlFlow;
 
-use pmd_agent::infer::contract::{N_ACTIONS, OBS_DIM};
-use pmd_agent::infer::{BatchInput, NetConfig, PolicyNet};
-use pmd_agent::rng::Rng;
-use pmd_agent::train::{
+use pmd_torch::infer::contract::{N_ACTIONS, OBS_DIM};
+use pmd_torch::infer::{BatchInput, NetConfig, PolicyNet};
+use pmd_torch::train::{
     train_bc, train_ppo, BcConfig, BcDataset, Ppo, PpoConfig, StepOutcome, TrainError,
     VecEnvironment,
 };
+use pmd_util::rng::Rng;
 use tch::Device;
 
 /// N corridors of `LEN` cells. Start at 0; action 1 moves right, 0 left,
@@ -142,7 +141,7 @@ fn ppo_learns_the_corridor() {
     })
     .unwrap();
     assert_eq!(reports.len(), 40);
-    let mean = |rs: &[pmd_agent::train::UpdateReport]| {
+    let mean = |rs: &[pmd_torch::train::UpdateReport]| {
         let v: Vec<f64> = rs
             .iter()
             .map(|r| r.mean_return)

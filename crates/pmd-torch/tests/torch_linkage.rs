@@ -3,7 +3,6 @@
 //! `LD_LIBRARY_PATH`), and only the CPU libraries, never libtorch_cuda (not
 //! shipped by scripts/libtorch.sh; a build against a CUDA libtorch on a GPU
 //! machine loads it, and skips that check).
-#![cfg(feature = "torch")]
 
 use tch::{Device, Kind, Tensor};
 
@@ -17,7 +16,7 @@ fn runs_on_the_cpu_libraries_only() {
         maps.contains("libtorch_cpu.so"),
         "libtorch_cpu.so is not mapped"
     );
-    if !pmd_agent::infer::cuda_available() {
+    if !pmd_torch::infer::cuda_available() {
         assert!(
             !maps.contains("libtorch_cuda"),
             "a CUDA library of torch got loaded"
@@ -42,14 +41,14 @@ fn runs_on_the_cpu_libraries_only() {
 
 #[test]
 fn cuda_paths_skip_cleanly_without_a_gpu() {
-    use pmd_agent::policy::DeviceChoice;
-    if !pmd_agent::infer::cuda_available() {
+    use pmd_rollout::policy::DeviceChoice;
+    if !pmd_torch::infer::cuda_available() {
         eprintln!("no CUDA here: CUDA inference test skipped");
-        assert!(pmd_agent::infer::resolve(DeviceChoice::Cuda(0)).is_err());
+        assert!(pmd_torch::infer::resolve(DeviceChoice::Cuda(0)).is_err());
         return;
     }
-    use pmd_agent::infer::{Actor, BatchInput, Model, NetConfig, PolicyNet, Selection};
-    let device = pmd_agent::infer::resolve(DeviceChoice::Cuda(0)).unwrap();
+    use pmd_torch::infer::{Actor, BatchInput, Model, NetConfig, PolicyNet, Selection};
+    let device = pmd_torch::infer::resolve(DeviceChoice::Cuda(0)).unwrap();
     let net = PolicyNet::new(NetConfig::default(), device, 0).unwrap();
     let mut actor = Actor::new(Model::Native(net), device, Selection::Greedy);
     let obs = vec![0.0f32; 4 * 2395];
