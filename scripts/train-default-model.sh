@@ -20,7 +20,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-$root/target/train-default}"
 bin="$root/target/release/pmd-agent"
-(cd "$root" && cargo build -q --release -j2)
+(cd "$root" && cargo build -q --release -j2 -p pmd-agent -p pmd-agent-torch)
 rm -rf "$work"
 mkdir -p "$work"
 "$bin" train dagger --envs 8 --rounds 8 --steps-per-round 10000 --seed 5000 \

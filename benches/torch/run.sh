@@ -37,7 +37,7 @@ elif [ "$install" = 1 ] || ! "$venv/bin/python" -c 'import torch, numpy' >/dev/n
 fi
 
 "$root/scripts/libtorch.sh"
-(cd "$root" && cargo build -q --release -j2)
+(cd "$root" && cargo build -q --release -j2 -p pmd-agent -p pmd-agent-torch)
 rows="$(mktemp -d)"
 trap 'rm -rf "$rows"' EXIT
 ours="$("$root/target/release/pmd-agent" bench inference --model "$model" --threads "$threads" --export "$rows" --json)"

@@ -19,7 +19,7 @@ const PYTHON_CLIENT: &str = include_str!("../../tests/python/mgba_http_client.py
 
 /// What `bench socket` was asked.
 #[derive(Debug)]
-pub struct SocketArgs<'a> {
+pub struct SocketRun<'a> {
     /// `--rom`.
     pub rom: Option<&'a PathBuf>,
     /// Steps per environment.
@@ -55,7 +55,7 @@ fn find_python() -> Option<PathBuf> {
 
 /// Runs the suite; with `json`, returns the report for the caller to
 /// print (and record) instead of a human summary.
-pub fn bench(args: &SocketArgs<'_>) -> Result<Option<serde_json::Value>, Failure> {
+pub fn bench(args: &SocketRun<'_>) -> Result<Option<serde_json::Value>, Failure> {
     if args.envs.is_empty() || args.envs.contains(&0) || args.steps == 0 {
         return Err(Failure::bad_input(
             "--envs must list counts of at least 1, and --steps be at least 1",

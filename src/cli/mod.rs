@@ -44,7 +44,7 @@ pub trait TorchCommands {
     /// `bench inference`.
     fn bench_inference(
         &self,
-        args: &bench::BenchArgs,
+        args: &bench::InferenceArgs,
         rom: &crate::emu::Rom,
     ) -> Result<(), Failure>;
 }
@@ -173,7 +173,10 @@ fn needs_torch(cli: &Cli) -> bool {
     match &cli.command {
         Some(Command::Train(_)) => return true,
         Some(Command::Bench(b))
-            if matches!(b.suite, Some(bench::Suite::Inference | bench::Suite::E2e)) =>
+            if matches!(
+                b.command,
+                bench::BenchCommand::Inference(_) | bench::BenchCommand::E2e(_)
+            ) =>
         {
             return true
         }

@@ -1,13 +1,13 @@
 //! `bench inference`: the model's act step at each batch size, timed on
 //! real observations (the measurement is `crate::bench_inference`).
 
-use pmd_agent::cli::bench::{emit, BenchArgs};
+use pmd_agent::cli::bench::{emit, InferenceArgs};
 use pmd_agent::cli::Failure;
 use pmd_agent::emu::Rom;
 
 /// `bench inference`: the model's act step at each batch size, on real
 /// observations, with `--threads` libtorch threads (default 1).
-pub fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
+pub fn inference(args: &InferenceArgs, rom: &Rom) -> Result<(), Failure> {
     {
         use crate::bench_inference::{bench_actor, observation_sample, ROUND, ROUNDS};
         use pmd_agent::policy::DeviceChoice;
@@ -16,7 +16,7 @@ pub fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
         if args.batches.is_empty() || args.batches.contains(&0) {
             return Err(Failure::bad_input("--batches must be sizes of at least 1"));
         }
-        let intra = threads::set_intra_op_threads(args.threads.unwrap_or(1));
+        let intra = threads::set_intra_op_threads(args.threads.max(1));
         let mut actor = Actor::load(
             &args.model,
             args.device.unwrap_or(DeviceChoice::Cpu),
@@ -25,14 +25,14 @@ pub fn inference(args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
         .map_err(|e| Failure::bad_input(e.to_string()))?;
         actor.set_sparse_input(!args.dense);
         // 1,024 real rows: 8 environments of the heuristic, 128 rounds.
-        let sample = observation_sample(rom, 8, 128, args.seed)
+        let sample = observation_sample(rom, 8, 128, args.game.seed)
             .map_err(|e| Failure::other(e.to_string()))?;
         if let Some(dir) = &args.export {
             export_sample(dir, &sample)?;
         }
         let r = bench_actor(&mut actor, &sample, &args.batches, ROUND, ROUNDS)
             .map_err(|e| Failure::other(e.to_string()))?;
-        emit(args, &r, |r| {
+        emit(&args.common, "inference", &r, |r| {
             println!(
                 "inference: {} ({} first layer), {intra} libtorch thread(s), {} real observation rows ({:.1}% of features on)",
                 args.model.display(),

@@ -11,7 +11,7 @@ mod bench_inference;
 mod inference;
 mod train;
 
-use pmd_agent::cli::bench::BenchArgs;
+use pmd_agent::cli::bench::InferenceArgs;
 use pmd_agent::cli::train::TrainArgs;
 use pmd_agent::cli::{Failure, TorchCommands};
 use pmd_agent::emu::Rom;
@@ -24,7 +24,7 @@ impl TorchCommands for Torch {
         train::train(args)
     }
 
-    fn bench_inference(&self, args: &BenchArgs, rom: &Rom) -> Result<(), Failure> {
+    fn bench_inference(&self, args: &InferenceArgs, rom: &Rom) -> Result<(), Failure> {
         inference::inference(args, rom)
     }
 }

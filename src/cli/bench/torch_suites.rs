@@ -7,16 +7,17 @@ use crate::bench::e2e::{self, E2eConfig};
 use crate::emu::Rom;
 use crate::policy::PolicySpec;
 
-use super::{emit, BenchArgs};
+use super::{emit, worker_threads, E2eArgs};
 use crate::cli::Failure;
 
 /// `bench e2e`: the model as a torch policy, lockstep and asynchronous,
 /// next to the heuristic.
-pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Failure> {
-    let steps = args.steps.unwrap_or(2000);
-    if steps == 0 || args.max_batch == 0 {
+pub(super) fn e2e(args: &E2eArgs, rom: &Rom) -> Result<(), Failure> {
+    let threads = worker_threads(args.threads)?;
+    let steps = args.steps;
+    if steps == 0 || args.max_batch == 0 || args.envs.contains(&0) {
         return Err(Failure::bad_input(
-            "--steps and --max-batch must be at least 1",
+            "--steps, --envs and --max-batch must be at least 1",
         ));
     }
     let envs = if args.envs.is_empty() {
@@ -30,7 +31,7 @@ pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Fai
         envs,
         steps,
         threads,
-        seed: args.seed,
+        seed: args.game.seed,
         max_batch: args.max_batch,
         max_wait: Duration::from_micros(args.max_wait_us),
         jitter_us: args.jitter_us,
@@ -40,7 +41,7 @@ pub(super) fn e2e(args: &BenchArgs, rom: &Rom, threads: usize) -> Result<(), Fai
         crate::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
         other => Failure::other(other.to_string()),
     })?;
-    emit(args, &r, |r| {
+    emit(&args.common, "e2e", &r, |r| {
         println!(
             "e2e: {} vs {}, {} worker threads, {} cores, {} steps per measurement, jitter {} µs",
             r.policy, r.baseline, r.threads, r.cores, r.steps, r.jitter_us
