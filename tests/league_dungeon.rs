@@ -228,3 +228,71 @@ fn the_command_line_plays_replays_and_refuses_bad_input() {
         assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
     }
 }
+
+/// The lean `league-player` (no emulator) plays pmd_dungeon from the
+/// state the referee sends: two of them and a heuristic native under
+/// `league serve` finish the league with every match played and no
+/// technical loss (an illegal or missing answer would be one), and the
+/// players exit by themselves.
+#[test]
+fn lean_players_play_pmd_dungeon_from_the_sent_state() {
+    use std::process::Stdio;
+    let lean = std::path::Path::new(BIN).with_file_name("league-player");
+    assert!(
+        lean.is_file(),
+        "{} is missing: build the workspace",
+        lean.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = league_common::free_port();
+    let manager = Command::new(BIN)
+        .args([
+            "league",
+            "serve",
+            "--game",
+            "pmd_dungeon",
+            "--start-when",
+            "3",
+        ])
+        .args(["--once", "--json", "--turns", "40", "--native", "heuristic"])
+        .arg("--db")
+        .arg(dir.path().join("l.db"))
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    league_common::wait_listening(port);
+    let players: Vec<_> = ["lean-a", "lean-b"]
+        .iter()
+        .map(|id| {
+            Command::new(&lean)
+                .args(["--id", id, "--addr", "127.0.0.1:0"])
+                .args(["--manager", &format!("http://127.0.0.1:{port}/mcp")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let out = manager.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "completed", "{report}");
+    assert_eq!(report["matches_played"], 3, "{report}");
+    for row in report["standings"].as_array().unwrap() {
+        assert_eq!(row["technical_losses"], 0, "{report}");
+    }
+    for p in players {
+        let out = p.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
