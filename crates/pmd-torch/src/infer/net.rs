@@ -489,7 +489,12 @@ mod tests {
             ..NetConfig::default()
         };
         let net = PolicyNet::new(config, Device::Cpu, 1).unwrap();
-        let obs = Tensor::rand([3, OBS_DIM as i64], (Kind::Float, Device::Cpu));
+        // Inputs from our own stream, not libtorch's global generator: a
+        // draw from it here would race with another test's seeded
+        // initialisation (same_seed_same_weights) in this test binary.
+        let mut rng = pmd_util::rng::Rng::new(5, 0);
+        let rows: Vec<f32> = (0..3 * OBS_DIM).map(|_| rng.unit() as f32).collect();
+        let obs = Tensor::from_slice(&rows).view([3, OBS_DIM as i64]);
         let mut mask = vec![true; 3 * N_ACTIONS];
         mask[4] = false;
         mask[N_ACTIONS + 18] = false;
