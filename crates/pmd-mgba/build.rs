@@ -69,6 +69,8 @@ fn main() {
         fail("compiling the C shim in shim/ failed (see the compiler's messages above)");
     }
     println!("cargo:rustc-env=PMD_MGBA_SHIM={}", out.display());
+    // For packagers (the Python wheel ships the shim beside its module).
+    println!("cargo:path={}", out.display());
 }
 
 fn find_library_dir() -> Option<PathBuf> {

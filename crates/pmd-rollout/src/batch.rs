@@ -24,6 +24,8 @@ pub struct StepInfo {
     pub state: StepState,
     /// Reward of the step.
     pub reward: f32,
+    /// The deepest floor of the episode up to and with this step.
+    pub max_floor: u8,
     /// The step ended the episode by the game's outcome.
     pub terminated: bool,
     /// The step cut the episode short.

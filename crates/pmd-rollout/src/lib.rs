@@ -47,4 +47,4 @@ pub use policy_input::{EnvContext, EnvSlots, PolicyInput};
 pub use seeds::episode_seed;
 pub use telemetry::{FailureKind, NoTelemetry, Telemetry};
 pub use unit::EnvUnit;
-pub use vec_env::{VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions};
+pub use vec_env::{AutoReset, VecEnv, VecEnvConfig, VecEnvError, VecEnvOptions};

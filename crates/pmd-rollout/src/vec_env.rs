@@ -60,6 +60,34 @@ pub struct VecEnvConfig {
     /// Steps between two checkpoints of an environment (1: a snapshot
     /// before every step).
     pub snapshot_every: u32,
+    /// What happens when an episode ends (gymnasium's autoreset modes).
+    pub autoreset: AutoReset,
+    /// The index of the first environment within a larger run: episode
+    /// seeds and random streams of environment `i` are those of
+    /// environment `first_index + i` of a single VecEnv with the same run
+    /// seed (so K processes of N environments, with first indices 0, N,
+    /// 2N, …, play exactly one run of K·N).
+    pub first_index: usize,
+}
+
+/// What a [`VecEnv`] does when one of its environments ends an episode:
+/// gymnasium's three autoreset modes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutoReset {
+    /// Reset within the step that ended the episode: the environment's
+    /// rows show the next episode's first observation and the terminal one
+    /// is in the final rows (gymnasium's `SAME_STEP`; see [`ObsBatch`]).
+    #[default]
+    SameStep,
+    /// The step that ends the episode shows its terminal observation; the
+    /// environment's next step ignores its action and resets: reward 0, no
+    /// end flags, the first observation of the next episode (gymnasium's
+    /// `NEXT_STEP`).
+    NextStep,
+    /// The step that ends the episode shows its terminal observation and
+    /// the environment waits for [`VecEnv::reset_envs`]; stepping it
+    /// before is [`VecEnvError::EpisodeOver`] (gymnasium's `DISABLED`).
+    Disabled,
 }
 
 impl Default for VecEnvConfig {
@@ -73,6 +101,8 @@ impl Default for VecEnvConfig {
             max_consecutive_failures: 3,
             reset_attempts: 3,
             snapshot_every: 16,
+            autoreset: AutoReset::SameStep,
+            first_index: 0,
         }
     }
 }
@@ -121,6 +151,9 @@ pub(super) struct Slot {
     stats: RolloutStats,
     /// The state the last finished episode ended in.
     final_state: DungeonState,
+    /// Its episode ended and it has not been reset yet
+    /// ([`AutoReset::NextStep`] and [`AutoReset::Disabled`]).
+    awaiting_reset: bool,
 }
 
 /// The contiguous batch buffers, allocated once.
@@ -242,6 +275,21 @@ pub enum VecEnvError {
         /// Actions given.
         actual: usize,
     },
+    /// A reset mask whose length is not the number of environments.
+    #[error("a reset mask of {actual} entries for {expected} environments")]
+    MaskLength {
+        /// Environments.
+        expected: usize,
+        /// Entries given.
+        actual: usize,
+    },
+    /// With [`AutoReset::Disabled`], a step for an environment whose
+    /// episode has ended and that was not reset.
+    #[error("environment {index}: its episode has ended; reset it first (autoreset is disabled)")]
+    EpisodeOver {
+        /// Which environment.
+        index: usize,
+    },
 }
 
 impl VecEnv {
@@ -268,15 +316,17 @@ impl VecEnv {
             return Err(VecEnvError::NoEnvs);
         }
         let workers = Workers::new(config.threads)?;
+        // Frames need rendering; `config.env.render` alone renders without
+        // making frame rows (for screenshots).
         let env_config = EnvConfig {
-            render: config.frames,
+            render: config.frames || config.env.render,
             ..config.env
         };
         let build = |index: usize| {
             let wrap = |source| VecEnvError::Env { index, source };
             let mut env = Env::new(rom, env_config).map_err(wrap)?;
             prepare(&mut env).map_err(wrap)?;
-            let seed = episode_seed(config.seed, index, 0);
+            let seed = episode_seed(config.seed, config.first_index + index, 0);
             env.reset(seed).map_err(wrap)?;
             let checkpoint = env.snapshot().map_err(wrap)?;
             Ok(Slot {
@@ -289,9 +339,10 @@ impl VecEnv {
                 since_checkpoint: Vec::with_capacity(config.snapshot_every.max(1) as usize),
                 consecutive_failures: 0,
                 quarantined: false,
-                rng: Rng::new(config.seed, index as u64),
+                rng: Rng::new(config.seed, (config.first_index + index) as u64),
                 stats: RolloutStats::default(),
                 final_state: DungeonState::new(),
+                awaiting_reset: false,
             })
         };
         let slots: Result<Vec<Slot>, VecEnvError> = match &workers {
@@ -406,6 +457,15 @@ impl VecEnv {
                 actual: actions.len(),
             });
         }
+        if self.config.autoreset == AutoReset::Disabled {
+            if let Some(slot) = self
+                .slots
+                .iter()
+                .find(|s| s.awaiting_reset && !s.quarantined)
+            {
+                return Err(VecEnvError::EpisodeOver { index: slot.index });
+            }
+        }
         let b = &mut self.buffers;
         let frame_len = b.frame_len();
         let ctx = StepContext {
@@ -465,6 +525,126 @@ impl VecEnv {
         }
         self.publish_infos();
         Ok(self.batch())
+    }
+
+    /// Resets the environments `mask` selects (every one without a mask),
+    /// on the calling thread, and writes their rows: each starts its next
+    /// episode, or with `seed` the run starts over from that seed — the
+    /// selected environments begin its episode 0 with fresh random streams,
+    /// exactly as a new `VecEnv` with that seed would, and later episodes'
+    /// seeds of every environment derive from it. Their step infos become
+    /// the reset's (reward 0, no end). A quarantined environment selected
+    /// gets a fresh try. gymnasium's `reset(seed=…, options={"reset_mask":
+    /// …})`.
+    pub fn reset_envs(
+        &mut self,
+        seed: Option<u64>,
+        mask: Option<&[bool]>,
+    ) -> Result<ObsBatch<'_>, VecEnvError> {
+        if let Some(mask) = mask {
+            if mask.len() != self.slots.len() {
+                return Err(VecEnvError::MaskLength {
+                    expected: self.slots.len(),
+                    actual: mask.len(),
+                });
+            }
+        }
+        if let Some(seed) = seed {
+            self.config.seed = seed;
+        }
+        let ctx = StepContext {
+            config: &self.config,
+            hook: self.options.hook.as_deref(),
+            telemetry: &*self.options.telemetry,
+        };
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if mask.is_some_and(|m| !m[i]) {
+                continue;
+            }
+            let first = match seed {
+                Some(seed) => {
+                    slot.rng = Rng::new(seed, (self.config.first_index + i) as u64);
+                    0
+                }
+                None => slot.episode + 1,
+            };
+            start_episode(slot, &ctx, first);
+            self.infos[i] = StepInfo {
+                episode: slot.episode,
+                seed: slot.seed,
+                state: slot.env.step_state(),
+                max_floor: slot.max_floor,
+                quarantined: slot.quarantined,
+                ..StepInfo::default()
+            };
+            observe(
+                slot,
+                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+                b.with_frames
+                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
+            );
+        }
+        self.publish_infos();
+        Ok(self.batch())
+    }
+
+    /// A branch point of environment `i` (see [`Env::snapshot`]).
+    pub fn snapshot_env(&mut self, i: usize) -> Result<EnvSnapshot, VecEnvError> {
+        self.slots[i]
+            .env
+            .snapshot()
+            .map_err(|source| VecEnvError::Env { index: i, source })
+    }
+
+    /// Returns environment `i` to a branch point taken on it (or on any
+    /// environment of the same ROM) and writes its rows; its fault
+    /// isolation starts over from there (a new checkpoint). A snapshot the
+    /// emulator refuses leaves the environment as it was. Its episode
+    /// number and seed stay; its deepest floor becomes the restored one.
+    pub fn restore_env(&mut self, i: usize, snapshot: &EnvSnapshot) -> Result<(), VecEnvError> {
+        let wrap = |source| VecEnvError::Env { index: i, source };
+        let slot = &mut self.slots[i];
+        slot.env.restore(snapshot).map_err(wrap)?;
+        slot.env.snapshot_into(&mut slot.checkpoint).map_err(wrap)?;
+        slot.since_checkpoint.clear();
+        slot.consecutive_failures = 0;
+        slot.quarantined = false;
+        slot.max_floor = slot.env.state().floor.max(1);
+        slot.awaiting_reset = !slot.env.is_running();
+        self.infos[i] = StepInfo {
+            episode: slot.episode,
+            step: slot.env.episode_steps(),
+            seed: slot.seed,
+            state: slot.env.step_state(),
+            max_floor: slot.max_floor,
+            ..StepInfo::default()
+        };
+        let b = &mut self.buffers;
+        let frame_len = b.frame_len();
+        observe(
+            slot,
+            &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+            &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+            b.with_frames
+                .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
+        );
+        self.publish_infos();
+        Ok(())
+    }
+
+    /// The deepest floor environment `i`'s current episode has reached.
+    pub fn max_floor(&self, i: usize) -> u8 {
+        self.slots[i].max_floor
+    }
+
+    /// Whether environment `i`'s episode has ended and it waits for a
+    /// reset ([`AutoReset::NextStep`] until its next step,
+    /// [`AutoReset::Disabled`] until [`VecEnv::reset_envs`]).
+    pub fn awaiting_reset(&self, i: usize) -> bool {
+        self.slots[i].awaiting_reset
     }
 
     /// Adds `bonus[i]` to environment `i`'s reward of the last step (in
@@ -567,7 +747,9 @@ pub(super) struct Rows<'a> {
     pub(super) final_frame: Option<&'a mut [u8]>,
 }
 
-/// Writes what environment `slot` looks like now into its rows.
+/// Writes what environment `slot` looks like now into its rows (an
+/// environment waiting for its reset shows its terminal observation and
+/// only `wait` legal).
 fn observe(slot: &Slot, row: &mut [f32], mask: &mut [bool], frame: Option<&mut [u8]>) {
     if slot.quarantined {
         row.fill(0.0);
@@ -578,7 +760,15 @@ fn observe(slot: &Slot, row: &mut [f32], mask: &mut [bool], frame: Option<&mut [
         return;
     }
     obs::encode(slot.env.state(), slot.env.floor_turns(), row);
-    slot.env.action_mask().write(mask);
+    if slot.awaiting_reset {
+        // The episode is over and the next step's action is ignored: only
+        // `wait` is offered, so a policy that samples from the mask (or a
+        // softmax over it) always has one legal action.
+        mask.fill(false);
+        mask[Action::Wait.index()] = true;
+    } else {
+        slot.env.action_mask().write(mask);
+    }
     if let Some(frame) = frame {
         write_frame(&slot.env, frame);
     }
@@ -611,6 +801,22 @@ pub(super) fn step_slot(
         ..StepInfo::default()
     };
     if slot.quarantined {
+        observe(slot, out.row, out.mask, out.frame);
+        return info;
+    }
+    if slot.awaiting_reset {
+        // NEXT_STEP: this step is the reset (its action is ignored). With
+        // autoreset disabled `VecEnv::step` refuses before getting here;
+        // an `EnvUnit` step of a waiting environment resets it likewise.
+        reset_slot(slot, ctx);
+        info = StepInfo {
+            episode: slot.episode,
+            seed: slot.seed,
+            state: slot.env.step_state(),
+            max_floor: slot.max_floor,
+            quarantined: slot.quarantined,
+            ..StepInfo::default()
+        };
         observe(slot, out.row, out.mask, out.frame);
         return info;
     }
@@ -676,6 +882,7 @@ fn stepped(
     slot.stats.best_floor = slot.stats.best_floor.max(slot.max_floor);
     info.state = result.state;
     info.reward = result.reward;
+    info.max_floor = slot.max_floor;
     if let Some(reason) = result.reason {
         end_episode(slot, reason, &mut info, out, ctx);
         return info;
@@ -703,6 +910,7 @@ fn failed(
     info.rolled_back = true;
     let restored = roll_back(slot);
     info.state = slot.env.step_state();
+    info.max_floor = slot.max_floor;
     if !restored || slot.consecutive_failures >= ctx.config.max_consecutive_failures {
         tracing::warn!(
             env = slot.index,
@@ -778,7 +986,10 @@ fn end_episode(
         write_frame(&slot.env, final_frame);
     }
     slot.final_state.clone_from(slot.env.state());
-    reset_slot(slot, ctx);
+    match ctx.config.autoreset {
+        AutoReset::SameStep => reset_slot(slot, ctx),
+        AutoReset::NextStep | AutoReset::Disabled => slot.awaiting_reset = true,
+    }
     observe(slot, out.row, out.mask, out.frame);
 }
 
@@ -786,10 +997,23 @@ fn end_episode(
 /// a bounded number of times; quarantines the environment when every try
 /// fails.
 fn reset_slot(slot: &mut Slot, ctx: &StepContext<'_>) {
+    let next = slot.episode + 1;
+    start_episode(slot, ctx, next);
+}
+
+/// Starts episode `first` of the environment (its seed from the run seed),
+/// or on failure the following ones, a bounded number of times; quarantines
+/// the environment when every try fails.
+fn start_episode(slot: &mut Slot, ctx: &StepContext<'_>, first: u64) {
     slot.consecutive_failures = 0;
-    for _ in 0..ctx.config.reset_attempts.max(1) {
-        slot.episode += 1;
-        slot.seed = episode_seed(ctx.config.seed, slot.index, slot.episode);
+    slot.awaiting_reset = false;
+    for attempt in 0..u64::from(ctx.config.reset_attempts.max(1)) {
+        slot.episode = first + attempt;
+        slot.seed = episode_seed(
+            ctx.config.seed,
+            ctx.config.first_index + slot.index,
+            slot.episode,
+        );
         let (index, episode, seed) = (slot.index, slot.episode, slot.seed);
         let (env, checkpoint) = (&mut slot.env, &mut slot.checkpoint);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -803,6 +1027,7 @@ fn reset_slot(slot: &mut Slot, ctx: &StepContext<'_>) {
             Ok(Ok(())) => {
                 slot.since_checkpoint.clear();
                 slot.max_floor = slot.env.state().floor.max(1);
+                slot.quarantined = false;
                 return;
             }
             Ok(Err(e)) => {

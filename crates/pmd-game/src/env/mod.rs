@@ -16,6 +16,7 @@
 
 mod outcome;
 pub mod reward;
+mod snapshot_bytes;
 
 pub use crate::{
     Action, ActionMask, Direction, ParseActionError, Presses, SeedScope, ACTION_COUNT,
@@ -176,6 +177,9 @@ pub struct EnvSnapshot {
     floor_turns: u32,
     last_floor: u8,
     basis: RewardBasis,
+    /// Read from bytes, which do not keep the basis: the restore takes it
+    /// from the decoded state.
+    basis_from_state: bool,
 }
 
 /// One game, played turn by turn.
@@ -238,13 +242,20 @@ impl Env {
     }
 
     /// Starts every episode from a savestate file: either mGBA's frontend
-    /// format (`.ss1` …, PNG or raw) or pmd-agent's own checksummed form
-    /// ([`Snapshot::to_bytes`]). Both are checked (structure, checksum,
+    /// format (`.ss1` …, PNG or raw) or pmd-agent's own checksummed forms
+    /// ([`Snapshot::to_bytes`], or [`EnvSnapshot::to_bytes`] whose machine
+    /// state is used). Both are checked (structure, checksum,
     /// size, that they belong to this very ROM) before mGBA loads them; a
     /// refused file leaves the environment as it was. The seed given to
     /// `reset` is written right after loading (see [`Env::seed_scope`]).
     pub fn start_from_state_file(&mut self, bytes: &[u8]) -> Result<(), EnvError> {
-        let snapshot = if Snapshot::is_byte_form(bytes) {
+        let snapshot = if EnvSnapshot::is_byte_form(bytes) {
+            let snapshot = EnvSnapshot::from_bytes(bytes)
+                .map_err(EmuError::from)?
+                .machine;
+            self.emu.restore(&snapshot)?;
+            snapshot
+        } else if Snapshot::is_byte_form(bytes) {
             let snapshot = Snapshot::from_bytes(bytes).map_err(EmuError::from)?;
             // Validates ROM and size, then loads: the state is known good.
             self.emu.restore(&snapshot)?;
@@ -543,6 +554,11 @@ impl Env {
         }
     }
 
+    /// Whether an episode is running (reset, and not ended).
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running
+    }
+
     /// Steps taken in the running episode.
     pub fn episode_steps(&self) -> u32 {
         self.episode_steps
@@ -583,6 +599,7 @@ impl Env {
             floor_turns: self.floor_turns,
             last_floor: self.last_floor,
             basis: self.basis,
+            basis_from_state: false,
         })
     }
 
@@ -594,6 +611,7 @@ impl Env {
         snap.floor_turns = self.floor_turns;
         snap.last_floor = self.last_floor;
         snap.basis = self.basis;
+        snap.basis_from_state = false;
         Ok(())
     }
 
@@ -608,6 +626,9 @@ impl Env {
         match self.decode() {
             Ok(()) | Err(EnvError::Decode(DecodeError::NotInDungeon)) => {}
             Err(e) => return Err(e),
+        }
+        if snap.basis_from_state {
+            self.basis = RewardBasis::of(&self.state);
         }
         self.set_masks(self.status == Status::Running);
         Ok(())
