@@ -7,6 +7,8 @@
 #   make fuzz-smoke  each cargo-fuzz target for 20 s from a seed corpus
 #               (nightly and cargo-fuzz installed when missing; make test
 #               runs it)
+#   make python-test  the Python package (crates/pmd-py): wheel built and
+#               installed into .venv, pytest (make test runs it)
 #   make miri   the pure-Rust unit tests under Miri (nightly; not part of
 #               `make test`; scripts/miri.sh lists what runs)
 #
@@ -24,7 +26,7 @@ TEST_ENV = PMD_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_PYTHON=1 \
 	PMD_TORCH_PYTHON=$(CURDIR)/.venv/bin/python PMD_REQUIRE_TORCH_PYTHON=1 \
 	PMD_REQUIRE_CARTRIDGE_TOOLCHAIN=1
 
-.PHONY: setup run test lint bench bench-smoke fuzz-smoke cartridge miri
+.PHONY: setup run test lint bench bench-smoke fuzz-smoke cartridge miri python-test
 
 setup:
 	@scripts/setup.sh
@@ -35,6 +37,7 @@ run: setup
 test: setup lint
 	$(TEST_ENV) $(CARGO) test -j $(JOBS) --workspace --all-targets
 	$(CARGO) test -j $(JOBS) --workspace --doc
+	$(MAKE) --no-print-directory python-test
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory fuzz-smoke
 
@@ -49,6 +52,12 @@ lint: setup
 
 bench: setup
 	$(CARGO) bench -j $(JOBS)
+
+# The Python package: wheel built (dev profile) and installed into .venv,
+# then pytest (gymnasium semantics, zero-copy, GIL, bad input, Ray).
+python-test: setup
+	$(CARGO) build -j $(JOBS) --bin pmd-agent
+	JOBS=$(JOBS) scripts/python-test.sh
 
 # The debug build's figures in CI (the test build is reused): they catch a
 # gross slow-down and keep the history mechanism exercised; BENCHMARKS.md's

@@ -57,6 +57,17 @@ if ! "$venv/bin/python" -c 'import pyarrow' >/dev/null 2>&1; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check pyarrow >&2
 fi
 
+# The Python package's build and tests (scripts/python-test.sh, run by
+# `make test`): maturin builds the wheel, pytest runs it against gymnasium's
+# own vector envs and on a local Ray. Pinned to the versions tested; only
+# what is missing is installed (a check is one import, ~0.5 s).
+python_pkgs=("gymnasium==1.4.0" "pytest==9.2.0" "maturin==1.16.0" "ray==2.60.0")
+if ! "$venv/bin/python" -c 'import gymnasium, pytest, ray, maturin' >/dev/null 2>&1 \
+    || [ ! -x "$venv/bin/maturin" ]; then
+    echo "setup: installing ${python_pkgs[*]} into $venv" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_pkgs[@]}" >&2
+fi
+
 # libtorch for the torch feature (on by default in the command line): the
 # first run on a machine downloads ~0.5 GB into ~/.cache/pmd-agent, later
 # runs only check the stamp and the ./.libtorch link (well under a second).

@@ -12,6 +12,7 @@
 //! `unsafe` is denied here and allowed only in [`views`] (the numpy views
 //! of the native buffers).
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 mod errors;

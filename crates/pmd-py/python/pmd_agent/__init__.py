@@ -12,6 +12,8 @@ views of the native batch buffers.
 - :class:`Policy` — the native ``random``, ``heuristic`` and ``search``
   policies on a VectorEnv's batch; :class:`TorchPolicy` runs a
   ``torch:PATH`` model file through PyTorch.
+- :func:`collect` — rollouts as a ``pyarrow.Table`` (what a Ray actor
+  returns; see ``examples/ray_rollouts.py``).
 - :func:`read_recording` — a run's recording as a ``pyarrow.Table``.
 - :class:`MemoryIndex` and :func:`embed` — similar-state queries on a
   run's episodic memory.
@@ -37,6 +39,7 @@ from .memory import MemoryIndex, embed  # noqa: E402
 from .policy import Policy, TorchPolicy  # noqa: E402
 from .recording import read_recording  # noqa: E402
 from .registration import ENV_ID, register_envs  # noqa: E402
+from .rollouts import collect  # noqa: E402
 from .vector import VectorEnv  # noqa: E402
 
 __version__ = _native.__version__
@@ -53,6 +56,7 @@ __all__ = [
     "Policy",
     "TorchPolicy",
     "VectorEnv",
+    "collect",
     "embed",
     "read_recording",
     "register_envs",

@@ -15,7 +15,10 @@ def _read_one(path: Path, *, keep_rolled_back: bool):
     import pyarrow.ipc as ipc
 
     with pa.OSFile(str(path), "rb") as source:
-        reader = ipc.open_stream(source)
+        try:
+            reader = ipc.open_stream(source)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ValueError(f"{path}: not an Arrow IPC stream recording ({e})") from None
         meta = reader.schema.metadata or {}
         version = meta.get(b"pmd_agent.schema_version", b"").decode()
         if version.split(".")[0] != SCHEMA_MAJOR:

@@ -133,6 +133,7 @@ class VectorEnv(_GymVectorEnv):
         self.copy = bool(copy)
         self._observation = observation
         self._seed = int(seed)
+        self._first_index = int(first_index)
         self._fresh = True
         self._all = np.ones(self.num_envs, dtype=bool)
         self._bind_views()
