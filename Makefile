@@ -7,8 +7,9 @@
 #   make fuzz-smoke  each cargo-fuzz target for 20 s from a seed corpus
 #               (nightly and cargo-fuzz installed when missing; make test
 #               runs it)
-#   make python-test  the Python package (crates/pmd-py): wheel built and
-#               installed into .venv, pytest (make test runs it)
+#   make python-test  the Python tests: the package (crates/pmd-py; wheel
+#               built and installed into .venv) and `pmd-agent mcp` under
+#               the official MCP client, with pytest (make test runs it)
 #   make miri   the pure-Rust unit tests under Miri (nightly; not part of
 #               `make test`; scripts/miri.sh lists what runs)
 #

@@ -47,6 +47,8 @@ check pmd-torch -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" mgba-h
 check mgba-http -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" "${torch_only[@]}"
 check league-v2 -- "${cli_only[@]}" "${torch_only[@]}" "${emulator[@]}" "${game[@]}"
 check league-player -- "${torch_only[@]}" "${emulator[@]}" "${game[@]}"
+# The MCP server: the core crates and rmcp; no libtorch, league or CLI.
+check pmd-mcp -- "${cli_only[@]}" "${league_only[@]}" "${torch_only[@]}" mgba-http
 # The Python package: the core crates, no libtorch (torch:PATH runs in PyTorch).
 check pmd-py -- "${cli_only[@]}" "${async_net[@]}" "${league_only[@]}" "${torch_only[@]}" mgba-http
 # The command line links no libtorch: torch commands run in pmd-agent-torch.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The Python package's tests: builds the wheel of crates/pmd-py with maturin
-# (the dev profile, so the test build's compiled crates are reused),
-# installs it into .venv (replacing any older build) and runs pytest on
-# crates/pmd-py/tests. Extra arguments go to pytest.
+# The Python tests: builds the wheel of crates/pmd-py with maturin (the dev
+# profile, so the test build's compiled crates are reused), installs it into
+# .venv (replacing any older build) and runs pytest on crates/pmd-py/tests
+# (the package) and tests/python (`pmd-agent mcp` under the official MCP
+# client). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="$PWD/.venv"
@@ -13,4 +14,4 @@ rm -f "$out"/pmd_agent-*.whl
 export PMD_AGENT_BIN="${PMD_AGENT_BIN:-$PWD/target/debug/pmd-agent}"
 # Ray: small, offline, no dashboard, no token written under ~/.ray.
 export RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider crates/pmd-py/tests "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider crates/pmd-py/tests tests/python "$@"

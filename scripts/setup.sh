@@ -59,10 +59,11 @@ fi
 
 # The Python package's build and tests (scripts/python-test.sh, run by
 # `make test`): maturin builds the wheel, pytest runs it against gymnasium's
-# own vector envs and on a local Ray. Pinned to the versions tested; only
+# own vector envs and on a local Ray, and drives `pmd-agent mcp` with the
+# official MCP client (`mcp`). Pinned to the versions tested; only
 # what is missing is installed (a check is one import, ~0.5 s).
-python_pkgs=("gymnasium==1.4.0" "pytest==9.2.0" "maturin==1.16.0" "ray==2.60.0")
-if ! "$venv/bin/python" -c 'import gymnasium, pytest, ray, maturin' >/dev/null 2>&1 \
+python_pkgs=("gymnasium==1.4.0" "pytest==9.2.0" "maturin==1.16.0" "ray==2.60.0" "mcp==2.3.0")
+if ! "$venv/bin/python" -c 'import gymnasium, pytest, ray, maturin, mcp' >/dev/null 2>&1 \
     || [ ! -x "$venv/bin/maturin" ]; then
     echo "setup: installing ${python_pkgs[*]} into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_pkgs[@]}" >&2

@@ -22,6 +22,7 @@ mod input_file;
 mod inspect;
 mod league;
 mod logging;
+mod mcp;
 pub mod progress;
 mod replay;
 mod run;
@@ -99,6 +100,9 @@ enum Command {
     Script(script::ScriptArgs),
     /// Serve the mGBA-http socket protocol from in-process emulators.
     ServeSocket(serve_socket::ServeSocketArgs),
+    /// Serve MCP (Model Context Protocol) over stdio for LLM agents:
+    /// sessions of in-process emulators to observe, act on and branch.
+    Mcp(mcp::McpArgs),
 }
 
 /// `run`: agent mode when a policy or an agent option is given; frame mode
@@ -156,6 +160,7 @@ pub fn main(torch: Option<&dyn TorchCommands>) -> i32 {
         Some(Command::League(args)) => league::league(args),
         Some(Command::Script(args)) => script::script(&args),
         Some(Command::ServeSocket(args)) => serve_socket::serve_socket(&args),
+        Some(Command::Mcp(args)) => mcp::mcp(&args),
         None => run(&cli.run),
     };
     match result {

@@ -1,0 +1,144 @@
+//! The sessions: emulators by id, bounded in number, closed when idle.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pmd_game::env::{EnvConfig, EnvSnapshot};
+use pmd_mgba::Rom;
+use pmd_rollout::{AutoReset, VecEnv, VecEnvConfig};
+
+/// How much the server holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open sessions at most (each an emulator of a few MB).
+    pub max_sessions: usize,
+    /// Named branches per session at most (each a ~400 KB savestate).
+    pub max_branches: usize,
+    /// A session unused this long is closed when the next session opens.
+    pub idle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_sessions: 8,
+            max_branches: 64,
+            idle: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// One emulator and its branches.
+pub(crate) struct Session {
+    pub(crate) env: VecEnv,
+    pub(crate) branches: BTreeMap<String, EnvSnapshot>,
+    pub(crate) rom_title: String,
+    pub(crate) seed: u64,
+    last_used: Instant,
+}
+
+/// What `session_new` asks for.
+pub(crate) struct NewSession<'a> {
+    pub(crate) rom: Option<&'a str>,
+    pub(crate) seed: u64,
+    pub(crate) max_episode_steps: Option<u32>,
+}
+
+/// Every open session.
+pub(crate) struct Sessions {
+    map: BTreeMap<String, Arc<Mutex<Session>>>,
+    next: u64,
+    pub(crate) limits: Limits,
+}
+
+impl Sessions {
+    pub(crate) fn new(limits: Limits) -> Sessions {
+        Sessions {
+            map: BTreeMap::new(),
+            next: 1,
+            limits,
+        }
+    }
+
+    /// Opens a session: the ROM (the bundled cartridge by default), reset
+    /// with episode 0 of `seed`.
+    pub(crate) fn open(&mut self, req: NewSession<'_>) -> Result<String, String> {
+        self.close_idle();
+        if self.map.len() >= self.limits.max_sessions {
+            return Err(format!(
+                "{} sessions are open, the most this server holds; close one (session_close)",
+                self.map.len()
+            ));
+        }
+        let rom = match req.rom {
+            Some(path) => Rom::from_path(path).map_err(|e| e.to_string())?,
+            None => pmd_game::cartridge::rom().map_err(|e| e.to_string())?,
+        };
+        let config = VecEnvConfig {
+            envs: 1,
+            seed: req.seed,
+            threads: Some(1),
+            autoreset: AutoReset::Disabled,
+            env: EnvConfig {
+                render: true,
+                max_episode_steps: req.max_episode_steps,
+                ..EnvConfig::default()
+            },
+            ..VecEnvConfig::default()
+        };
+        let env = VecEnv::new(&rom, config, |_| Ok(())).map_err(|e| e.to_string())?;
+        let id = format!("s{}", self.next);
+        self.next += 1;
+        self.map.insert(
+            id.clone(),
+            Arc::new(Mutex::new(Session {
+                env,
+                branches: BTreeMap::new(),
+                rom_title: rom.title().to_owned(),
+                seed: req.seed,
+                last_used: Instant::now(),
+            })),
+        );
+        Ok(id)
+    }
+
+    /// The session `id`, marked used.
+    pub(crate) fn get(&self, id: &str) -> Result<Arc<Mutex<Session>>, String> {
+        let session = self.map.get(id).cloned().ok_or_else(|| {
+            format!(
+                "no session {id:?} (open: {}); session_new opens one",
+                self.ids().join(", ")
+            )
+        })?;
+        if let Ok(mut s) = session.lock() {
+            s.last_used = Instant::now();
+        }
+        Ok(session)
+    }
+
+    pub(crate) fn close(&mut self, id: &str) -> Result<(), String> {
+        self.map
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| format!("no session {id:?}"))
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
+    fn close_idle(&mut self) {
+        let idle = self.limits.idle;
+        self.map.retain(|id, s| {
+            let keep = s
+                .lock()
+                .map(|s| s.last_used.elapsed() < idle)
+                .unwrap_or(false);
+            if !keep {
+                tracing::info!(session = %id, "closing an idle session");
+            }
+            keep
+        });
+    }
+}
