@@ -108,6 +108,17 @@ def test_play_branch_and_look_ahead(server):
             assert [o["steps"] for o in look["outcomes"]] == [3, 2]
             after = await call(client, "observe", session=sid)
             assert after["state"] == before["state"], "lookahead left the session as it was"
+            # what lookahead predicted is what playing the sequence does
+            first = before["legal_actions"][0]
+            total = 0.0
+            for _ in range(2):
+                out = await call(client, "act", session=sid, action=first)
+                total += out["reward"]
+            predicted = look["outcomes"][1]
+            assert abs(predicted["total_reward"] - total) < 1e-6
+            assert predicted["floor"] == out["observation"]["floor"]
+            assert predicted["hp"] == out["observation"]["state"]["leader"]["hp"]
+            await call(client, "branch_restore", session=sid, name="start")
 
             played = await call(client, "rollout", session=sid, policy="heuristic", steps=300)
             assert played["steps"] >= 1

@@ -493,32 +493,7 @@ impl PmdMcp {
             return Err("the episode has ended: reset (or branch_restore) first".to_owned());
         }
         let start = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
-        let mut outcomes = Vec::with_capacity(plans.len());
-        for plan in plans {
-            s.env.restore_env(0, &start).map_err(|e| e.to_string())?;
-            let mut out = Outcome {
-                steps: 0,
-                total_reward: 0.0,
-                terminated: false,
-                truncated: false,
-                reason: None,
-                floor: 0,
-                hp: 0,
-            };
-            for action in plan {
-                let (r, te, tr, reason) = step(&mut s, action)?;
-                out.steps += 1;
-                out.total_reward += r;
-                if te || tr {
-                    (out.terminated, out.truncated, out.reason) = (te, tr, reason);
-                    break;
-                }
-            }
-            let info = s.env.infos()[0];
-            (out.floor, out.hp) = (info.state.floor, info.state.hp);
-            outcomes.push(out);
-        }
-        s.env.restore_env(0, &start).map_err(|e| e.to_string())?;
+        let outcomes = play_candidates(s.scratch(plans.len())?, &start, &plans)?;
         Ok(Json(LookaheadOut { outcomes }))
     }
 
@@ -601,6 +576,70 @@ impl PmdMcp {
             .limits
             .max_branches)
     }
+}
+
+/// Plays candidate `plans[i]` on scratch emulator `i`, all from `start`,
+/// in lockstep on the scratch pool; an emulator whose plan is over (or
+/// whose episode ended) waits, and its outcome is kept from then on.
+fn play_candidates(
+    scratch: &mut pmd_rollout::VecEnv,
+    start: &pmd_game::env::EnvSnapshot,
+    plans: &[Vec<Action>],
+) -> Result<Vec<Outcome>, String> {
+    let n = scratch.len();
+    for i in 0..n {
+        scratch.restore_env(i, start).map_err(|e| e.to_string())?;
+    }
+    let mut outcomes: Vec<Outcome> = plans
+        .iter()
+        .map(|_| Outcome {
+            steps: 0,
+            total_reward: 0.0,
+            terminated: false,
+            truncated: false,
+            reason: None,
+            floor: 0,
+            hp: 0,
+        })
+        .collect();
+    let mut active: Vec<bool> = plans.iter().map(|p| !p.is_empty()).collect();
+    let longest = plans.iter().map(Vec::len).max().unwrap_or(0);
+    let mut actions = vec![Action::Wait; n];
+    for round in 0..longest {
+        for (i, a) in actions.iter_mut().enumerate() {
+            *a = match plans.get(i) {
+                Some(plan) if active[i] => plan[round],
+                _ => Action::Wait,
+            };
+        }
+        scratch.step(&actions).map_err(|e| e.to_string())?;
+        let infos = scratch.infos();
+        for (i, out) in outcomes.iter_mut().enumerate() {
+            if !active[i] {
+                continue;
+            }
+            let info = infos[i];
+            out.steps += 1;
+            out.total_reward += info.reward;
+            (out.floor, out.hp) = (info.state.floor, info.state.hp);
+            if info.terminated || info.truncated {
+                out.terminated = info.terminated;
+                out.truncated = info.truncated;
+                out.reason = info.reason.map(|r| r.code().to_owned());
+                active[i] = false;
+            } else if round + 1 >= plans[i].len() {
+                active[i] = false;
+            }
+        }
+    }
+    for (i, out) in outcomes.iter_mut().enumerate() {
+        if plans[i].is_empty() {
+            let state = scratch.env(i).state();
+            out.floor = state.floor;
+            out.hp = state.leader().map_or(0, |l| l.hp);
+        }
+    }
+    Ok(outcomes)
 }
 
 fn branch_list(

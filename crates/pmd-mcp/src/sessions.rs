@@ -33,9 +33,38 @@ impl Default for Limits {
 pub(crate) struct Session {
     pub(crate) env: VecEnv,
     pub(crate) branches: BTreeMap<String, EnvSnapshot>,
+    pub(crate) rom: Rom,
     pub(crate) rom_title: String,
     pub(crate) seed: u64,
+    /// Emulators `lookahead` plays its candidates on in parallel, made on
+    /// first use (as many as the largest lookahead asked, at most 16).
+    pub(crate) scratch: Option<VecEnv>,
     last_used: Instant,
+}
+
+impl Session {
+    /// At least `n` scratch emulators of this session's ROM and settings,
+    /// stepped on a pool of every core; their episodes reset on the step
+    /// after they end, so finished candidates never stop the others.
+    pub(crate) fn scratch(&mut self, n: usize) -> Result<&mut VecEnv, String> {
+        if self.scratch.as_ref().is_none_or(|s| s.len() < n) {
+            let config = VecEnvConfig {
+                envs: n,
+                threads: None,
+                autoreset: AutoReset::NextStep,
+                env: EnvConfig {
+                    render: false,
+                    ..self.env.config().env
+                },
+                ..VecEnvConfig::default()
+            };
+            self.scratch = None;
+            self.scratch = Some(VecEnv::new(&self.rom, config, |_| Ok(())).map_err(|e| e.to_string())?);
+        }
+        self.scratch
+            .as_mut()
+            .ok_or_else(|| "no scratch emulators".to_owned())
+    }
 }
 
 /// What `session_new` asks for.
@@ -96,6 +125,8 @@ impl Sessions {
                 env,
                 branches: BTreeMap::new(),
                 rom_title: rom.title().to_owned(),
+                rom,
+                scratch: None,
                 seed: req.seed,
                 last_used: Instant::now(),
             })),
