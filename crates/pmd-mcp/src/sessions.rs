@@ -59,7 +59,8 @@ impl Session {
                 ..VecEnvConfig::default()
             };
             self.scratch = None;
-            self.scratch = Some(VecEnv::new(&self.rom, config, |_| Ok(())).map_err(|e| e.to_string())?);
+            self.scratch =
+                Some(VecEnv::new(&self.rom, config, |_| Ok(())).map_err(|e| e.to_string())?);
         }
         self.scratch
             .as_mut()
