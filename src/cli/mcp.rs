@@ -22,6 +22,9 @@ pub struct McpArgs {
     /// Minutes after which an unused session is closed.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     idle_minutes: u64,
+    /// Let `write_memory` write the sessions' RAM (off: the tool refuses).
+    #[arg(long)]
+    allow_writes: bool,
     /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765; port 0
     /// picks one and prints it) instead of stdio.
     #[arg(long, value_name = "ADDR")]
@@ -38,6 +41,7 @@ pub fn mcp(args: &McpArgs) -> Result<(), Failure> {
         max_sessions: args.max_sessions as usize,
         max_branches: args.max_branches as usize,
         idle: Duration::from_secs(args.idle_minutes * 60),
+        allow_writes: args.allow_writes,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

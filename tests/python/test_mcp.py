@@ -24,7 +24,7 @@ BIN = os.environ.get("PMD_AGENT_BIN", str(ROOT / "target" / "debug" / "pmd-agent
 TOOLS = {
     "session_new", "session_list", "session_close", "observe", "act", "reset", "screenshot",
     "branch_save", "branch_restore", "branch_list", "branch_drop", "lookahead", "rollout",
-    "read_memory",
+    "read_memory", "write_memory",
 }
 
 
@@ -245,3 +245,38 @@ def test_the_example_agent_loop_plays(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "'turns': 15" in out.stdout, out.stdout
+
+
+def test_resources_and_prompt(server):
+    async def go():
+        async with Client(server()) as client:
+            listed = {str(r.uri): r for r in (await client.list_resources()).resources}
+            assert set(listed) == {"pmd://ram-map", "pmd://actions"}
+            ram = (await client.read_resource("pmd://ram-map")).contents[0].text
+            assert "gDungeon" in ram and "0x0203B418" in ram
+            actions = (await client.read_resource("pmd://actions")).contents[0].text
+            assert "take_stairs" in actions and "| 18 |" in actions
+            prompts = (await client.list_prompts()).prompts
+            assert [p.name for p in prompts] == ["play_floor"]
+            prompt = await client.get_prompt("play_floor")
+            assert "take_stairs" in prompt.messages[0].content.text
+    run(go())
+
+
+def test_write_memory_is_guarded():
+    async def go():
+        async with Client(StdioServerParameters(command=BIN, args=["mcp"])) as client:
+            sid = (await call(client, "session_new"))["session"]
+            result = await client.call_tool("write_memory", {"session": sid, "address": "0x0203F000", "hex": "ab"})
+            assert result.is_error and "--allow-writes" in result.content[0].text
+        async with Client(StdioServerParameters(command=BIN, args=["mcp", "--allow-writes"])) as client:
+            sid = (await call(client, "session_new"))["session"]
+            await call(client, "write_memory", session=sid, address="0x0203F000", hex="deadbeef")
+            read = await call(client, "read_memory", session=sid, address="0x0203F000", length=4)
+            assert read["hex"] == "deadbeef"
+            for bad in ({"address": "0x08000000", "hex": "00"}, {"address": "0x0203F000", "hex": "xyz"},
+                        {"address": "0x0203F000", "hex": "00" * 300}):
+                result = await client.call_tool("write_memory", {"session": sid, **bad})
+                assert result.is_error, bad
+            assert (await call(client, "observe", session=sid))["floor"] >= 1
+    run(go())

@@ -19,6 +19,7 @@
 mod http;
 mod image;
 mod observe;
+mod resources;
 mod server;
 mod sessions;
 

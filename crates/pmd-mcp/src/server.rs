@@ -7,13 +7,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::Engine;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListPromptsResult, ListResourcesResult, PaginatedRequestParams, Prompt,
+    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, Role, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, Json, ServerHandler};
+use rmcp::{ErrorData, RoleServer};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::image;
 use crate::observe::{observe, Observation};
+use crate::resources;
 use crate::sessions::{Limits, NewSession, Session, Sessions};
 use pmd_game::env::{Action, ACTION_COUNT};
 use pmd_rollout::policy::PolicySpec;
@@ -26,6 +34,8 @@ const MAX_SEQUENCE_STEPS: usize = 64;
 const MAX_ROLLOUT_STEPS: u32 = 2_000;
 /// Most bytes one `read_memory` returns.
 const MAX_READ: u32 = 4_096;
+/// Most bytes one `write_memory` writes.
+const MAX_WRITE: usize = 256;
 /// Most bytes in a branch name.
 const MAX_NAME: usize = 64;
 
@@ -55,6 +65,15 @@ fn parse_action(name: &str) -> Result<Action, String> {
                 .join(", ")
         )
     })
+}
+
+fn parse_address(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse::<u32>(),
+    }
+    .map_err(|_| format!("address {text:?} is not a number (decimal or 0x hex)"))
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -236,6 +255,17 @@ pub(crate) struct RolloutOut {
     reason: Option<String>,
     /// The session after it.
     observation: Observation,
+}
+
+/// `write_memory`'s arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct WriteArgs {
+    /// The session.
+    session: String,
+    /// Bus address in EWRAM (0x02000000..) or IWRAM (0x03000000..), decimal or 0x hex.
+    address: String,
+    /// The bytes as hex (two digits each), at most 256 bytes.
+    hex: String,
 }
 
 /// Bytes read.
@@ -543,12 +573,7 @@ impl PmdMcp {
         description = "Read up to 4096 bytes of the session's RAM at a bus address (EWRAM 0x02000000.., IWRAM 0x03000000..)."
     )]
     fn read_memory(&self, Parameters(a): Parameters<ReadArgs>) -> Result<Json<MemoryOut>, String> {
-        let text = a.address.trim();
-        let address = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            Some(hex) => u32::from_str_radix(hex, 16),
-            None => text.parse::<u32>(),
-        }
-        .map_err(|_| format!("address {text:?} is not a number (decimal or 0x hex)"))?;
+        let address = parse_address(&a.address)?;
         if a.length == 0 || a.length > MAX_READ {
             return Err(format!("length must be 1 to {MAX_READ}"));
         }
@@ -566,6 +591,59 @@ impl PmdMcp {
             length: a.length,
             hex,
         }))
+    }
+
+    #[tool(
+        description = "Write up to 256 bytes of the session's RAM (EWRAM or IWRAM) and re-read the game state. Off unless the server was started with --allow-writes. Returns the observation after the write."
+    )]
+    fn write_memory(
+        &self,
+        Parameters(a): Parameters<WriteArgs>,
+    ) -> Result<Json<Observation>, String> {
+        if !self.limits()?.allow_writes {
+            return Err("memory writes are off: start the server with --allow-writes".to_owned());
+        }
+        let address = parse_address(&a.address)?;
+        let text = a.hex.trim();
+        if text.is_empty() || text.len() % 2 != 0 || text.len() / 2 > MAX_WRITE {
+            return Err(format!(
+                "hex must be 1 to {MAX_WRITE} bytes, two hex digits each"
+            ));
+        }
+        let bytes = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| "hex must be hex digits".to_owned())?;
+        let (region, offset) = pmd_mgba::Region::locate(address, bytes.len()).ok_or_else(|| {
+            format!(
+                "0x{address:08x}+{} is not inside EWRAM or IWRAM",
+                bytes.len()
+            )
+        })?;
+        let s = self.session(&a.session)?;
+        let mut s = lock(&s)?;
+        {
+            let emu = s.env.env_mut(0).emulator_mut();
+            let memory = match region {
+                pmd_mgba::Region::Ewram => emu.ewram_mut(),
+                pmd_mgba::Region::Iwram => emu.iwram_mut(),
+            };
+            memory[offset..offset + bytes.len()].copy_from_slice(&bytes);
+        }
+        // Re-decode and re-take the fault-isolation checkpoint at the
+        // written state: a snapshot of it, restored.
+        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
+        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        Ok(Json(observe(&a.session, &s)))
+    }
+
+    fn limits(&self) -> Result<Limits, String> {
+        Ok(self
+            .sessions
+            .lock()
+            .map_err(|_| "the session table failed".to_owned())?
+            .limits)
     }
 
     fn max_branches(&self) -> Result<usize, String> {
@@ -657,17 +735,90 @@ fn branch_list(
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for PmdMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("pmd-agent", env!("CARGO_PKG_VERSION"))
-                    .with_title("pmd-agent: Pokémon Mystery Dungeon emulators"),
-            )
-            .with_instructions(
-                "Play Pokémon Mystery Dungeon (or the bundled test dungeon) turn by turn. \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("pmd-agent", env!("CARGO_PKG_VERSION"))
+                .with_title("pmd-agent: Pokémon Mystery Dungeon emulators"),
+        )
+        .with_instructions(
+            "Play Pokémon Mystery Dungeon (or the bundled test dungeon) turn by turn. \
              session_new opens an emulator; observe shows the floor as text (view, legend) and \
              the legal actions; act takes one turn. Reach the stairs (>) and take_stairs to \
              descend: each floor is +1 reward. branch_save/branch_restore keep and return to exact \
              states in memory; lookahead tries action sequences without moving the session.",
-            )
+        )
+    }
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(vec![
+            Resource::new(resources::RAM_MAP_URI, "ram-map")
+                .with_title("PMD Red RAM map")
+                .with_description(
+                    "The addresses and Dungeon struct offsets pmd-agent's decoder reads",
+                )
+                .with_mime_type("text/markdown"),
+            Resource::new(resources::ACTIONS_URI, "actions")
+                .with_title("Action table")
+                .with_description("The 19 actions act takes, by index and name")
+                .with_mime_type("text/markdown"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let text = match request.uri.as_str() {
+            resources::RAM_MAP_URI => resources::ram_map(),
+            resources::ACTIONS_URI => resources::actions(),
+            other => {
+                return Err(ErrorData::resource_not_found(
+                    format!("no resource {other} (pmd://ram-map, pmd://actions)"),
+                    None,
+                ))
+            }
+        };
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri)]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            "play_floor",
+            Some("How to play a floor of the dungeon through these tools"),
+            None,
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if request.name != "play_floor" {
+            return Err(ErrorData::invalid_params(
+                format!("no prompt {:?} (play_floor)", request.name),
+                None,
+            ));
+        }
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            resources::PLAY_FLOOR,
+        )])
+        .with_description("How to play a floor")
+        .into())
     }
 }

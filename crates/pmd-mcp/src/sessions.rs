@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_branches: usize,
     /// A session unused this long is closed when the next session opens.
     pub idle: Duration,
+    /// Whether `write_memory` may write (off by default).
+    pub allow_writes: bool,
 }
 
 impl Default for Limits {
@@ -25,6 +27,7 @@ impl Default for Limits {
             max_sessions: 8,
             max_branches: 64,
             idle: Duration::from_secs(30 * 60),
+            allow_writes: false,
         }
     }
 }
