@@ -24,7 +24,7 @@ BIN = os.environ.get("PMD_AGENT_BIN", str(ROOT / "target" / "debug" / "pmd-agent
 TOOLS = {
     "session_new", "session_list", "session_close", "observe", "act", "reset", "screenshot",
     "branch_save", "branch_restore", "branch_list", "branch_drop", "lookahead", "rollout",
-    "read_memory", "write_memory",
+    "read_memory", "write_memory", "press",
 }
 
 
@@ -175,6 +175,8 @@ def _chunks(png: bytes, kind: bytes):
         ("branch_restore", {"session": "SID", "name": "never-saved"}, "no branch"),
         ("screenshot", {"session": "SID", "scale": 9}, "scale"),
         ("lookahead", {"session": "SID", "sequences": []}, "sequences"),
+        ("press", {"session": "SID", "buttons": "up+jump", "frames": 5}, "unknown key"),
+        ("press", {"session": "SID", "buttons": "a", "frames": 0}, "frames"),
         ("rollout", {"session": "SID", "policy": "torch:x.pt", "steps": 5}, "torch"),
     ],
 )
@@ -279,4 +281,19 @@ def test_write_memory_is_guarded():
                 result = await client.call_tool("write_memory", {"session": sid, **bad})
                 assert result.is_error, bad
             assert (await call(client, "observe", session=sid))["floor"] >= 1
+    run(go())
+
+
+def test_press_runs_raw_frames(server):
+    async def go():
+        async with Client(server()) as client:
+            sid = (await call(client, "session_new"))["session"]
+            before = await call(client, "read_memory", session=sid, address="0x02000004", length=4)
+            obs = await call(client, "press", session=sid, buttons="none", frames=30)
+            after = await call(client, "read_memory", session=sid, address="0x02000004", length=4)
+            # the cartridge's frame counter (0x02000004) moved by the 31 frames run
+            delta = int.from_bytes(bytes.fromhex(after["hex"]), "little") - int.from_bytes(bytes.fromhex(before["hex"]), "little")
+            assert delta == 31, delta
+            assert obs["floor"] >= 1 and obs["legal_actions"]
+            await call(client, "session_close", session=sid)
     run(go())

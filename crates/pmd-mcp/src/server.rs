@@ -34,6 +34,8 @@ const MAX_SEQUENCE_STEPS: usize = 64;
 const MAX_ROLLOUT_STEPS: u32 = 2_000;
 /// Most bytes one `read_memory` returns.
 const MAX_READ: u32 = 4_096;
+/// Most frames one `press` runs (10 s of game time).
+const MAX_PRESS_FRAMES: u32 = 600;
 /// Most bytes one `write_memory` writes.
 const MAX_WRITE: usize = 256;
 /// Most bytes in a branch name.
@@ -255,6 +257,17 @@ pub(crate) struct RolloutOut {
     reason: Option<String>,
     /// The session after it.
     observation: Observation,
+}
+
+/// `press`'s arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct PressArgs {
+    /// The session.
+    session: String,
+    /// Buttons held together, `+`-separated: a, b, select, start, right, left, up, down, r, l (e.g. `up+a`), or `none`.
+    buttons: String,
+    /// Frames to hold them, 1 to 600 (60 a second); then they are released for one frame.
+    frames: u32,
 }
 
 /// `write_memory`'s arguments.
@@ -591,6 +604,30 @@ impl PmdMcp {
             length: a.length,
             hex,
         }))
+    }
+
+    #[tool(
+        description = "Hold raw buttons for a number of frames, then release them (menus, cutscenes, the real game outside the turn loop), and re-read the game state. Returns the observation after."
+    )]
+    fn press(&self, Parameters(a): Parameters<PressArgs>) -> Result<Json<Observation>, String> {
+        let keys = pmd_mgba::Keys::from_str(&a.buttons).map_err(|e| e.to_string())?;
+        if a.frames == 0 || a.frames > MAX_PRESS_FRAMES {
+            return Err(format!("frames must be 1 to {MAX_PRESS_FRAMES}"));
+        }
+        let s = self.session(&a.session)?;
+        let mut s = lock(&s)?;
+        {
+            let emu = s.env.env_mut(0).emulator_mut();
+            emu.set_keys(keys);
+            emu.run_frames(a.frames);
+            emu.set_keys(pmd_mgba::Keys::empty());
+            emu.run_frame();
+        }
+        // Re-decode and re-take the fault-isolation checkpoint where the
+        // frames left the game.
+        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
+        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        Ok(Json(observe(&a.session, &s)))
     }
 
     #[tool(
