@@ -22,7 +22,8 @@ pub struct McpArgs {
     /// Minutes after which an unused session is closed.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     idle_minutes: u64,
-    /// Let `write_memory` write the sessions' RAM (off: the tool refuses).
+    /// Let `write_memory` and `run_lua` change the sessions' machines (off:
+    /// both refuse).
     #[arg(long)]
     allow_writes: bool,
     /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765; port 0

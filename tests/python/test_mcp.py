@@ -24,7 +24,7 @@ BIN = os.environ.get("PMD_AGENT_BIN", str(ROOT / "target" / "debug" / "pmd-agent
 TOOLS = {
     "session_new", "session_list", "session_close", "observe", "act", "reset", "screenshot",
     "branch_save", "branch_restore", "branch_list", "branch_drop", "lookahead", "rollout",
-    "read_memory", "write_memory", "press",
+    "read_memory", "write_memory", "press", "run_lua",
 }
 
 
@@ -296,4 +296,34 @@ def test_press_runs_raw_frames(server):
             assert delta == 31, delta
             assert obs["floor"] >= 1 and obs["legal_actions"]
             await call(client, "session_close", session=sid)
+    run(go())
+
+
+def test_run_lua():
+    async def go():
+        async with Client(StdioServerParameters(command=BIN, args=["mcp"])) as client:
+            sid = (await call(client, "session_new"))["session"]
+            result = await client.call_tool("run_lua", {"session": sid, "code": "console:log('x')"})
+            assert result.is_error and "--allow-writes" in result.content[0].text
+        async with Client(StdioServerParameters(command=BIN, args=["mcp", "--allow-writes"])) as client:
+            sid = (await call(client, "session_new"))["session"]
+            before = await call(client, "read_memory", session=sid, address="0x02000004", length=4)
+            out = await call(client, "run_lua", session=sid, frames=5, code=(
+                "local n = 0\n"
+                "callbacks:add('frame', function() n = n + 1 end)\n"
+                "console:log('magic ' .. string.format('%08x', emu:read32(0x02000000)))\n"
+                "emu:write8(0x0203F000, 0x5a)\n"))
+            assert any("magic" in line for line in out["console"]), out["console"]
+            after = await call(client, "read_memory", session=sid, address="0x02000004", length=4)
+            delta = int.from_bytes(bytes.fromhex(after["hex"]), "little") - int.from_bytes(bytes.fromhex(before["hex"]), "little")
+            assert delta == 5, delta
+            written = await call(client, "read_memory", session=sid, address="0x0203F000", length=1)
+            assert written["hex"] == "5a", "the script's write came back into the session"
+            # a Lua error is a tool error, and the session is as it was
+            state = (await call(client, "observe", session=sid))["state"]
+            bad = await client.call_tool("run_lua", {"session": sid, "code": "emu:write8(0x0203F000, 1)\nerror('boom')"})
+            assert bad.is_error and "boom" in bad.content[0].text
+            again = await call(client, "read_memory", session=sid, address="0x0203F000", length=1)
+            assert again["hex"] == "5a"
+            assert (await call(client, "observe", session=sid))["state"] == state
     run(go())

@@ -36,6 +36,10 @@ const MAX_ROLLOUT_STEPS: u32 = 2_000;
 const MAX_READ: u32 = 4_096;
 /// Most frames one `press` runs (10 s of game time).
 const MAX_PRESS_FRAMES: u32 = 600;
+/// Most bytes of Lua source one `run_lua` takes.
+const MAX_LUA: usize = 64 * 1024;
+/// Most console bytes one `run_lua` returns.
+const MAX_CONSOLE: usize = 64 * 1024;
 /// Most bytes one `write_memory` writes.
 const MAX_WRITE: usize = 256;
 /// Most bytes in a branch name.
@@ -268,6 +272,28 @@ pub(crate) struct PressArgs {
     buttons: String,
     /// Frames to hold them, 1 to 600 (60 a second); then they are released for one frame.
     frames: u32,
+}
+
+/// `run_lua`'s arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct LuaArgs {
+    /// The session.
+    session: String,
+    /// Lua source for mGBA's scripting engine (`emu:read8(addr)`, `emu:write8`, `console:log(...)`, `callbacks:add("frame", f)`, ...); its top level runs at once.
+    code: String,
+    /// Frames to run after loading it (its `frame` callbacks fire after each), 0 to 600.
+    frames: Option<u32>,
+}
+
+/// What a script printed and did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct LuaOut {
+    /// `console:log`/`warn`/`error` lines, in order (cut at 64 KB).
+    console: Vec<String>,
+    /// Frames run after loading.
+    frames: u32,
+    /// The session after the script.
+    observation: Observation,
 }
 
 /// `write_memory`'s arguments.
@@ -603,6 +629,71 @@ impl PmdMcp {
             address: format!("0x{address:08x}"),
             length: a.length,
             hex,
+        }))
+    }
+
+    #[tool(
+        description = "Run Lua in mGBA's own scripting engine (as the desktop app's scripting window does) on the session's machine, then run `frames` frames; returns what it printed and the observation after. A Lua error is a tool error and leaves the session as it was. Needs --allow-writes (Lua can write memory)."
+    )]
+    fn run_lua(&self, Parameters(a): Parameters<LuaArgs>) -> Result<Json<LuaOut>, String> {
+        if !self.limits()?.allow_writes {
+            return Err(
+                "run_lua can write memory: start the server with --allow-writes".to_owned(),
+            );
+        }
+        if a.code.len() > MAX_LUA {
+            return Err(format!("the script is over {MAX_LUA} bytes"));
+        }
+        let frames = a.frames.unwrap_or(0);
+        if frames > MAX_PRESS_FRAMES {
+            return Err(format!("frames must be 0 to {MAX_PRESS_FRAMES}"));
+        }
+        let s = self.session(&a.session)?;
+        let mut s = lock(&s)?;
+        // The engine attaches to a core of its own: the session's machine
+        // goes into a fresh emulator of the same ROM, the script runs there,
+        // and the machine comes back only if the script went through.
+        let machine = s
+            .env
+            .env_mut(0)
+            .emulator_mut()
+            .snapshot()
+            .map_err(|e| e.to_string())?;
+        let mut emu = pmd_mgba::Emulator::new(&s.rom).map_err(|e| e.to_string())?;
+        emu.restore(&machine).map_err(|e| e.to_string())?;
+        let console = Arc::new(Mutex::new((Vec::<String>::new(), 0usize)));
+        let sink = {
+            let console = Arc::clone(&console);
+            Box::new(move |level: pmd_mgba::script::ConsoleLevel, text: &str| {
+                if let Ok(mut c) = console.lock() {
+                    if c.1 + text.len() <= MAX_CONSOLE {
+                        c.1 += text.len();
+                        c.0.push(format!("{level:?}: {text}"));
+                    }
+                }
+            })
+        };
+        let mut host =
+            pmd_mgba::script::ScriptHost::new(emu, None, sink).map_err(|e| e.to_string())?;
+        host.load_source("run_lua", &a.code)
+            .map_err(|e| e.to_string())?;
+        for _ in 0..frames {
+            host.run_frame().map_err(|e| e.to_string())?;
+        }
+        let after = host.snapshot().map_err(|e| e.to_string())?;
+        drop(host);
+        s.env
+            .env_mut(0)
+            .emulator_mut()
+            .restore(&after)
+            .map_err(|e| e.to_string())?;
+        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
+        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        let lines = console.lock().map(|c| c.0.clone()).unwrap_or_default();
+        Ok(Json(LuaOut {
+            console: lines,
+            frames,
+            observation: observe(&a.session, &s),
         }))
     }
 

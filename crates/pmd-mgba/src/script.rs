@@ -194,6 +194,12 @@ impl ScriptHost {
         self.inner.emulator()
     }
 
+    /// A savestate of the machine as the script left it (to carry it back
+    /// into another emulator of the same ROM).
+    pub fn snapshot(&mut self) -> Result<crate::Snapshot, EmuError> {
+        self.inner.snapshot()
+    }
+
     /// Frames run so far.
     pub fn frames(&self) -> u64 {
         self.frames

@@ -247,6 +247,12 @@ impl Scripted {
         &self.emu
     }
 
+    /// A savestate of the machine as it stands. Saving reads the core; it
+    /// neither swaps nor drops it, so invariant 1 holds.
+    pub(crate) fn snapshot(&mut self) -> Result<super::Snapshot, super::EmuError> {
+        self.emu.snapshot()
+    }
+
     /// Runs one frame (callbacks fired from inside it run too).
     pub(crate) fn run_frame(&mut self) {
         self.emu.run_frame();
