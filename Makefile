@@ -57,7 +57,7 @@ bench: setup
 # The Python package: wheel built (dev profile) and installed into .venv,
 # then pytest (gymnasium semantics, zero-copy, GIL, bad input, Ray).
 python-test: setup
-	$(CARGO) build -j $(JOBS) --bin pmd-agent
+	$(CARGO) build -j $(JOBS) -p pmd-agent -p pmd-agent-torch --bins
 	JOBS=$(JOBS) scripts/python-test.sh
 
 # The debug build's figures in CI (the test build is reused): they catch a

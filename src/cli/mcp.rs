@@ -26,6 +26,10 @@ pub struct McpArgs {
     /// both refuse).
     #[arg(long)]
     allow_writes: bool,
+    /// Serve from pmd-agent-torch (libtorch loaded), so that `rollout` also
+    /// takes `torch:PATH` policies.
+    #[arg(long)]
+    pub(super) torch: bool,
     /// Serve streamable HTTP on this address (e.g. 127.0.0.1:8765; port 0
     /// picks one and prints it) instead of stdio.
     #[arg(long, value_name = "ADDR")]

@@ -177,6 +177,7 @@ pub fn main(torch: Option<&dyn TorchCommands>) -> i32 {
 fn needs_torch(cli: &Cli) -> bool {
     match &cli.command {
         Some(Command::Train(_)) => return true,
+        Some(Command::Mcp(m)) if m.torch => return true,
         Some(Command::Bench(b))
             if matches!(
                 b.command,

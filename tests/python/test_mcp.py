@@ -177,7 +177,7 @@ def _chunks(png: bytes, kind: bytes):
         ("lookahead", {"session": "SID", "sequences": []}, "sequences"),
         ("press", {"session": "SID", "buttons": "up+jump", "frames": 5}, "unknown key"),
         ("press", {"session": "SID", "buttons": "a", "frames": 0}, "frames"),
-        ("rollout", {"session": "SID", "policy": "torch:x.pt", "steps": 5}, "torch"),
+        ("rollout", {"session": "SID", "policy": "torch:x.pt", "steps": 5}, "--torch"),
     ],
 )
 def test_bad_calls_are_tool_errors_and_the_server_goes_on(server, tool, args, message):
@@ -326,4 +326,41 @@ def test_run_lua():
             again = await call(client, "read_memory", session=sid, address="0x0203F000", length=1)
             assert again["hex"] == "5a"
             assert (await call(client, "observe", session=sid))["state"] == state
+    run(go())
+
+
+def test_rollout_with_a_torch_model_under_torch():
+    async def go():
+        async with Client(StdioServerParameters(command=BIN, args=["mcp", "--torch"])) as client:
+            sid = (await call(client, "session_new", seed=2))["session"]
+            out = await call(client, "rollout", session=sid, policy=f"torch:{ROOT / 'models' / 'default.pt'}", steps=40)
+            assert out["steps"] >= 1 and out["observation"]["step"] == out["steps"]
+            bad = await client.call_tool("rollout", {"session": sid, "policy": "torch:/no/such/model.pt", "steps": 5})
+            assert bad.is_error
+    run(go())
+
+
+def test_session_from_a_savestate(tmp_path):
+    import numpy as np
+    import pmd_agent
+
+    env = pmd_agent.VectorEnv(1, seed=9, threads=1, max_episode_steps=100)
+    env.reset()
+    for _ in range(6):
+        env.step(np.array([16]))
+    path = tmp_path / "start.state"
+    path.write_bytes(env.snapshot(0))
+    saved = env.decode_state(0)
+
+    async def go():
+        async with Client(StdioServerParameters(command=BIN, args=["mcp"])) as client:
+            new = await call(client, "session_new", savestate=str(path))
+            state = new["observation"]["state"]
+            assert state["leader"]["x"] == saved["leader"]["x"] and state["leader"]["y"] == saved["leader"]["y"]
+            bad = await client.call_tool("session_new", {"savestate": str(tmp_path / "missing")})
+            assert bad.is_error
+            junk = tmp_path / "junk.state"
+            junk.write_bytes(b"not a savestate")
+            bad = await client.call_tool("session_new", {"savestate": str(junk)})
+            assert bad.is_error
     run(go())

@@ -103,6 +103,8 @@ pub(crate) struct SessionArg {
 pub(crate) struct NewArgs {
     /// Path of a GBA ROM on the server's machine; the bundled test cartridge when absent.
     rom: Option<String>,
+    /// Path of a savestate on the server's machine (mGBA's `.ss1`/PNG, or pmd-agent's): every episode starts from it.
+    savestate: Option<String>,
     /// Run seed: episode e's dungeon derives from it (default 0).
     seed: Option<u64>,
     /// Steps after which an episode is cut (default 1000).
@@ -159,7 +161,7 @@ pub(crate) struct LookaheadArgs {
 pub(crate) struct RolloutArgs {
     /// The session (it moves).
     session: String,
-    /// `heuristic`, `random` or `search[:horizon=H:branches=B:commit=C]`.
+    /// `heuristic`, `random`, `search[:horizon=H:branches=B:commit=C]`, or `torch:PATH` (a model file; the server must run with --torch).
     policy: String,
     /// Steps to play, at most 2000 (stops early when the episode ends).
     steps: u32,
@@ -367,6 +369,7 @@ impl PmdMcp {
             .map_err(|_| "the session table failed".to_owned())?
             .open(NewSession {
                 rom: a.rom.as_deref(),
+                savestate: a.savestate.as_deref(),
                 seed: a.seed.unwrap_or(0),
                 max_episode_steps: Some(a.max_episode_steps.unwrap_or(1000)),
             })?;
@@ -574,13 +577,13 @@ impl PmdMcp {
             return Err(format!("steps must be 1 to {MAX_ROLLOUT_STEPS}"));
         }
         let spec = PolicySpec::from_str(&a.policy).map_err(|e| e.to_string())?;
-        if matches!(spec, PolicySpec::Torch(_)) {
-            return Err(
-                "torch:PATH policies are not available in the MCP server (it links no libtorch)"
-                    .to_owned(),
-            );
-        }
-        let mut policy = spec.build().map_err(|e| e.to_string())?;
+        let mut policy = spec.build().map_err(|e| match (&spec, e) {
+            (PolicySpec::Torch(_), pmd_rollout::policy::PolicyError::Unavailable { .. }) => {
+                "torch:PATH policies need the server started with --torch (it then runs in pmd-agent-torch)"
+                    .to_owned()
+            }
+            (_, e) => e.to_string(),
+        })?;
         let s = self.session(&a.session)?;
         let mut s = lock(&s)?;
         let mut out = RolloutOut {

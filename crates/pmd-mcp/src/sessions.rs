@@ -74,8 +74,25 @@ impl Session {
 /// What `session_new` asks for.
 pub(crate) struct NewSession<'a> {
     pub(crate) rom: Option<&'a str>,
+    pub(crate) savestate: Option<&'a str>,
     pub(crate) seed: u64,
     pub(crate) max_episode_steps: Option<u32>,
+}
+
+/// The most bytes a savestate file may have (mGBA's are well under 1 MB).
+const MAX_STATE_FILE: u64 = 16 << 20;
+
+/// A savestate file's bytes, refusing one larger than any savestate.
+fn read_bounded(path: &str) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .len();
+    if len > MAX_STATE_FILE {
+        return Err(format!(
+            "{path}: {len} bytes is not a savestate (at most {MAX_STATE_FILE})"
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{path}: {e}"))
 }
 
 /// Every open session.
@@ -120,7 +137,15 @@ impl Sessions {
             },
             ..VecEnvConfig::default()
         };
-        let env = VecEnv::new(&rom, config, |_| Ok(())).map_err(|e| e.to_string())?;
+        let state = match req.savestate {
+            Some(path) => Some(read_bounded(path)?),
+            None => None,
+        };
+        let env = VecEnv::new(&rom, config, |env| match &state {
+            Some(bytes) => env.start_from_state_file(bytes),
+            None => Ok(()),
+        })
+        .map_err(|e| e.to_string())?;
         let id = format!("s{}", self.next);
         self.next += 1;
         self.map.insert(
