@@ -19,9 +19,9 @@ pub struct McpArgs {
     /// Named branches (savestates, ~400 KB each) per session, at most.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_branches: u64,
-    /// Minutes after which an unused session is closed.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    idle_minutes: u64,
+    /// Seconds after which an unused session is closed.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
     /// Let `write_memory` and `run_lua` change the sessions' machines (off:
     /// both refuse).
     #[arg(long)]
@@ -45,7 +45,7 @@ pub fn mcp(args: &McpArgs) -> Result<(), Failure> {
     let limits = pmd_mcp::Limits {
         max_sessions: args.max_sessions as usize,
         max_branches: args.max_branches as usize,
-        idle: Duration::from_secs(args.idle_minutes * 60),
+        idle: Duration::from_secs(args.idle_timeout),
         allow_writes: args.allow_writes,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

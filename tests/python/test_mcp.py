@@ -364,3 +364,15 @@ def test_session_from_a_savestate(tmp_path):
             bad = await client.call_tool("session_new", {"savestate": str(junk)})
             assert bad.is_error
     run(go())
+
+
+def test_idle_sessions_are_closed():
+    async def go():
+        async with Client(StdioServerParameters(command=BIN, args=["mcp", "--idle-timeout", "1"])) as client:
+            sid = (await call(client, "session_new"))["session"]
+            assert [x["session"] for x in (await call(client, "session_list"))["sessions"]] == [sid]
+            await asyncio.sleep(2.5)
+            assert (await call(client, "session_list"))["sessions"] == []
+            result = await client.call_tool("observe", {"session": sid})
+            assert result.is_error and "no session" in result.content[0].text
+    run(go())

@@ -32,6 +32,7 @@ pub async fn serve_http(
         )));
     }
     let server = PmdMcp::new(limits);
+    server.reap_idle(crate::reap_period(&limits));
     let mut config = StreamableHttpServerConfig::default();
     if !loopback {
         // Host-header check (DNS rebinding): the bound address and the

@@ -29,6 +29,15 @@ pub use sessions::Limits;
 
 use rmcp::ServiceExt;
 
+/// How often idle sessions are looked for: a quarter of the idle time,
+/// between 100 ms and a minute.
+pub(crate) fn reap_period(limits: &Limits) -> std::time::Duration {
+    (limits.idle / 4).clamp(
+        std::time::Duration::from_millis(100),
+        std::time::Duration::from_secs(60),
+    )
+}
+
 /// Why the server stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
@@ -44,6 +53,7 @@ pub enum McpError {
 /// A client that disconnects before its first request is a normal exit.
 pub async fn serve_stdio(limits: Limits) -> Result<(), McpError> {
     let server = PmdMcp::new(limits);
+    server.reap_idle(reap_period(&limits));
     let running = match server.serve(rmcp::transport::stdio()).await {
         Ok(running) => running,
         Err(e) => {

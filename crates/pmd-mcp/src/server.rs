@@ -349,6 +349,25 @@ impl PmdMcp {
         }
     }
 
+    /// Closes idle sessions every `period` on the current Tokio runtime,
+    /// for as long as the server lives.
+    pub(crate) fn reap_idle(&self, period: std::time::Duration) {
+        let sessions = std::sync::Arc::downgrade(&self.sessions);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(sessions) = sessions.upgrade() else {
+                    return;
+                };
+                if let Ok(mut table) = sessions.lock() {
+                    table.close_idle();
+                };
+            }
+        });
+    }
+
     fn session(&self, id: &str) -> Result<Arc<Mutex<Session>>, String> {
         self.sessions
             .lock()

@@ -188,13 +188,17 @@ impl Sessions {
         self.map.keys().cloned().collect()
     }
 
-    fn close_idle(&mut self) {
+    /// Closes the sessions unused for `limits.idle` (a session busy in a
+    /// tool call right now is in use; one whose lock was poisoned by a
+    /// panic is closed).
+    pub(crate) fn close_idle(&mut self) {
         let idle = self.limits.idle;
         self.map.retain(|id, s| {
-            let keep = s
-                .lock()
-                .map(|s| s.last_used.elapsed() < idle)
-                .unwrap_or(false);
+            let keep = match s.try_lock() {
+                Ok(s) => s.last_used.elapsed() < idle,
+                Err(std::sync::TryLockError::WouldBlock) => true,
+                Err(std::sync::TryLockError::Poisoned(_)) => false,
+            };
             if !keep {
                 tracing::info!(session = %id, "closing an idle session");
             }
