@@ -189,6 +189,20 @@ impl Buffers {
         }
     }
 
+    /// Writes what `slot` (environment `i`) looks like now into row `i`.
+    fn observe_row(&mut self, i: usize, slot: &Slot) {
+        let frame_len = self.frame_len();
+        let frame = self
+            .with_frames
+            .then(|| &mut self.frames[i * frame_len..(i + 1) * frame_len]);
+        observe(
+            slot,
+            &mut self.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
+            &mut self.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
+            frame,
+        );
+    }
+
     fn frame_len(&self) -> usize {
         if self.with_frames {
             frames::LEN
@@ -369,16 +383,8 @@ impl VecEnv {
     }
 
     fn observe_all(&mut self) {
-        let b = &mut self.buffers;
-        let frame_len = b.frame_len();
         for (i, slot) in self.slots.iter().enumerate() {
-            observe(
-                slot,
-                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
-                b.with_frames
-                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
-            );
+            self.buffers.observe_row(i, slot);
         }
     }
 
@@ -558,7 +564,6 @@ impl VecEnv {
             telemetry: &*self.options.telemetry,
         };
         let b = &mut self.buffers;
-        let frame_len = b.frame_len();
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if mask.is_some_and(|m| !m[i]) {
                 continue;
@@ -579,13 +584,7 @@ impl VecEnv {
                 quarantined: slot.quarantined,
                 ..StepInfo::default()
             };
-            observe(
-                slot,
-                &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-                &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
-                b.with_frames
-                    .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
-            );
+            b.observe_row(i, slot);
         }
         self.publish_infos();
         Ok(self.batch())
@@ -622,15 +621,7 @@ impl VecEnv {
             max_floor: slot.max_floor,
             ..StepInfo::default()
         };
-        let b = &mut self.buffers;
-        let frame_len = b.frame_len();
-        observe(
-            slot,
-            &mut b.features[i * obs::FEATURES..(i + 1) * obs::FEATURES],
-            &mut b.masks[i * ACTION_COUNT..(i + 1) * ACTION_COUNT],
-            b.with_frames
-                .then(|| &mut b.frames[i * frame_len..(i + 1) * frame_len]),
-        );
+        self.buffers.observe_row(i, slot);
         self.publish_infos();
         Ok(())
     }
