@@ -277,6 +277,7 @@ def test_write_memory_is_guarded():
             read = await call(client, "read_memory", session=sid, address="0x0203F000", length=4)
             assert read["hex"] == "deadbeef"
             for bad in ({"address": "0x08000000", "hex": "00"}, {"address": "0x0203F000", "hex": "xyz"},
+                        {"address": "0x0203F000", "hex": "\u20aca"}, {"address": "0x0203F000", "hex": "+1"},
                         {"address": "0x0203F000", "hex": "00" * 300}):
                 result = await client.call_tool("write_memory", {"session": sid, **bad})
                 assert result.is_error, bad

@@ -760,6 +760,10 @@ impl PmdMcp {
                 "hex must be 1 to {MAX_WRITE} bytes, two hex digits each"
             ));
         }
+        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("hex must be hex digits (0-9, a-f)".to_owned());
+        }
+        // All ASCII now: every two-byte slice is on character boundaries.
         let bytes = (0..text.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
