@@ -377,3 +377,24 @@ def test_idle_sessions_are_closed():
             result = await client.call_tool("observe", {"session": sid})
             assert result.is_error and "no session" in result.content[0].text
     run(go())
+
+
+def test_a_busy_session_does_not_hold_up_the_others(http_url):
+    async def go():
+        async with Client(http_url) as a, Client(http_url) as b:
+            busy = (await call(a, "session_new", max_episode_steps=5000))["session"]
+            other = (await call(b, "session_new"))["session"]
+            rollout = asyncio.create_task(a.call_tool("rollout", {"session": busy, "policy": "search", "steps": 400}))
+            await asyncio.sleep(0.2)  # the rollout is under way
+            listing = await call(b, "session_list")
+            observed = await call(b, "observe", session=other)
+            assert not rollout.done(), "other sessions answered while the rollout still ran"
+            by_id = {x["session"]: x for x in listing["sessions"]}
+            assert by_id[busy]["busy"] and not by_id[other]["busy"]
+            assert by_id[other]["floor"] >= 1
+            assert observed["floor"] >= 1
+            result = await rollout
+            assert not result.is_error
+            for sid in (busy, other):
+                await call(b, "session_close", session=sid)
+    run(go())

@@ -52,7 +52,15 @@ pub struct PmdMcp {
     tool_router: ToolRouter<Self>,
 }
 
+/// Session `s`, locked and marked used.
 fn lock(s: &Arc<Mutex<Session>>) -> Result<MutexGuard<'_, Session>, String> {
+    let mut guard = peek(s)?;
+    guard.touch();
+    Ok(guard)
+}
+
+/// Session `s`, locked, not marked used (listing does not keep sessions alive).
+fn peek(s: &Arc<Mutex<Session>>) -> Result<MutexGuard<'_, Session>, String> {
     s.lock()
         .map_err(|_| "the session failed earlier and is in an unknown state; close it".to_owned())
 }
@@ -193,11 +201,13 @@ pub(crate) struct NewSessionOut {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct SessionSummary {
     session: String,
-    rom_title: String,
-    seed: u64,
-    episode: u64,
-    floor: u8,
-    branches: Vec<String>,
+    /// A tool call is running on it now; the fields below are then absent.
+    busy: bool,
+    rom_title: Option<String>,
+    seed: Option<u64>,
+    episode: Option<u64>,
+    floor: Option<u8>,
+    branches: Option<Vec<String>>,
 }
 
 /// The open sessions.
@@ -368,6 +378,12 @@ impl PmdMcp {
         });
     }
 
+    fn table(&self) -> Result<MutexGuard<'_, Sessions>, String> {
+        self.sessions
+            .lock()
+            .map_err(|_| "the session table failed".to_owned())
+    }
+
     fn session(&self, id: &str) -> Result<Arc<Mutex<Session>>, String> {
         self.sessions
             .lock()
@@ -382,16 +398,15 @@ impl PmdMcp {
         &self,
         Parameters(a): Parameters<NewArgs>,
     ) -> Result<Json<NewSessionOut>, String> {
-        let id = self
-            .sessions
-            .lock()
-            .map_err(|_| "the session table failed".to_owned())?
-            .open(NewSession {
-                rom: a.rom.as_deref(),
-                savestate: a.savestate.as_deref(),
-                seed: a.seed.unwrap_or(0),
-                max_episode_steps: Some(a.max_episode_steps.unwrap_or(1000)),
-            })?;
+        self.table()?.check_room()?;
+        // Booting the game takes a while: not under the table's lock.
+        let session = Session::build(NewSession {
+            rom: a.rom.as_deref(),
+            savestate: a.savestate.as_deref(),
+            seed: a.seed.unwrap_or(0),
+            max_episode_steps: Some(a.max_episode_steps.unwrap_or(1000)),
+        })?;
+        let id = self.table()?.insert(session)?;
         let s = self.session(&id)?;
         let s = lock(&s)?;
         Ok(Json(NewSessionOut {
@@ -403,26 +418,44 @@ impl PmdMcp {
 
     #[tool(description = "List the open sessions: id, ROM, seed, episode, floor, branch names.")]
     fn session_list(&self) -> Result<Json<SessionList>, String> {
-        let table = self
-            .sessions
-            .lock()
-            .map_err(|_| "the session table failed".to_owned())?;
+        let (entries, max_sessions) = {
+            let table = self
+                .sessions
+                .lock()
+                .map_err(|_| "the session table failed".to_owned())?;
+            (table.all(), table.limits.max_sessions)
+        };
         let mut sessions = Vec::new();
-        for id in table.ids() {
-            let s = table.get(&id)?;
-            let s = lock(&s)?;
-            sessions.push(SessionSummary {
-                session: id,
-                rom_title: s.rom_title.clone(),
-                seed: s.seed,
-                episode: s.env.infos()[0].episode,
-                floor: s.env.env(0).state().floor,
-                branches: s.branches.keys().cloned().collect(),
+        for (id, s) in entries {
+            // A session busy in a long call (rollout, lookahead) is listed
+            // as busy rather than waited for.
+            sessions.push(match s.try_lock() {
+                Ok(s) => SessionSummary {
+                    session: id,
+                    busy: false,
+                    rom_title: Some(s.rom_title.clone()),
+                    seed: Some(s.seed),
+                    episode: Some(s.env.infos()[0].episode),
+                    floor: Some(s.env.env(0).state().floor),
+                    branches: Some(s.branches.keys().cloned().collect()),
+                },
+                Err(std::sync::TryLockError::WouldBlock) => SessionSummary {
+                    session: id,
+                    busy: true,
+                    rom_title: None,
+                    seed: None,
+                    episode: None,
+                    floor: None,
+                    branches: None,
+                },
+                Err(std::sync::TryLockError::Poisoned(_)) => {
+                    return Err(format!("session {id} failed earlier; close it"))
+                }
             });
         }
         Ok(Json(SessionList {
             sessions,
-            max_sessions: table.limits.max_sessions,
+            max_sessions,
         }))
     }
 

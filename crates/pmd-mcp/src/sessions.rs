@@ -46,6 +46,51 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// A session: the ROM (the bundled cartridge by default), reset with
+    /// episode 0 of `seed`, from `savestate` if given. Slow (boots the
+    /// game): called without the table's lock.
+    pub(crate) fn build(req: NewSession<'_>) -> Result<Session, String> {
+        let rom = match req.rom {
+            Some(path) => Rom::from_path(path).map_err(|e| e.to_string())?,
+            None => pmd_game::cartridge::rom().map_err(|e| e.to_string())?,
+        };
+        let config = VecEnvConfig {
+            envs: 1,
+            seed: req.seed,
+            threads: Some(1),
+            autoreset: AutoReset::Disabled,
+            env: EnvConfig {
+                render: true,
+                max_episode_steps: req.max_episode_steps,
+                ..EnvConfig::default()
+            },
+            ..VecEnvConfig::default()
+        };
+        let state = match req.savestate {
+            Some(path) => Some(read_bounded(path)?),
+            None => None,
+        };
+        let env = VecEnv::new(&rom, config, |env| match &state {
+            Some(bytes) => env.start_from_state_file(bytes),
+            None => Ok(()),
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Session {
+            env,
+            branches: BTreeMap::new(),
+            rom_title: rom.title().to_owned(),
+            rom,
+            scratch: None,
+            seed: req.seed,
+            last_used: Instant::now(),
+        })
+    }
+
+    /// Marks the session used now (idle sessions are closed).
+    pub(crate) fn touch(&mut self) {
+        self.last_used = Instant::now();
+    }
+
     /// At least `n` scratch emulators of this session's ROM and settings,
     /// stepped on a pool of every core; their episodes reset on the step
     /// after they end, so finished candidates never stop the others.
@@ -113,7 +158,8 @@ impl Sessions {
 
     /// Opens a session: the ROM (the bundled cartridge by default), reset
     /// with episode 0 of `seed`.
-    pub(crate) fn open(&mut self, req: NewSession<'_>) -> Result<String, String> {
+    /// Closes idle sessions, then says whether another fits.
+    pub(crate) fn check_room(&mut self) -> Result<(), String> {
         self.close_idle();
         if self.map.len() >= self.limits.max_sessions {
             return Err(format!(
@@ -121,60 +167,36 @@ impl Sessions {
                 self.map.len()
             ));
         }
-        let rom = match req.rom {
-            Some(path) => Rom::from_path(path).map_err(|e| e.to_string())?,
-            None => pmd_game::cartridge::rom().map_err(|e| e.to_string())?,
-        };
-        let config = VecEnvConfig {
-            envs: 1,
-            seed: req.seed,
-            threads: Some(1),
-            autoreset: AutoReset::Disabled,
-            env: EnvConfig {
-                render: true,
-                max_episode_steps: req.max_episode_steps,
-                ..EnvConfig::default()
-            },
-            ..VecEnvConfig::default()
-        };
-        let state = match req.savestate {
-            Some(path) => Some(read_bounded(path)?),
-            None => None,
-        };
-        let env = VecEnv::new(&rom, config, |env| match &state {
-            Some(bytes) => env.start_from_state_file(bytes),
-            None => Ok(()),
-        })
-        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Adds a session built outside the table's lock (room is checked
+    /// again: another client may have filled it meanwhile).
+    pub(crate) fn insert(&mut self, session: Session) -> Result<String, String> {
+        self.check_room()?;
         let id = format!("s{}", self.next);
         self.next += 1;
-        self.map.insert(
-            id.clone(),
-            Arc::new(Mutex::new(Session {
-                env,
-                branches: BTreeMap::new(),
-                rom_title: rom.title().to_owned(),
-                rom,
-                scratch: None,
-                seed: req.seed,
-                last_used: Instant::now(),
-            })),
-        );
+        self.map.insert(id.clone(), Arc::new(Mutex::new(session)));
         Ok(id)
     }
 
-    /// The session `id`, marked used.
+    /// The session `id` (locked by the caller, after the table is
+    /// released: a busy session never holds up the table).
     pub(crate) fn get(&self, id: &str) -> Result<Arc<Mutex<Session>>, String> {
-        let session = self.map.get(id).cloned().ok_or_else(|| {
+        self.map.get(id).cloned().ok_or_else(|| {
             format!(
                 "no session {id:?} (open: {}); session_new opens one",
                 self.ids().join(", ")
             )
-        })?;
-        if let Ok(mut s) = session.lock() {
-            s.last_used = Instant::now();
-        }
-        Ok(session)
+        })
+    }
+
+    /// Every session, by id.
+    pub(crate) fn all(&self) -> Vec<(String, Arc<Mutex<Session>>)> {
+        self.map
+            .iter()
+            .map(|(id, s)| (id.clone(), Arc::clone(s)))
+            .collect()
     }
 
     pub(crate) fn close(&mut self, id: &str) -> Result<(), String> {
