@@ -742,8 +742,7 @@ impl PmdMcp {
             .emulator_mut()
             .restore(&after)
             .map_err(|e| e.to_string())?;
-        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
-        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        s.env.resync_env(0).map_err(|e| e.to_string())?;
         let lines = console.lock().map(|c| c.0.clone()).unwrap_or_default();
         Ok(Json(LuaOut {
             console: lines,
@@ -771,8 +770,7 @@ impl PmdMcp {
         }
         // Re-decode and re-take the fault-isolation checkpoint where the
         // frames left the game.
-        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
-        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        s.env.resync_env(0).map_err(|e| e.to_string())?;
         Ok(Json(observe(&a.session, &s)))
     }
 
@@ -820,8 +818,7 @@ impl PmdMcp {
         }
         // Re-decode and re-take the fault-isolation checkpoint at the
         // written state: a snapshot of it, restored.
-        let now = s.env.snapshot_env(0).map_err(|e| e.to_string())?;
-        s.env.restore_env(0, &now).map_err(|e| e.to_string())?;
+        s.env.resync_env(0).map_err(|e| e.to_string())?;
         Ok(Json(observe(&a.session, &s)))
     }
 

@@ -429,7 +429,8 @@ impl VecEnv {
     }
 
     /// Environment `i`, mutable: raw control for tools and tests (the next
-    /// `step` goes on from whatever it is left in).
+    /// `step` goes on from whatever it is left in; call
+    /// [`VecEnv::resync_env`] after changing it so rollbacks and rows follow).
     pub fn env_mut(&mut self, i: usize) -> &mut Env {
         &mut self.slots[i].env
     }
@@ -629,6 +630,15 @@ impl VecEnv {
     /// The deepest floor environment `i`'s current episode has reached.
     pub fn max_floor(&self, i: usize) -> u8 {
         self.slots[i].max_floor
+    }
+
+    /// Takes environment `i` as it now stands after raw control through
+    /// [`VecEnv::env_mut`] (frames run, memory written): re-decodes it,
+    /// re-takes its fault-isolation checkpoint there (a rollback must not
+    /// return to a state from before the raw change) and rewrites its rows.
+    pub fn resync_env(&mut self, i: usize) -> Result<(), VecEnvError> {
+        let now = self.snapshot_env(i)?;
+        self.restore_env(i, &now)
     }
 
     /// Whether environment `i`'s episode has ended and it waits for a

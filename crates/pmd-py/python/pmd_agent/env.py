@@ -7,8 +7,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from . import _native
-from .spaces import action_space, observation_space, read_savestate
+from .spaces import action_space, native_batch, observation_space
 
 
 class DungeonEnv(gymnasium.Env):
@@ -37,25 +36,15 @@ class DungeonEnv(gymnasium.Env):
         frame_cap: int = 600,
         first_index: int = 0,
     ) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
+        self._native = native_batch(
+            1, seed=seed, threads=1, observation=observation, render_mode=render_mode, rom=rom,
+            savestate=savestate, max_episode_steps=max_episode_steps, frame_cap=frame_cap,
+            autoreset="disabled", first_index=first_index,
+        )
         self.observation_space = observation_space(observation)
         self.action_space = action_space()
         self.render_mode = render_mode
         self._observation = observation
-        self._native = _native.VecEnv(
-            1,
-            seed=int(seed),
-            threads=1,
-            frames=observation in ("frames", "both"),
-            render=render_mode == "rgb_array",
-            rom=None if rom is None else str(rom),
-            savestate=read_savestate(savestate),
-            max_episode_steps=max_episode_steps,
-            frame_cap=int(frame_cap),
-            autoreset="disabled",
-            first_index=int(first_index),
-        )
         self._seed = int(seed)
         self._fresh = True
         self._action = np.zeros(1, dtype=np.int64)

@@ -40,6 +40,32 @@ def action_space() -> spaces.Discrete:
     return spaces.Discrete(ACTION_COUNT)
 
 
+def native_batch(num_envs, *, seed, threads, observation, render_mode, rom, savestate,
+                 max_episode_steps, frame_cap, autoreset, first_index):
+    """The native batch both environment classes stand on, with their
+    shared argument checks (render mode, observation kind, savestate as
+    bytes or a path)."""
+    from . import _native
+
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
+    if observation not in OBSERVATIONS:
+        raise ValueError(f"observation must be one of {OBSERVATIONS}, not {observation!r}")
+    return _native.VecEnv(
+        int(num_envs),
+        seed=int(seed),
+        threads=threads,
+        frames=observation in ("frames", "both"),
+        render=render_mode == "rgb_array",
+        rom=None if rom is None else str(rom),
+        savestate=read_savestate(savestate),
+        max_episode_steps=max_episode_steps,
+        frame_cap=int(frame_cap),
+        autoreset=autoreset,
+        first_index=int(first_index),
+    )
+
+
 def read_savestate(savestate):
     """Bytes of a savestate given as bytes, a path, or None."""
     if savestate is None or isinstance(savestate, (bytes, bytearray, memoryview)):

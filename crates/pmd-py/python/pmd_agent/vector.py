@@ -8,10 +8,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector import VectorEnv as _GymVectorEnv
 from gymnasium.vector.utils import batch_space
-from gymnasium import spaces
 
-from . import _native
-from .spaces import action_space, observation_space, read_savestate
+from .spaces import action_space, native_batch, observation_space
 
 _MODES = {
     AutoresetMode.NEXT_STEP: "next_step",
@@ -106,24 +104,14 @@ class VectorEnv(_GymVectorEnv):
         copy: bool = False,
         first_index: int = 0,
     ) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', not {render_mode!r}")
         mode = _autoreset_mode(autoreset_mode)
+        self._native = native_batch(
+            num_envs, seed=seed, threads=threads, observation=observation, render_mode=render_mode,
+            rom=rom, savestate=savestate, max_episode_steps=max_episode_steps, frame_cap=frame_cap,
+            autoreset=_MODES[mode], first_index=first_index,
+        )
         self.single_observation_space = observation_space(observation)
         self.single_action_space = action_space()
-        self._native = _native.VecEnv(
-            int(num_envs),
-            seed=int(seed),
-            threads=threads,
-            frames=observation in ("frames", "both"),
-            render=render_mode == "rgb_array",
-            rom=None if rom is None else str(rom),
-            savestate=read_savestate(savestate),
-            max_episode_steps=max_episode_steps,
-            frame_cap=int(frame_cap),
-            autoreset=_MODES[mode],
-            first_index=int(first_index),
-        )
         self.num_envs = self._native.num_envs
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
