@@ -157,8 +157,9 @@ impl<R: Read> BoundedStreamReader<R> {
         let body_len = message.body.len();
         let compressed = batch.compression().is_some();
         let per_buffer = rows.saturating_mul(self.row_bound).saturating_add(64);
+        let widths = buffer_widths(&self.schema).filter(|w| w.len() == buffers.len());
         let mut total = 0usize;
-        for b in buffers.iter() {
+        for (i, b) in buffers.iter().enumerate() {
             let (offset, length) = (b.offset(), b.length());
             let end = offset.checked_add(length);
             let inside = offset >= 0
@@ -169,7 +170,16 @@ impl<R: Read> BoundedStreamReader<R> {
                     "a buffer at {offset}+{length} lies outside the {body_len}-byte body"
                 ));
             }
+            // arrow-data panics on a buffer that is no whole number of its
+            // values (`Buffer::typed_data`) instead of refusing it: refuse
+            // it here (fuzz/known-crashes).
+            let width = widths.as_ref().map_or(1, |w| w[i]);
             if !compressed || length == 0 {
+                if !(length as usize).is_multiple_of(width) {
+                    return err(format!(
+                        "a buffer of {length} bytes holds no whole number of {width}-byte values"
+                    ));
+                }
                 continue;
             }
             let at = offset as usize;
@@ -179,7 +189,16 @@ impl<R: Read> BoundedStreamReader<R> {
                 .ok_or_else(|| StreamError("a compressed buffer shorter than its prefix".into()))?;
             let stated = i64::from_le_bytes(prefix.try_into().unwrap_or([0; 8]));
             if stated == -1 {
-                continue; // stored uncompressed
+                // stored uncompressed, after the 8-byte prefix
+                let data = (length as usize).checked_sub(8).ok_or_else(|| {
+                    StreamError("a compressed buffer shorter than its prefix".into())
+                })?;
+                if !data.is_multiple_of(width) {
+                    return err(format!(
+                        "a buffer of {data} bytes holds no whole number of {width}-byte values"
+                    ));
+                }
+                continue;
             }
             let stated = usize::try_from(stated)
                 .ok()
@@ -189,6 +208,11 @@ impl<R: Read> BoundedStreamReader<R> {
                         "a compressed buffer states {stated} decoded bytes for {rows} rows"
                     ))
                 })?;
+            if !stated.is_multiple_of(width) {
+                return err(format!(
+                    "a compressed buffer of {stated} bytes holds no whole number of {width}-byte values"
+                ));
+            }
             total = total.saturating_add(stated);
         }
         if total > MAX_BATCH_BYTES {
@@ -207,6 +231,29 @@ impl<R: Read> BoundedStreamReader<R> {
         .map(Some)
         .map_err(|e| StreamError(e.to_string()))
     }
+}
+
+/// The value width of each buffer a record batch of `schema` carries, in
+/// IPC order (per field: its validity bitmap, then its type's buffers;
+/// bitmaps and booleans count as 1), or `None` for a type not listed here.
+fn buffer_widths(schema: &Schema) -> Option<Vec<usize>> {
+    fn field(dt: &DataType, out: &mut Vec<usize>) -> Option<()> {
+        out.push(1);
+        match dt {
+            DataType::Boolean => out.push(1),
+            DataType::Utf8 | DataType::Binary => out.extend([4, 1]),
+            DataType::LargeUtf8 | DataType::LargeBinary => out.extend([8, 1]),
+            DataType::FixedSizeList(child, _) => field(child.data_type(), out)?,
+            dt if dt.is_primitive() => out.push(dt.primitive_width()?),
+            _ => return None,
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    for f in schema.fields() {
+        field(f.data_type(), &mut out)?;
+    }
+    Some(out)
 }
 
 /// Decoded bytes one row of `schema` can take in any single buffer.
