@@ -50,6 +50,9 @@ lint: setup
 	# the league library without the command line
 	$(CARGO) clippy -j $(JOBS) -p pmd-agent --lib --no-default-features --features league -- -D warnings
 	scripts/check-crates.sh
+	# Prometheus alert rules (promtool check + unit tests) and the Grafana
+	# dashboard's queries against the exported metric names
+	scripts/check-monitoring.sh
 
 bench: setup
 	$(CARGO) bench -j $(JOBS)

@@ -258,6 +258,7 @@ fn bench_referee(seats: &[Seat], matches: usize, capacity: usize) -> Bench {
         policies: Arc::new(PmdPolicyFactory),
         dungeons: None,
         outbox,
+        frames: None,
     });
     Bench {
         referee: Referee::new("REF01", capacity, ctx),

@@ -8,13 +8,17 @@
 #                      wrapper and libFuzzer in the fuzz targets); python3 also runs the
 #                      league tests' even_odd player (standard library only)
 #   fonts-dejavu-core  the font plots label their axes with
+#   chromium           the headless browser the league dashboard test drives
+#                      (through PyPI playwright, never `playwright install`)
+#   prometheus         promtool, which checks deploy/prometheus/alerts.yml
 # and libtorch 2.11.0 for the `torch` feature (scripts/libtorch.sh: a
 # per-machine cache, linked to ./.libtorch), and PyTorch 2.11.0 with numpy
 # in .venv for tests/torch_python.rs (scripts/torch-venv.sh, from the torch
 # wheel libtorch.sh caches).
 set -euo pipefail
 
-packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc g++ python3 fonts-dejavu-core)
+packages=(libmgba-dev gcc-arm-none-eabi binutils-arm-none-eabi make gcc g++ python3 fonts-dejavu-core
+    chromium prometheus)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -62,8 +66,12 @@ fi
 # own vector envs and on a local Ray, and drives `pmd-agent mcp` with the
 # official MCP client (`mcp`). Pinned to the versions tested; only
 # what is missing is installed (a check is one import, ~0.5 s).
-python_pkgs=("gymnasium==1.4.0" "pytest==9.2.0" "maturin==1.16.0" "ray==2.60.0" "mcp==2.3.0")
-if ! "$venv/bin/python" -c 'import gymnasium, pytest, ray, maturin, mcp' >/dev/null 2>&1 \
+# The league service's tests: schemathesis fuzzes the read API from its
+# OpenAPI document, playwright drives Debian's chromium, httpx-sse reads the
+# event stream.
+python_pkgs=("gymnasium==1.4.0" "pytest==9.2.0" "maturin==1.16.0" "ray==2.60.0" "mcp==2.3.0"
+    "schemathesis==4.32.5" "playwright==1.65.0" "httpx==0.28.1" "httpx-sse==0.4.3")
+if ! "$venv/bin/python" -c 'import gymnasium, pytest, ray, maturin, mcp, schemathesis, playwright, httpx, httpx_sse' >/dev/null 2>&1 \
     || [ ! -x "$venv/bin/maturin" ]; then
     echo "setup: installing ${python_pkgs[*]} into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_pkgs[@]}" >&2

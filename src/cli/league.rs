@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::emu::Rom;
 use crate::game::profile_for;
+use crate::league::api::{LeagueOpener, LeagueService, MatchMedia, ServiceConfig};
 use crate::league::auth::AuthToken;
 use crate::league::client::{ClientConfig, Timeouts};
 use crate::league::error::GameError;
@@ -16,8 +17,10 @@ use crate::league::game::dungeon::{DungeonFactory, PolicyFactory};
 use crate::league::game::GameType;
 use crate::league::http::ServeLimits;
 use crate::league::manager::{LeagueFailure, LeagueSettings, Manager, ManagerConfig, Mode};
+use crate::league::metrics::Metrics;
 use crate::league::player::{host, PlayerConfig, PlayerError};
 use crate::league::pmd::{self, PmdDungeonFactory, PmdPolicyFactory};
+use crate::league::referee::host::{host_referee, RefereeHostConfig, RefereeHostError};
 use crate::league::report::LeagueReport;
 use crate::league::standings::Points;
 use crate::league::store::{Durability, Store, StoreError};
@@ -44,9 +47,15 @@ enum LeagueCommand {
     Serve(ServeArgs),
     /// Hosts a native policy as a remote league.v2 player.
     Player(PlayerArgs),
+    /// A referee in its own process: registers with a manager (serving
+    /// with --remote-referees) and plays the matches it is assigned.
+    Referee(RefereeArgs),
     /// Re-simulates one player's run of a recorded pmd_dungeon match and
     /// writes it as an animated GIF.
     Replay(ReplayArgs),
+    /// Prints a league's standings and ratings from its database (running
+    /// or finished; the database is only read).
+    Report(ReportArgs),
 }
 
 /// Where pmd_dungeon is played: the bundled cartridge, or a ROM with a
@@ -170,6 +179,14 @@ struct ServeArgs {
     /// 75 s, or the request timeout if longer).
     #[arg(long, default_value_t = 4096, value_name = "N")]
     max_connections: usize,
+    /// Accept referees in other processes (`league referee`); with
+    /// `--referees 0` every match is played by one of them.
+    #[arg(long)]
+    remote_referees: bool,
+    /// How long a remote referee may take from assignment to report before
+    /// the match is played elsewhere, ms.
+    #[arg(long, default_value_t = 120_000, value_name = "MS")]
+    referee_deadline_ms: u64,
     #[command(flatten)]
     league: LeagueOptions,
 }
@@ -196,6 +213,52 @@ struct PlayerArgs {
     seed: u64,
     #[command(flatten)]
     dungeon: DungeonArgs,
+}
+
+#[derive(Debug, Args)]
+struct RefereeArgs {
+    /// The manager's /mcp URL.
+    #[arg(long, value_name = "URL")]
+    manager: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8001", value_name = "ADDR")]
+    addr: SocketAddr,
+    /// The id to ask for (default: REF-<port>).
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// Matches it plays at once (its max_concurrent_matches).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    capacity: usize,
+    /// The game it referees.
+    #[arg(long, default_value = "even_odd", value_name = "GAME")]
+    game: GameType,
+    /// Invitation answer deadline, ms.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    join_timeout_ms: u64,
+    /// Move deadline, ms.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    move_timeout_ms: u64,
+    /// Other calls' deadline, ms.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    timeout_ms: u64,
+    #[command(flatten)]
+    dungeon: DungeonArgs,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The league database.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// The league (default: the newest in the database).
+    #[arg(long, value_name = "ID")]
+    league: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Bootstrap resamples for the Bradley–Terry intervals.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    bootstrap: u32,
 }
 
 #[derive(Debug, Args)]
@@ -227,10 +290,15 @@ pub fn league(args: LeagueArgs) -> Result<(), Failure> {
     if let LeagueCommand::Replay(a) = &args.command {
         return replay(a);
     }
+    if let LeagueCommand::Report(a) = &args.command {
+        return report(a);
+    }
     // A hosted player is I/O-bound and small: one thread serves it (and
     // keeps its memory down); a manager uses every core.
     let mut builder = match args.command {
-        LeagueCommand::Player(_) => tokio::runtime::Builder::new_current_thread(),
+        LeagueCommand::Player(_) | LeagueCommand::Referee(_) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let rt = builder
@@ -242,7 +310,8 @@ pub fn league(args: LeagueArgs) -> Result<(), Failure> {
             LeagueCommand::Run(a) => run(a).await,
             LeagueCommand::Serve(a) => serve(a).await,
             LeagueCommand::Player(a) => player(a).await,
-            LeagueCommand::Replay(_) => Ok(()),
+            LeagueCommand::Referee(a) => referee(a).await,
+            LeagueCommand::Replay(_) | LeagueCommand::Report(_) => Ok(()),
         }
     })
 }
@@ -299,10 +368,8 @@ fn settings(mode: Mode, a: &LeagueOptions, natives: Vec<String>, seed: u64) -> L
 }
 
 fn manager_config(a: &LeagueOptions, s: LeagueSettings) -> Result<ManagerConfig, Failure> {
-    if a.referees == 0 || a.capacity == Some(0) {
-        return Err(Failure::bad_input(
-            "--referees and --capacity must be at least 1",
-        ));
+    if a.capacity == Some(0) {
+        return Err(Failure::bad_input("--capacity must be at least 1"));
     }
     let mut cfg = ManagerConfig::new(s);
     cfg.referees = a.referees;
@@ -394,7 +461,13 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     let mut s = settings(Mode::Serve, &a.league, a.native.clone(), seed);
     s.start_when = a.start_when;
     let mut cfg = manager_config(&a.league, s)?;
-    let dungeons = dungeons_for(&a.league).await?;
+    // pmd_dungeon: the dungeons, and replays on the same ROM and start.
+    let pmd = match a.league.game {
+        GameType::PmdDungeon => Some(dungeons(&a.league.dungeon).await?),
+        GameType::EvenOdd => None,
+    };
+    let dungeons = pmd.clone().map(|d| d as Arc<dyn DungeonFactory>);
+    let media = pmd.map(|d| Arc::new(pmd::PmdMedia::new(d, 15)) as Arc<dyn MatchMedia>);
     let listener = tokio::net::TcpListener::bind(a.addr)
         .await
         .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", a.addr)))?;
@@ -415,6 +488,8 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     };
     cfg.admin_token = Some(admin.clone());
     cfg.random_seed = a.league.seed.is_none();
+    cfg.remote_referees = a.remote_referees;
+    cfg.referee_deadline = Duration::from_millis(a.referee_deadline_ms.max(1));
     cfg.keep_stored_settings = a.keep_stored_settings;
     cfg.allow_remote_endpoints = a.allow_remote_endpoints;
     cfg.endpoint_allow = a.allow_endpoint.clone();
@@ -427,8 +502,54 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         },
         ..ClientConfig::default()
     };
-    let manager =
-        Manager::open(cfg, store, policies(), dungeons).map_err(|e| league_failure(db, e))?;
+    let metrics = Arc::new(Metrics::new());
+    cfg.metrics = Some(metrics.clone());
+    let template = cfg.settings.clone();
+    let opener: LeagueOpener = {
+        let (cfg, store, dungeons) = (cfg.clone(), store.clone(), dungeons.clone());
+        Arc::new(move |settings: LeagueSettings| {
+            Manager::open(
+                ManagerConfig {
+                    settings,
+                    keep_stored_settings: false,
+                    random_seed: false,
+                    ..cfg.clone()
+                },
+                store.clone(),
+                policies(),
+                dungeons.clone(),
+            )
+        })
+    };
+    let manager = Manager::open(cfg.clone(), store.clone(), policies(), dungeons)
+        .map_err(|e| league_failure(db, e))?;
+    let service = LeagueService::new(
+        store,
+        metrics,
+        ServiceConfig {
+            admin_token: Some(admin.clone()),
+            opener: Some(opener),
+            template: Some(LeagueSettings {
+                natives: Vec::new(),
+                start_when: template.start_when,
+                ..template
+            }),
+            bt: cfg.bt,
+            api_games: api_games(cfg.settings.game),
+            media,
+            // The read API's own connections (WAL: readers and the writer
+            // never wait for each other).
+            readers: (0..4)
+                .map(|_| Store::open_reader(&a.db).map(Arc::new))
+                .collect::<Result<_, _>>()
+                .map_err(|e| store_failure(db, e))?,
+            api_policies: ["random", "heuristic", "search"]
+                .map(str::to_owned)
+                .to_vec(),
+            ..ServiceConfig::default()
+        },
+    );
+    service.add(manager.clone());
     eprintln!(
         "pmd-agent: league {} ({}) on http://{local}/mcp; starts at {} players; admin token {admin}",
         manager.league_id(),
@@ -446,7 +567,7 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         };
         tokio::spawn(crate::league::http::serve_with(
             listener,
-            manager.router(),
+            service.router(),
             limits,
             async move {
                 let _ = rx.wait_for(|s| *s).await;
@@ -469,6 +590,9 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
             Ok(())
         }
     };
+    // Event and frame streams never end by themselves: end them, so that
+    // the graceful shutdown does not wait on them.
+    service.close_streams();
     let _ = stop_tx.send(true);
     let _ = server.await;
     outcome
@@ -484,6 +608,40 @@ async fn shutdown_signal() {
         return;
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn referee(a: RefereeArgs) -> Result<(), Failure> {
+    let dungeons: Option<Arc<dyn DungeonFactory>> = match a.game {
+        GameType::PmdDungeon => Some(dungeons(&a.dungeon).await? as Arc<dyn DungeonFactory>),
+        GameType::EvenOdd => None,
+    };
+    let listener = tokio::net::TcpListener::bind(a.addr)
+        .await
+        .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", a.addr)))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| Failure::other(e.to_string()))?
+        .port();
+    let id = a.id.unwrap_or_else(|| format!("REF-{port}"));
+    let mut cfg = RefereeHostConfig::new(&id, &a.manager);
+    cfg.capacity = a.capacity;
+    cfg.game_types = vec![a.game];
+    cfg.client = ClientConfig {
+        timeouts: Timeouts {
+            join: Duration::from_millis(a.join_timeout_ms),
+            moves: Duration::from_millis(a.move_timeout_ms),
+            other: Duration::from_millis(a.timeout_ms),
+        },
+        ..ClientConfig::default()
+    };
+    let reg = host_referee(cfg, policies(), dungeons, listener, shutdown_signal())
+        .await
+        .map_err(|e| match e {
+            RefereeHostError::Config(_) => Failure::bad_input(e.to_string()),
+            other => Failure::other(other.to_string()),
+        })?;
+    tracing::info!(referee = %reg.referee_id, league = %reg.league_id, "referee done");
+    Ok(())
 }
 
 async fn player(a: PlayerArgs) -> Result<(), Failure> {
@@ -523,6 +681,53 @@ async fn player(a: PlayerArgs) -> Result<(), Failure> {
         })?;
     tracing::info!(player = %reg.player_id, league = %reg.league_id, "league over");
     Ok(())
+}
+
+/// The games a serve process can create leagues of over the API: even_odd
+/// always, pmd_dungeon when it has the dungeon.
+fn api_games(served: GameType) -> Vec<String> {
+    let mut games = vec![GameType::EvenOdd.as_str().to_owned()];
+    if served == GameType::PmdDungeon {
+        games.push(served.as_str().to_owned());
+    }
+    games
+}
+
+fn report(a: &ReportArgs) -> Result<(), Failure> {
+    // Opening would create a missing file; a report only reads.
+    if !a.db.is_file() {
+        return Err(Failure::bad_input(format!(
+            "{}: no such database file",
+            a.db.display()
+        )));
+    }
+    let db = Some(a.db.as_path());
+    let store = open_store(db, false)?;
+    let league = match &a.league {
+        Some(id) => store.league(id),
+        None => store.find_league_any(),
+    }
+    .map_err(|e| store_failure(db, e))?
+    .ok_or_else(|| {
+        Failure::bad_input(match &a.league {
+            Some(id) => format!("{}: no league {id}", a.db.display()),
+            None => format!("{}: holds no league", a.db.display()),
+        })
+    })?;
+    let settings: LeagueSettings = serde_json::from_value(league.config.clone()).map_err(|e| {
+        Failure::bad_input(format!(
+            "{}: league {} settings: {e}",
+            a.db.display(),
+            league.id
+        ))
+    })?;
+    let bt = crate::league::ratings::BtConfig {
+        bootstrap: a.bootstrap,
+        ..Default::default()
+    };
+    let report = crate::league::report::build(&store, &league, settings.seed, settings.points, &bt)
+        .map_err(|e| store_failure(db, e))?;
+    print_report(&report, a.json)
 }
 
 fn replay(a: &ReplayArgs) -> Result<(), Failure> {

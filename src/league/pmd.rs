@@ -420,6 +420,48 @@ impl DungeonSim for PmdDungeon {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
+
+    fn set_watched(&mut self, on: bool) {
+        self.vec.env_mut(0).emulator_mut().set_rendering(on);
+    }
+
+    fn frame_png(&self) -> Option<Vec<u8>> {
+        let emu = self.vec.env(0).emulator();
+        if !emu.frame_is_current() {
+            return None;
+        }
+        crate::emu::screenshot::encode_png(emu.frame()).ok()
+    }
+}
+
+/// Renders recorded pmd_dungeon matches for the read API's `replay.gif`
+/// (the same re-simulation as `league replay --gif`).
+pub struct PmdMedia {
+    factory: Arc<PmdDungeonFactory>,
+    delay_cs: u16,
+}
+
+impl PmdMedia {
+    /// Replays on `factory`'s dungeon, `delay_cs` hundredths of a second
+    /// per turn.
+    pub fn new(factory: Arc<PmdDungeonFactory>, delay_cs: u16) -> PmdMedia {
+        PmdMedia { factory, delay_cs }
+    }
+}
+
+impl league_v2::api::MatchMedia for PmdMedia {
+    fn replay_gif(&self, replay: &MatchReplay, player: &str) -> Result<Vec<u8>, String> {
+        let plan =
+            replay_plan(replay, player, &self.factory.descriptor()).map_err(|e| e.to_string())?;
+        let frames = crate::replay::replay(
+            self.factory.rom(),
+            self.factory.start().state.as_deref(),
+            plan.seed,
+            &plan.steps,
+        )
+        .map_err(|e| e.to_string())?;
+        crate::replay::encode_gif(&frames, self.delay_cs).map_err(|e| e.to_string())
+    }
 }
 
 /// A project policy playing a [`PmdDungeon`].

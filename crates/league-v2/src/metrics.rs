@@ -1,7 +1,7 @@
 //! Prometheus metrics of one league agent (manager or player). Each agent
 //! owns its registry, so several can live in one process (tests do).
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
 use pmd_util::openmetrics::Registry;
@@ -41,6 +41,35 @@ pub struct TypeLabels {
     pub message_type: String,
 }
 
+/// Labels naming a league's player.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlayerLabels {
+    /// The league.
+    pub league: String,
+    /// The player.
+    pub player: String,
+}
+
+/// Labels of read-API requests.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route's pattern (`/api/leagues/{id}`), or `other`.
+    pub route: String,
+    /// The HTTP status code.
+    pub status: String,
+}
+
+impl PlayerLabels {
+    fn of(league: &str, player: &str) -> PlayerLabels {
+        PlayerLabels {
+            league: league.to_owned(),
+            player: player.to_owned(),
+        }
+    }
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Every metric a league agent exports (prefix `league_`).
@@ -70,6 +99,25 @@ pub struct Metrics {
     /// policy on its own copy of the dungeon) or `fallback` (from the state
     /// sent alone).
     pub decisions: Family<KindLabels, Counter>,
+    /// Points per player.
+    pub player_points: Family<PlayerLabels, Gauge<i64, AtomicI64>>,
+    /// Glicko-2 rating per player after the last completed round.
+    pub player_rating: Family<PlayerLabels, FloatGauge>,
+    /// Its deviation.
+    pub player_rating_deviation: Family<PlayerLabels, FloatGauge>,
+    /// 1 while a remote player's last call succeeded, 0 after a failed one
+    /// (native players are always 1).
+    pub player_up: Family<PlayerLabels, Gauge<i64, AtomicI64>>,
+    /// Read-API requests, by route and status.
+    pub api_requests: Family<RouteLabels, Counter>,
+    /// Open event streams.
+    pub sse_subscribers: Gauge<i64, AtomicI64>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics { .. }")
+    }
 }
 
 fn rpc_histogram() -> Histogram {
@@ -94,6 +142,38 @@ impl Metrics {
         let request_errors = Family::<KindLabels, Counter>::default();
         let players = Gauge::<i64, AtomicI64>::default();
         let decisions = Family::<KindLabels, Counter>::default();
+        let player_points = Family::<PlayerLabels, Gauge<i64, AtomicI64>>::default();
+        let player_rating = Family::<PlayerLabels, FloatGauge>::default();
+        let player_rating_deviation = Family::<PlayerLabels, FloatGauge>::default();
+        let player_up = Family::<PlayerLabels, Gauge<i64, AtomicI64>>::default();
+        let api_requests = Family::<RouteLabels, Counter>::default();
+        let sse_subscribers = Gauge::<i64, AtomicI64>::default();
+        registry.register("player_points", "Points per player", player_points.clone());
+        registry.register(
+            "player_rating",
+            "Glicko-2 rating per player after the last completed round",
+            player_rating.clone(),
+        );
+        registry.register(
+            "player_rating_deviation",
+            "Glicko-2 rating deviation per player",
+            player_rating_deviation.clone(),
+        );
+        registry.register(
+            "player_up",
+            "1 while the player's last call succeeded, 0 after a failed one",
+            player_up.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "Read-API requests, by route and status",
+            api_requests.clone(),
+        );
+        registry.register(
+            "sse_subscribers",
+            "Open event streams",
+            sse_subscribers.clone(),
+        );
         registry.register("matches", "Matches finished", matches.clone());
         registry.register(
             "match_seconds",
@@ -146,6 +226,12 @@ impl Metrics {
             request_errors,
             players,
             decisions,
+            player_points,
+            player_rating,
+            player_rating_deviation,
+            player_up,
+            api_requests,
+            sse_subscribers,
         }
     }
 
@@ -176,6 +262,39 @@ impl Metrics {
         self.requests
             .get_or_create(&TypeLabels {
                 message_type: message_type.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets a player's points.
+    pub fn player_points(&self, league: &str, player: &str, points: u32) {
+        self.player_points
+            .get_or_create(&PlayerLabels::of(league, player))
+            .set(i64::from(points));
+    }
+
+    /// Sets a player's rating and deviation.
+    pub fn player_rating(&self, league: &str, player: &str, rating: f64, deviation: f64) {
+        let l = PlayerLabels::of(league, player);
+        self.player_rating.get_or_create(&l).set(rating);
+        self.player_rating_deviation
+            .get_or_create(&l)
+            .set(deviation);
+    }
+
+    /// Marks a player reachable (`true`) or not.
+    pub fn player_up(&self, league: &str, player: &str, up: bool) {
+        self.player_up
+            .get_or_create(&PlayerLabels::of(league, player))
+            .set(i64::from(up));
+    }
+
+    /// Counts one read-API request.
+    pub fn api_request(&self, route: &str, status: u16) {
+        self.api_requests
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+                status: status.to_string(),
             })
             .inc();
     }

@@ -100,6 +100,19 @@ pub fn write_gif(frames: &[Vec<u32>], path: &Path, delay_cs: u16) -> Result<(), 
         path: path.display().to_string(),
         reason,
     };
+    let bytes = encode_gif(frames, delay_cs).map_err(|e| match e {
+        ReplayError::Gif { reason, .. } => err(reason),
+        other => other,
+    })?;
+    pmd_util::atomic_file::write(path, &bytes).map_err(|e| err(e.to_string()))
+}
+
+/// Frames (240x160 `0x00BBGGRR`) as an animated GIF in memory.
+pub fn encode_gif(frames: &[Vec<u32>], delay_cs: u16) -> Result<Vec<u8>, ReplayError> {
+    let err = |reason: String| ReplayError::Gif {
+        path: "(memory)".to_owned(),
+        reason,
+    };
     let mut bytes = Vec::new();
     {
         let mut encoder =
@@ -117,5 +130,5 @@ pub fn write_gif(frames: &[Vec<u32>], path: &Path, delay_cs: u16) -> Result<(), 
             encoder.write_frame(&f).map_err(|e| err(e.to_string()))?;
         }
     }
-    pmd_util::atomic_file::write(path, &bytes).map_err(|e| err(e.to_string()))
+    Ok(bytes)
 }

@@ -87,6 +87,13 @@ pub trait DungeonSim: Send + 'static {
     /// The concrete simulator, so a policy that needs more than this trait
     /// (savestate lookahead, feature rows) can reach its own type.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Starts (`true`) or stops drawing the screen on each step: off by
+    /// default, since drawing costs; on while someone watches the match.
+    fn set_watched(&mut self, _on: bool) {}
+    /// The screen as a PNG, when the last step drew it.
+    fn frame_png(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Makes dungeons.
@@ -187,6 +194,17 @@ pub fn play_native(
     policy: &mut dyn NativePolicy,
     turn_budget: u32,
 ) -> Result<Vec<Turn>, RunFault> {
+    play_native_watched(sim, policy, turn_budget, &mut |_| {})
+}
+
+/// [`play_native`], calling `after_turn` with the simulator after each
+/// turn (the referee's live frames).
+pub fn play_native_watched(
+    sim: &mut dyn DungeonSim,
+    policy: &mut dyn NativePolicy,
+    turn_budget: u32,
+    after_turn: &mut dyn FnMut(&mut dyn DungeonSim),
+) -> Result<Vec<Turn>, RunFault> {
     let mut turns = Vec::with_capacity(turn_budget.min(100_000) as usize);
     for _ in 0..turn_budget {
         if sim.done() {
@@ -203,7 +221,10 @@ pub fn play_native(
             })
             .and_then(|a| sim.step(&a).map(|step| Turn { action: a, step }));
         match step {
-            Ok(t) => turns.push(t),
+            Ok(t) => {
+                turns.push(t);
+                after_turn(sim);
+            }
             Err(error) => return Err(RunFault { error, turns }),
         }
     }

@@ -19,8 +19,8 @@ use crate::http::{self, read_body, rpc_err, rpc_ok};
 use crate::protocol::jsonrpc::message;
 use crate::protocol::messages::{
     method_carries, types, LeagueQuery, LeagueQueryResponse, LeagueRegisterRequest,
-    LeagueRegisterResponse, QueryType, RefereeRegisterRequest, RefereeRegisterResponse,
-    RegistrationStatus, StartLeague,
+    LeagueRegisterResponse, MatchResultReport, QueryType, RefereeRegisterRequest,
+    RefereeRegisterResponse, RegistrationStatus, StartLeague,
 };
 use crate::protocol::{Envelope, Inbound, Role};
 use crate::report::standing_entries;
@@ -76,13 +76,10 @@ pub(super) async fn mcp(State(m): State<Manager>, request: Request) -> Response 
     }
     let answer = match mt {
         types::LEAGUE_REGISTER_REQUEST => m.register_player(&inb, peer).await,
-        types::REFEREE_REGISTER_REQUEST => m.register_referee(&inb),
+        types::REFEREE_REGISTER_REQUEST => m.register_referee(&inb, peer),
         types::LEAGUE_QUERY => m.query(&inb).await,
         types::START_LEAGUE => m.start_league(&inb).await,
-        types::MATCH_RESULT_REPORT => Err(ProtocolError::new(
-            ErrorCode::E005,
-            "no remote referee is registered: this manager runs its referees in-process",
-        )),
+        types::MATCH_RESULT_REPORT => m.result_report(&inb).await,
         _ => Err(ProtocolError::new(
             ErrorCode::E008,
             format!("the manager does not handle {mt}"),
@@ -214,19 +211,101 @@ impl Manager {
         ))
     }
 
-    fn register_referee(&self, inb: &Inbound) -> Result<Value, ProtocolError> {
-        let _req: RefereeRegisterRequest = inb.body()?;
+    fn register_referee(
+        &self,
+        inb: &Inbound,
+        peer: Option<SocketAddr>,
+    ) -> Result<Value, ProtocolError> {
+        let req: RefereeRegisterRequest = inb.body()?;
+        let inner = &self.inner;
+        let conv = &inb.envelope.conversation_id;
+        let reject = |reason: String| {
+            self.answer(
+                types::REFEREE_REGISTER_RESPONSE,
+                conv,
+                &RefereeRegisterResponse {
+                    status: RegistrationStatus::Rejected,
+                    referee_id: None,
+                    auth_token: None,
+                    league_id: inner.league.id.clone(),
+                    reason: Some(reason),
+                },
+            )
+        };
+        if !inner.cfg.remote_referees {
+            return Ok(reject(
+                "this manager runs its referees in-process (serve with --remote-referees)".into(),
+            ));
+        }
+        if inb.sender.role != Role::Referee {
+            return Err(ProtocolError::new(
+                ErrorCode::E013,
+                "register_referee must come from a referee:ID sender",
+            ));
+        }
+        let meta = &req.referee_meta;
+        let game = inner.cfg.settings.game.as_str();
+        if !meta.game_types.iter().any(|g| g == game) {
+            return Ok(reject(format!("this league plays {game}")));
+        }
+        if meta.max_concurrent_matches == 0 {
+            return Ok(reject("max_concurrent_matches must be at least 1".into()));
+        }
+        check_display_name(&meta.display_name)?;
+        let endpoint = normalize_endpoint(&meta.contact_endpoint, inner.cfg.allow_remote_endpoints)
+            .map_err(|e| ProtocolError::new(ErrorCode::E004, format!("contact_endpoint {e}")))?;
+        check_endpoint_peer(&endpoint, peer, &inner.cfg.endpoint_allow)
+            .map_err(|e| ProtocolError::new(ErrorCode::E004, format!("contact_endpoint {e}")))?;
+        let capacity = (meta.max_concurrent_matches as usize).min(100_000);
+        let (id, token) = inner
+            .remotes
+            .register(&inb.sender.id, &endpoint, capacity)?;
+        let store = inner.store.clone();
+        let (league, rid) = (inner.league.id.clone(), id.clone());
+        // Recorded for the operator; the pool itself is in memory (a
+        // restarted manager's referees register again).
+        if let Err(e) = store.add_referee(&league, &rid, capacity as u32) {
+            tracing::warn!("referee {rid}: {e}");
+        }
+        tracing::info!("referee {id} registered at {endpoint} (capacity {capacity})");
         Ok(self.answer(
             types::REFEREE_REGISTER_RESPONSE,
-            &inb.envelope.conversation_id,
+            conv,
             &RefereeRegisterResponse {
-                status: RegistrationStatus::Rejected,
-                referee_id: None,
-                auth_token: None,
-                league_id: self.inner.league.id.clone(),
-                reason: Some("this manager runs its referees in-process".into()),
+                status: RegistrationStatus::Accepted,
+                referee_id: Some(id),
+                auth_token: Some(token.as_str().to_owned()),
+                league_id: inner.league.id.clone(),
+                reason: None,
             },
         ))
+    }
+
+    /// `MATCH_RESULT_REPORT` from a remote referee: its own token, a match
+    /// assigned to it, a result that fits the pairing.
+    async fn result_report(&self, inb: &Inbound) -> Result<Value, ProtocolError> {
+        let inner = &self.inner;
+        if inb.sender.role != Role::Referee || !inner.remotes.knows(&inb.sender.id) {
+            return Err(ProtocolError::new(
+                ErrorCode::E005,
+                format!("{} is not a registered referee", inb.sender),
+            ));
+        }
+        if !inner
+            .remotes
+            .authenticate(&inb.sender.id, inb.envelope.auth_token.as_deref())
+        {
+            return Err(ProtocolError::new(
+                ErrorCode::E012,
+                "a result report needs the referee's own auth_token",
+            ));
+        }
+        let report: MatchResultReport = inb.body()?;
+        let record = super::referees::record_of(&report);
+        let ack = self
+            .accept_report(inb.sender.id.clone(), report, record)
+            .await?;
+        Ok(self.answer(types::MATCH_RESULT_ACK, &inb.envelope.conversation_id, &ack))
     }
 
     /// Checks the sender is a registered player carrying its own token.
@@ -390,9 +469,10 @@ pub(super) async fn ready(State(m): State<Manager>) -> Response {
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()));
-    let referees = inner.referees.len();
+    let referees = inner.referees.len() + inner.remotes.alive_count();
     let capacity: usize = inner.referees.iter().map(|r| r.capacity()).sum();
-    let ok = db.is_ok() && referees > 0;
+    // With remote referees allowed, ready means ready to register them.
+    let ok = db.is_ok() && (referees > 0 || inner.cfg.remote_referees);
     let body = json!({
         "status": if ok { "ready" } else { "not_ready" },
         "database": match &db { Ok(()) => "ok".to_owned(), Err(e) => e.clone() },

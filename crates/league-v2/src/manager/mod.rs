@@ -19,7 +19,9 @@
 
 mod admission;
 mod handlers;
+mod live;
 mod notify;
+mod referees;
 mod registry;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::api::events::EventLog;
 use crate::client::{ClientConfig, RpcClient};
 use crate::error::{ErrorCode, GameError, ProtocolError};
 use crate::game::dungeon::{DungeonFactory, PolicyFactory};
@@ -52,6 +55,7 @@ use crate::store::{
     LeagueRow, LeagueStatus, MatchRecord, MatchRow, PlayerKind, PlayerRow, RatingSnapshot,
     Recorded, StandingSnapshot, Store, StoreError,
 };
+pub(crate) use live::standing_out;
 use registry::Registry;
 
 /// How the league was started.
@@ -90,6 +94,10 @@ pub struct LeagueSettings {
     /// resumed only on the dungeon it was started on.
     #[serde(default)]
     pub dungeon: String,
+    /// Serve: the league's name, when a service runs several leagues of
+    /// one game (leagues created over the API); part of what identifies it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
 }
 
 impl LeagueSettings {
@@ -105,6 +113,7 @@ impl LeagueSettings {
             natives: Vec::new(),
             start_when: 0,
             dungeon: String::new(),
+            name: String::new(),
         }
     }
 
@@ -113,7 +122,8 @@ impl LeagueSettings {
     pub fn config_key(&self) -> String {
         match self.mode {
             Mode::Run => format!("run:{}", serde_json::to_string(self).unwrap_or_default()),
-            Mode::Serve => format!("serve:{}", self.game),
+            Mode::Serve if self.name.is_empty() => format!("serve:{}", self.game),
+            Mode::Serve => format!("serve:{}:{}", self.game, self.name),
         }
     }
 }
@@ -162,6 +172,18 @@ pub struct ManagerConfig {
     /// differ (each difference is logged); otherwise [`Manager::open`]
     /// refuses, naming the first.
     pub keep_stored_settings: bool,
+    /// The metrics registry to report into (shared by the leagues of one
+    /// service, so that one `/metrics` shows them all); a fresh one when
+    /// `None`.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Live events the league keeps for SSE clients to resume from.
+    pub event_capacity: usize,
+    /// Accept remote referees (`REFEREE_REGISTER_REQUEST`); with
+    /// `referees` 0, every match waits for one.
+    pub remote_referees: bool,
+    /// How long a remote referee may take from assignment to report before
+    /// the match is played elsewhere.
+    pub referee_deadline: Duration,
 }
 
 impl ManagerConfig {
@@ -185,6 +207,10 @@ impl ManagerConfig {
             notify_flush: Duration::from_secs(10),
             random_seed: false,
             keep_stored_settings: false,
+            metrics: None,
+            event_capacity: 4096,
+            remote_referees: false,
+            referee_deadline: Duration::from_secs(120),
         }
     }
 }
@@ -269,6 +295,14 @@ struct Inner {
     start_requested: AtomicBool,
     completed: AtomicBool,
     last_registration: Mutex<Option<Instant>>,
+    events: Arc<EventLog>,
+    playing: Mutex<HashSet<String>>,
+    remotes: Arc<referees::RemotePool>,
+    awaiting: referees::Awaiting,
+    assigned: Mutex<HashMap<String, String>>,
+    /// Calls to remote referees (with the configured breaker).
+    rpc: Arc<RpcClient>,
+    frames: Option<Arc<crate::referee::frames::FrameHub>>,
 }
 
 impl Inner {
@@ -401,7 +435,10 @@ impl Manager {
                 "pmd_dungeon needs a dungeon factory".into(),
             ));
         }
-        let metrics = Arc::new(Metrics::new());
+        let metrics = cfg
+            .metrics
+            .clone()
+            .unwrap_or_else(|| Arc::new(Metrics::new()));
         // Notifications go through the configured breaker (fail fast on a
         // dead player); match calls through none (see `MATCH_BREAKER`).
         let client = |breaker| {
@@ -416,6 +453,7 @@ impl Manager {
             .map_err(|e| LeagueFailure::Config(e.to_string()))
         };
         let notify_client = client(cfg.client.breaker)?;
+        let rpc = notify_client.clone();
         let client = client(MATCH_BREAKER)?;
         let ctx = Arc::new(MatchContext {
             league_id: league.id.clone(),
@@ -428,9 +466,17 @@ impl Manager {
             policies,
             dungeons,
             outbox: Arc::new(Outbox::new(notify_client)),
+            frames: (cfg.settings.game == GameType::PmdDungeon)
+                .then(|| Arc::new(crate::referee::frames::FrameHub::default())),
         });
         let outbox = ctx.outbox.clone();
-        let referees: Vec<Referee> = (1..=cfg.referees.max(1))
+        let frames = ctx.frames.clone();
+        if cfg.referees == 0 && !cfg.remote_referees {
+            return Err(LeagueFailure::Config(
+                "a league needs a referee: in-process ones, or remote referees allowed".into(),
+            ));
+        }
+        let referees: Vec<Referee> = (1..=cfg.referees)
             .map(|i| Referee::new(&format!("REF{i:02}"), cfg.referee_capacity, ctx.clone()))
             .collect();
         for r in &referees {
@@ -445,6 +491,7 @@ impl Manager {
             tally.add(r.round, GameOutcome::from_row(&r));
         }
         let limiter = RateLimiter::new(cfg.rate_per_s, cfg.rate_burst, 4096);
+        let event_capacity = cfg.event_capacity;
         Ok(Manager {
             inner: Arc::new(Inner {
                 sender: Sender::manager(&league.id),
@@ -461,6 +508,13 @@ impl Manager {
                 start: Notify::new(),
                 start_requested: AtomicBool::new(false),
                 last_registration: Mutex::new(None),
+                events: Arc::new(EventLog::new(event_capacity)),
+                playing: Mutex::new(HashSet::new()),
+                remotes: Arc::new(referees::RemotePool::default()),
+                awaiting: Mutex::new(HashMap::new()),
+                assigned: Mutex::new(HashMap::new()),
+                rpc,
+                frames,
             }),
         })
     }
@@ -478,6 +532,65 @@ impl Manager {
     /// The metrics registry.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// The league's live events.
+    pub fn events(&self) -> &Arc<EventLog> {
+        &self.inner.events
+    }
+
+    /// pmd_dungeon: the live frames of the matches played here.
+    pub fn frames(&self) -> Option<&Arc<crate::referee::frames::FrameHub>> {
+        self.inner.frames.as_ref()
+    }
+
+    /// Whether `match_id` is being played now.
+    pub fn is_playing(&self, match_id: &str) -> bool {
+        self.inner
+            .playing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(match_id)
+    }
+
+    /// The matches being played now.
+    pub fn playing(&self) -> Vec<String> {
+        self.inner
+            .playing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// What has changed since: players registered, results recorded,
+    /// whether the league has ended (cheap: from memory).
+    pub fn progress(&self) -> (usize, usize, bool) {
+        let done = self
+            .inner
+            .tally
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .done
+            .len();
+        (self.inner.registry().len(), done, self.is_completed())
+    }
+
+    /// Whether the league has ended.
+    pub fn is_completed(&self) -> bool {
+        self.inner.completed.load(Ordering::SeqCst)
+    }
+
+    /// Answers one `POST /mcp` request (what [`Manager::router`] routes
+    /// there), for a service that routes several leagues.
+    pub async fn handle_mcp(&self, request: axum::extract::Request) -> axum::response::Response {
+        handlers::mcp(axum::extract::State(self.clone()), request).await
+    }
+
+    /// Answers `GET /ready`.
+    pub async fn handle_ready(&self) -> axum::response::Response {
+        handlers::ready(axum::extract::State(self.clone())).await
     }
 
     /// Players registered so far.
@@ -560,6 +673,7 @@ impl Manager {
                 continue;
             }
             self.announce_round(round, ms);
+            self.live_round_started(round, ms);
             let pending: Vec<MatchRow> = {
                 let t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
                 ms.iter()
@@ -595,6 +709,7 @@ impl Manager {
             play_seconds: done_at.duration_since(play_started).as_secs_f64(),
             seconds_after_last_registration: last.map(|t| done_at.duration_since(t).as_secs_f64()),
         });
+        self.live_league_completed(&report);
         self.announce_completed(&report).await;
         Ok(report)
     }
@@ -666,7 +781,13 @@ impl Manager {
                     round: r as u32 + 1,
                     player_a: players[p.a].clone(),
                     player_b: players[p.b].clone(),
-                    referee_id: inner.referees[k % n_ref].id().to_owned(),
+                    // The planned referee; remote referees are chosen when
+                    // the match is played.
+                    referee_id: if n_ref == 0 {
+                        "remote".to_owned()
+                    } else {
+                        inner.referees[k % n_ref].id().to_owned()
+                    },
                 });
                 k += 1;
             }
@@ -687,11 +808,6 @@ impl Manager {
 
     async fn play_match(&self, m: MatchRow) {
         let inner = &self.inner;
-        let referee = inner
-            .referees
-            .iter()
-            .find(|r| r.id() == m.referee_id)
-            .unwrap_or(&inner.referees[0]);
         let (seat_a, seat_b) = {
             let reg = inner.registry();
             (reg.seat(&m.player_a), reg.seat(&m.player_b))
@@ -714,15 +830,56 @@ impl Manager {
             record_a,
             record_b,
         };
-        let referee_id = referee.id().to_owned();
-        let played = referee
-            .run(spec, |report, record| {
-                self.accept_report(referee_id, report, record)
-            })
-            .await;
-        if let Err(e) = &played.ack {
-            tracing::error!("match {}: result not recorded: {e}", m.match_id);
+        // A free remote referee first; else an in-process one; with none
+        // in-process, wait for a remote slot. A remote referee that fails
+        // is dropped and the match played again from its seed.
+        loop {
+            if let Some(slot) = inner.remotes.try_take() {
+                let id = slot.referee_id.clone();
+                self.live_match_started(&m);
+                match self.play_remote(&m, &spec, slot).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!("referee {id} failed match {}: {e}", m.match_id);
+                        inner.remotes.mark_dead(&id);
+                        if inner
+                            .tally
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .done
+                            .contains(&m.match_id)
+                        {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            if !inner.referees.is_empty() {
+                let referee = inner
+                    .referees
+                    .iter()
+                    .find(|r| r.id() == m.referee_id)
+                    .unwrap_or(&inner.referees[0]);
+                let referee_id = referee.id().to_owned();
+                self.assign_to(&m.match_id, &referee_id);
+                self.live_match_started(&m);
+                let played = referee
+                    .run(spec.clone(), |report, record| {
+                        self.accept_report(referee_id, report, record)
+                    })
+                    .await;
+                if let Err(e) = &played.ack {
+                    tracing::error!("match {}: result not recorded: {e}", m.match_id);
+                }
+                break;
+            }
+            if !inner.remotes.any_alive() {
+                tracing::warn!("match {} waits for a referee to register", m.match_id);
+            }
+            self.wait_for_referee(Duration::from_secs(1)).await;
         }
+        self.live_match_ended(&m.match_id);
     }
 
     /// The manager's side of `MATCH_RESULT_REPORT`: checks the report against
@@ -749,7 +906,10 @@ impl Manager {
         .ok_or_else(|| {
             ProtocolError::new(ErrorCode::E014, format!("no match {}", report.match_id))
         })?;
-        if m.referee_id != referee_id {
+        let expected = self
+            .assigned_referee(&m.match_id)
+            .unwrap_or_else(|| m.referee_id.clone());
+        if expected != referee_id {
             return Err(ProtocolError::new(
                 ErrorCode::E013,
                 "match assigned to another referee",
@@ -769,6 +929,7 @@ impl Manager {
                 "report does not match the pairing",
             ));
         }
+        let record_status = record.status;
         let outcome = GameOutcome {
             a: m.player_a.clone(),
             b: m.player_b.clone(),
@@ -782,12 +943,19 @@ impl Manager {
             .map_err(|e| ProtocolError::new(ErrorCode::E017, e.to_string()))?;
         let status = match recorded {
             Recorded::Inserted => {
-                let mut t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
-                t.done.insert(m.match_id.clone());
-                t.add(m.round, outcome);
+                {
+                    let mut t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
+                    t.done.insert(m.match_id.clone());
+                    t.add(m.round, outcome.clone());
+                }
+                self.live_match_recorded(&m, &outcome);
+                self.report_arrived(&m.match_id, record_status);
                 "recorded"
             }
-            Recorded::Duplicate => "duplicate",
+            Recorded::Duplicate => {
+                self.report_arrived(&m.match_id, record_status);
+                "duplicate"
+            }
         };
         Ok(MatchResultAck {
             match_id: m.match_id,
@@ -847,6 +1015,7 @@ impl Manager {
             .await?;
         }
         self.announce_round_completed(round, next, &table, matches_in_round, &games);
+        self.live_round_completed(round, next, &ratings);
         Ok(())
     }
 }

@@ -134,6 +134,20 @@ impl Manager {
             )],
             &conv,
         );
+        // Remote referees hear it too (a referee process started for one
+        // league exits on it).
+        let value = Self::value(&body);
+        for (_, endpoint, token) in self.inner.remotes.contacts() {
+            let env = Envelope::new(
+                types::LEAGUE_COMPLETED,
+                &self.inner.sender,
+                &conv,
+                Some(&token),
+            );
+            self.inner
+                .outbox
+                .post(&endpoint, "notify_league_completed", message(&env, &value));
+        }
         let late = self.inner.outbox.flush(self.inner.cfg.notify_flush).await;
         if late > 0 {
             tracing::warn!("{late} players did not take LEAGUE_COMPLETED in time");

@@ -54,6 +54,10 @@ pub mod types {
     pub const LEAGUE_ERROR: &str = "LEAGUE_ERROR";
     /// A game-level error.
     pub const GAME_ERROR: &str = "GAME_ERROR";
+    /// The manager gives a registered remote referee one match to play (our
+    /// extension: the course text leaves how a referee learns its matches
+    /// open).
+    pub const MATCH_ASSIGNMENT: &str = "MATCH_ASSIGNMENT";
     /// Asks the manager to start the league now (our extension; admin token).
     pub const START_LEAGUE: &str = "START_LEAGUE";
     /// Tells an agent to stop.
@@ -73,6 +77,7 @@ pub fn method_carries(method: &str, message_type: &str) -> bool {
         "report_match_result" => &[MATCH_RESULT_REPORT],
         "league_query" => &[LEAGUE_QUERY],
         "start_league" => &[START_LEAGUE],
+        "assign_match" => &[MATCH_ASSIGNMENT],
         "notify_round" => &[ROUND_ANNOUNCEMENT],
         "handle_game_invitation" => &[GAME_INVITATION],
         "choose_parity" | "parity_choose" => &[CHOOSE_PARITY_CALL],
@@ -499,6 +504,56 @@ pub struct MatchResultReport {
     pub game_type: String,
     /// The result.
     pub result: MatchResult,
+    /// Each player's moves (our extension: what the manager stores for the
+    /// match's replay; absent from other referees' reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<crate::store::PlayerMoves>,
+}
+
+/// One side of a [`MatchAssignment`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignedSeat {
+    /// The player.
+    pub player_id: String,
+    /// `native` (the referee runs the policy itself) or `remote`.
+    pub kind: String,
+    /// Native: the policy spec; remote: the player's contact endpoint.
+    pub spec: String,
+    /// Remote: the player's token, which the referee's messages carry.
+    #[serde(default)]
+    pub auth_token: Option<String>,
+    /// Its record so far (sent on in `CHOOSE_PARITY_CALL`).
+    #[serde(default)]
+    pub record: Record,
+}
+
+/// `MATCH_ASSIGNMENT`: one match for a remote referee to play and report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchAssignment {
+    /// The league.
+    pub league_id: String,
+    /// The league seed (native players' random streams derive from it).
+    pub league_seed: u64,
+    /// The round.
+    #[serde(deserialize_with = "de_round_id")]
+    pub round_id: u32,
+    /// The match.
+    pub match_id: String,
+    /// The game.
+    pub game_type: String,
+    /// The match seed.
+    pub seed: u64,
+    /// pmd_dungeon: turns per player.
+    #[serde(default)]
+    pub turn_budget: u32,
+    /// Points per outcome (for the report's score).
+    pub points: crate::standings::Points,
+    /// Side A.
+    pub player_a: AssignedSeat,
+    /// Side B.
+    pub player_b: AssignedSeat,
+    /// The `/mcp` URL the result goes to.
+    pub report_to: String,
 }
 
 /// `MATCH_RESULT_ACK`.

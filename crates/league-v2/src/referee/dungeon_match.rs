@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use super::{Fault, MatchSpec, Referee, Seat, SideResult};
 use crate::client::CallKind;
-use crate::game::dungeon::{compare, play_native, DungeonSim, DungeonStep, DungeonSummary, Turn};
+use crate::game::dungeon::{
+    compare, play_native_watched, DungeonSim, DungeonStep, DungeonSummary, Turn,
+};
 use crate::protocol::jsonrpc::message;
 use crate::protocol::messages::{types, ChooseActionCall, GameStatus};
 use crate::protocol::time::format_iso;
@@ -28,6 +30,10 @@ pub(super) async fn play_side(referee: &Referee, spec: &MatchSpec, seat: &Seat) 
     };
     let budget = ctx.turn_budget;
     let dungeon_seed = spec.seed;
+    let feed = ctx
+        .frames
+        .as_ref()
+        .map(|hub| hub.open(&spec.match_id, seat.player_id()));
     match seat {
         Seat::Native {
             player_id,
@@ -43,7 +49,10 @@ pub(super) async fn play_side(referee: &Referee, spec: &MatchSpec, seat: &Seat) 
                 let mut policy = policies
                     .create(&policy, policy_seed)
                     .map_err(|e| Fault::Illegal(e.to_string()))?;
-                let outcome = play_native(sim.as_mut(), policy.as_mut(), budget);
+                let outcome =
+                    play_native_watched(sim.as_mut(), policy.as_mut(), budget, &mut |sim| {
+                        super::frames::after_turn(feed.as_ref(), sim)
+                    });
                 Ok::<_, Fault>((outcome, sim.summary()))
             })
             .await;
@@ -99,17 +108,23 @@ pub(super) async fn play_side(referee: &Referee, spec: &MatchSpec, seat: &Seat) 
                         }
                     };
                 let a = action.clone();
+                let watched = feed.as_ref().filter(|f| f.watched()).is_some();
                 let stepped = tokio::task::spawn_blocking(move || {
-                    let r = sim
-                        .step(&a)
-                        .map(|step| (step, Observation::of(sim.as_ref())));
+                    sim.set_watched(watched);
+                    let r = sim.step(&a).map(|step| {
+                        let png = if watched { sim.frame_png() } else { None };
+                        (step, Observation::of(sim.as_ref()), png)
+                    });
                     (sim, r)
                 })
                 .await;
                 match stepped {
-                    Ok((s, Ok((step, next)))) => {
+                    Ok((s, Ok((step, next, png)))) => {
                         sim = s;
                         obs = next;
+                        if let (Some(f), Some(png)) = (&feed, png) {
+                            f.publish(png);
+                        }
                         turns.push(Turn { action, step });
                     }
                     Ok((s, Err(e))) => {

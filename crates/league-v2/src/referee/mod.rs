@@ -18,6 +18,8 @@
 //! `GAME_OVER` goes through the [`Outbox`], off the match's path.
 
 mod dungeon_match;
+pub mod frames;
+pub mod host;
 mod outbox;
 mod seat;
 
@@ -79,6 +81,8 @@ pub struct MatchContext {
     /// Where `GAME_OVER` goes (the manager's announcements share it, so each
     /// player hears everything in order).
     pub outbox: Arc<Outbox>,
+    /// pmd_dungeon: where live frames go (`None`: never drawn).
+    pub frames: Option<Arc<frames::FrameHub>>,
 }
 
 /// One match to play.
@@ -438,6 +442,7 @@ impl Referee {
                 score,
                 details: record.details.clone(),
             },
+            moves: Vec::new(),
         }
     }
 

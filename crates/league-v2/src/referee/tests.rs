@@ -79,6 +79,7 @@ fn referee() -> Referee {
         turn_budget: 0,
         points: Points::default(),
         outbox: Arc::new(Outbox::new(client.clone())),
+        frames: None,
         client,
         metrics,
         policies: Arc::new(LegalRandomFactory),

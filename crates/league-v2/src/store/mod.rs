@@ -14,7 +14,10 @@
 //!
 //! The API is synchronous; async callers use `spawn_blocking`.
 
+mod read;
 mod schema;
+
+pub use read::{LeagueCounts, ScheduledMatch, StoredMove, StoredRating};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -336,6 +339,21 @@ impl Store {
     pub fn open(path: &Path, durability: Durability) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
         Store::init(conn, durability)
+    }
+
+    /// A read-only connection to the database at `path`, which a writer
+    /// has opened (and migrated) before: the read API's readers, which
+    /// under WAL never wait for the writer nor make it wait.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// A database in memory (for one-shot leagues without `--db`).
