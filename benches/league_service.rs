@@ -7,7 +7,7 @@
 //! runs once at a small size so that it cannot rot; the figures come from
 //! `cargo bench`.
 //!
-//! - `remote` (`--cycles C`, default 200): `league serve --referees 0
+//! - `remote` (`--cycles C`, default 100, the most a league takes): `league serve --referees 0
 //!   --remote-referees`, one `league referee` process and 4 `league player`
 //!   processes; every match goes the whole way: assignment to the referee
 //!   (HTTP), invitations and choices to the players (HTTP), the result
@@ -21,10 +21,12 @@
 //!   C·P(P−1)/2 matches); wall time from the start (all players
 //!   registered) to the end, and each process's CPU seconds and peak
 //!   RSS (VmHWM), sampled from `/proc` until it exits.
-//! - `api` (`--clients N --seconds S`, default 200, 10): while a league of
-//!   16 players plays (1 referee process), N concurrent clients each read
-//!   `GET …/standings` and `GET …/matches?per_page=50` in turn for S
-//!   seconds; latency quantiles, requests per second, non-200 answers.
+//! - `api` (`--clients N --seconds S --interval-ms I`, default 200, 10,
+//!   100): while a league of 16 players plays (1 referee process), N
+//!   concurrent clients each read `GET …/standings` and `GET
+//!   …/matches?per_page=50` in turn for S seconds, pausing I ms between
+//!   requests (a dashboard polling; `--interval-ms 0`: back to back, the
+//!   throughput); latency quantiles, requests per second, non-200 answers.
 //! - `sse` (`--subscribers N`, default 1000): N event-stream clients
 //!   subscribe before a 4-player league starts; every one must receive
 //!   every event; reports how long the last subscriber got
@@ -466,7 +468,7 @@ fn stress(players: usize, referees: usize, cycles: usize) -> Value {
            "exited_by_themselves": exited, "processes": by_kind(&league.procs)})
 }
 
-fn api(rt: &tokio::runtime::Runtime, clients: usize, seconds: u64) -> Value {
+fn api(rt: &tokio::runtime::Runtime, clients: usize, seconds: u64, interval_ms: u64) -> Value {
     // 16 players, 100 cycles: 12,000 matches, so that the league is still
     // playing while the clients read (the figures say whether it was).
     let mut league = League::start(16, 1, 8, 100, 0);
@@ -504,6 +506,9 @@ fn api(rt: &tokio::runtime::Runtime, clients: usize, seconds: u64) -> Value {
                         _ => bad += 1,
                     }
                     lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    if interval_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+                    }
                 }
                 (lat, bad)
             }));
@@ -521,7 +526,9 @@ fn api(rt: &tokio::runtime::Runtime, clients: usize, seconds: u64) -> Value {
     league.sample();
     let mut ms = lat;
     ms.sort_by(f64::total_cmp);
-    json!({"suite": "api", "clients": clients, "seconds": seconds, "requests": ms.len(),
+    json!({"suite": "api", "clients": clients, "interval_ms": interval_ms,
+           "offered_per_s": if interval_ms > 0 { clients as f64 * 1000.0 / interval_ms as f64 } else { f64::INFINITY },
+           "seconds": seconds, "requests": ms.len(),
            "requests_per_s": ms.len() as f64 / seconds as f64, "errors": bad,
            "p50_ms": quantile(&ms, 0.5), "p90_ms": quantile(&ms, 0.9),
            "p99_ms": quantile(&ms, 0.99), "max_ms": ms.last(),
@@ -625,7 +632,7 @@ fn main() {
         out.push(v);
     };
     if all || suite == "remote" {
-        show(remote(&rt, size("--cycles", 200, 3)));
+        show(remote(&rt, size("--cycles", 100, 3)));
     }
     if all || suite == "stress" {
         show(stress(
@@ -639,6 +646,7 @@ fn main() {
             &rt,
             size("--clients", 200, 10),
             size("--seconds", 10, 1) as u64,
+            size("--interval-ms", 100, 10) as u64,
         ));
     }
     if all || suite == "sse" {

@@ -215,14 +215,7 @@ async fn start_league_call_starts_with_the_players_present() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!run.is_finished(), "no start without the call");
-    let start = rpc(
-        "start_league",
-        "START_LEAGUE",
-        "league_manager:admin",
-        Some("admin-secret"),
-        json!({}),
-    );
-    let (_, v) = post(&s.url, &start).await;
+    let (_, v) = post(&s.url, &start_league_msg()).await;
     assert_eq!(v["result"]["status"], "starting", "{v}");
     let report = tokio::time::timeout(Duration::from_secs(10), run)
         .await

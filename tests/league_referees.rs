@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use league_common::{code, free_port, post, rpc, serve_config, wait_listening, BIN};
+use league_common::{
+    code, free_port, post, rpc, serve_config, start_league_msg, wait_listening, BIN,
+};
 use pmd_agent::league::game::GameType;
 use pmd_agent::league::manager::Manager;
 use pmd_agent::league::store::Store;
@@ -186,6 +188,39 @@ async fn silent_referee(manager_url: &str) -> (tokio::task::JoinHandle<()>, Arc<
     (h, taken)
 }
 
+type Registered = Result<
+    pmd_agent::league::referee::host::RefereeRegistration,
+    pmd_agent::league::referee::host::RefereeHostError,
+>;
+
+/// A referee `id` of the manager at `url`, on a task of this process.
+async fn referee_task(id: &str, url: &str) -> tokio::task::JoinHandle<Registered> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cfg = pmd_agent::league::referee::host::RefereeHostConfig::new(id, url);
+    tokio::spawn(pmd_agent::league::referee::host::host_referee(
+        cfg,
+        league_common::policies(),
+        None,
+        listener,
+        std::future::pending(),
+    ))
+}
+
+/// Runs the league on a task and starts it with `START_LEAGUE`.
+async fn start(
+    s: &league_common::Served,
+) -> tokio::task::JoinHandle<
+    Result<pmd_agent::league::report::LeagueReport, pmd_agent::league::manager::LeagueFailure>,
+> {
+    let run = tokio::spawn({
+        let m: Manager = s.manager.clone();
+        async move { m.run().await }
+    });
+    let (_, v) = post(&s.url, &start_league_msg()).await;
+    assert_eq!(v["result"]["status"], "starting", "{v}");
+    run
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referee_that_never_reports_is_replaced() {
     let mut cfg = serve_config(
@@ -199,29 +234,9 @@ async fn a_referee_that_never_reports_is_replaced() {
     let s = league_common::serve_with(cfg, Arc::new(Store::in_memory().unwrap())).await;
     let (_silent, taken) = silent_referee(&s.url).await;
     // a real referee too, in-process on its own port
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let cfg = pmd_agent::league::referee::host::RefereeHostConfig::new("GOOD", &s.url);
-    let good = tokio::spawn(pmd_agent::league::referee::host::host_referee(
-        cfg,
-        league_common::policies(),
-        None,
-        listener,
-        std::future::pending(),
-    ));
+    let good = referee_task("GOOD", &s.url).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let run = tokio::spawn({
-        let m: Manager = s.manager.clone();
-        async move { m.run().await }
-    });
-    let start = rpc(
-        "start_league",
-        "START_LEAGUE",
-        "league_manager:admin",
-        Some("admin-secret"),
-        json!({}),
-    );
-    let (_, v) = post(&s.url, &start).await;
-    assert_eq!(v["result"]["status"], "starting", "{v}");
+    let run = start(&s).await;
     let report = tokio::time::timeout(Duration::from_secs(30), run)
         .await
         .expect("the league finished")
@@ -294,4 +309,49 @@ async fn referees_are_refused_unless_allowed() {
     .err()
     .expect("refused");
     assert!(err.to_string().contains("needs a referee"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referee_is_never_throttled() {
+    // Two requests per second per sender: without the referee's exemption
+    // its third report would be refused (E011) and the league would stall
+    // until the deadline.
+    let mut cfg = serve_config(
+        GameType::EvenOdd,
+        0,
+        &["random", "heuristic", "random", "search"],
+    );
+    cfg.settings.cycles = 3;
+    cfg.referees = 0;
+    cfg.remote_referees = true;
+    cfg.rate_per_s = 1.0;
+    cfg.rate_burst = 2;
+    cfg.referee_deadline = Duration::from_secs(60);
+    let s = league_common::serve_with(cfg, Arc::new(Store::in_memory().unwrap())).await;
+    let _referee = referee_task("ONLY", &s.url).await;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready: Value = reqwest::get(format!("http://{}/ready", s.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ready["referees"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the referee did not register"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let run = start(&s).await;
+    // Throttled reports would be retried with backoff: ~19 s here.
+    let report = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("the league finished without being throttled")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.matches_played, 18);
 }

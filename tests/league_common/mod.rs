@@ -155,6 +155,17 @@ pub fn rpc(
     json!({"jsonrpc": "2.0", "method": method, "id": 1, "params": params})
 }
 
+/// `START_LEAGUE` with the admin token of [`serve_config`].
+pub fn start_league_msg() -> Value {
+    rpc(
+        "start_league",
+        "START_LEAGUE",
+        "league_manager:admin",
+        Some("admin-secret"),
+        json!({}),
+    )
+}
+
 pub fn register_msg(id: &str, endpoint: &str) -> Value {
     rpc(
         "register_player",

@@ -10,8 +10,11 @@
 //!
 //! Entry points: [`manager::Manager`] (open a league on a
 //! [`store::Store`], [`run`](manager::Manager::run) it, serve its
-//! [`router`](manager::Manager::router)), [`player::host`] (a native
-//! policy as a remote player). pmd-agent implements the dungeon traits on
+//! [`router`](manager::Manager::router)), [`api::LeagueService`] (one
+//! server for every league of a process: league.v2, the read API with its
+//! OpenAPI document, live events, the dashboard), [`player::host`] (a
+//! native policy as a remote player), [`referee::host::host_referee`] (a
+//! referee in its own process). pmd-agent implements the dungeon traits on
 //! its emulator and policies (`pmd_agent::league::pmd`).
 //!
 //! **Depends on** pmd-util only (random streams): no emulator, game,

@@ -141,6 +141,10 @@ fn number(
 }
 
 async fn league_row(s: &LeagueService, id: &str) -> Result<LeagueRow, Refusal> {
+    // A live league is known without asking the database.
+    if let Some(m) = s.manager(id) {
+        return Ok(m.league_row());
+    }
     let key = id.to_owned();
     read(s, move |st| st.league(&key))
         .await?
@@ -600,20 +604,32 @@ async fn matches(
         }
         let l = league_row(&s, &id).await?;
         let key = l.id.clone();
-        let playing = s.manager(&l.id).map(|m| m.playing()).unwrap_or_default();
         let offset = u64::from(page - 1) * u64::from(per_page);
-        let (total, rows) = read(&s, move |st| {
-            st.match_page(
-                &key,
+        // A live league's schedule and results are in the manager's memory;
+        // another's come from the database.
+        let (total, rows) = match s.manager(&l.id) {
+            Some(m) => m.match_page(
                 round,
                 player.as_deref(),
                 state.as_deref(),
-                &playing,
-                per_page,
-                offset,
-            )
-        })
-        .await?;
+                per_page as usize,
+                usize::try_from(offset).unwrap_or(usize::MAX),
+            ),
+            None => {
+                read(&s, move |st| {
+                    st.match_page(
+                        &key,
+                        round,
+                        player.as_deref(),
+                        state.as_deref(),
+                        &[],
+                        per_page,
+                        offset,
+                    )
+                })
+                .await?
+            }
+        };
         let matches = rows
             .into_iter()
             .map(|m| match_summary(&s, &l.id, m))

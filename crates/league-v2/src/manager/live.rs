@@ -3,6 +3,9 @@
 //! and finishing, the standings after each result, rounds and the league
 //! completing. Publishing never waits (see [`EventLog`](crate::api::events::EventLog)).
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use serde::Serialize;
 
 use super::Manager;
@@ -10,6 +13,9 @@ use crate::api::model::{MatchSummary, StandingOut};
 use crate::report::LeagueReport;
 use crate::standings::{self, GameOutcome, Standing};
 use crate::store::MatchRow;
+
+/// How often at most the standings are published while results come in.
+pub(super) const STANDINGS_EVERY: Duration = Duration::from_millis(100);
 
 /// `match_started`.
 #[derive(Serialize)]
@@ -127,22 +133,16 @@ impl Manager {
             .remove(match_id);
     }
 
-    /// After a result is recorded: `match_finished`, then the standings
-    /// (`standings_changed`) and the points gauges.
+    /// After a result is recorded: `match_finished` at once; the standings
+    /// (`standings_changed`, the points gauges) within [`STANDINGS_EVERY`],
+    /// once for every result recorded meanwhile (they are recomputed from
+    /// every result: once per result would cost a league of n matches
+    /// O(n²)).
     pub(super) fn live_match_recorded(&self, m: &MatchRow, outcome: &GameOutcome) {
         let inner = &self.inner;
         let mut s = summary(m, "finished");
         s.status = Some(outcome.status.as_str().to_owned());
         s.winner = outcome.winner.clone();
-        let names = inner.registry().names();
-        let (table, played) = {
-            let t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
-            let games: Vec<GameOutcome> = t.outcomes.iter().map(|(_, g)| g.clone()).collect();
-            (
-                standings::compute(&names, &games, inner.cfg.settings.points),
-                games.len() as u32,
-            )
-        };
         inner.events.publish("match_finished", &s);
         // A side that lost on a technical loss did not answer in time (or
         // answered garbage): down until its next match says otherwise.
@@ -151,7 +151,30 @@ impl Manager {
                 && outcome.winner.as_deref() != Some(p.as_str());
             inner.metrics.player_up(&inner.league.id, p, !failed);
         }
-        for row in &table {
+        if inner.standings_pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(STANDINGS_EVERY).await;
+            me.inner.standings_pending.store(false, Ordering::SeqCst);
+            let names = me.inner.registry().names();
+            let (table, played) = {
+                let t = me.inner.tally.lock().unwrap_or_else(|e| e.into_inner());
+                let games: Vec<GameOutcome> = t.outcomes.iter().map(|(_, g)| g.clone()).collect();
+                (
+                    standings::compute(&names, &games, me.inner.cfg.settings.points),
+                    games.len() as u32,
+                )
+            };
+            me.publish_standings(&table, played);
+        });
+    }
+
+    /// `standings_changed` and the points gauges for `table`.
+    fn publish_standings(&self, table: &[Standing], matches_played: u32) {
+        let inner = &self.inner;
+        for row in table {
             inner
                 .metrics
                 .player_points(&inner.league.id, &row.player_id, row.points);
@@ -159,18 +182,24 @@ impl Manager {
         inner.events.publish(
             "standings_changed",
             &StandingsChanged {
-                matches_played: played,
+                matches_played,
                 standings: table.iter().map(standing_out).collect(),
             },
         );
     }
 
+    /// After a round: its standings (so the last standings come before
+    /// `round_completed` and `league_completed`), the rating gauges,
+    /// `round_completed`.
     pub(super) fn live_round_completed(
         &self,
         round: u32,
         next: Option<u32>,
         ratings: &std::collections::BTreeMap<String, skillratings::glicko2::Glicko2Rating>,
+        table: &[Standing],
+        matches_played: u32,
     ) {
+        self.publish_standings(table, matches_played);
         for (p, r) in ratings {
             self.inner
                 .metrics

@@ -13,9 +13,13 @@
 //! ones, [`Manager::open`] refuses, naming the first difference (unless
 //! [`ManagerConfig::keep_stored_settings`]).
 //!
-//! Remote players register over `POST /mcp` ([`Manager::router`]); referees
-//! are in-process only (a `REFEREE_REGISTER_REQUEST` is answered
-//! `REJECTED`).
+//! Remote players register over `POST /mcp` ([`Manager::router`], or the
+//! service's routes, [`crate::api::LeagueService`]). Referees run in-process
+//! (`ManagerConfig::referees`) and, with `ManagerConfig::remote_referees`,
+//! in other processes (`referees.rs`: `REFEREE_REGISTER_REQUEST`,
+//! `MATCH_ASSIGNMENT`, `MATCH_RESULT_REPORT`); without it a referee's
+//! registration is answered `REJECTED`. `live.rs` publishes the league's
+//! events and per-player gauges as it goes.
 
 mod admission;
 mod handlers;
@@ -42,7 +46,7 @@ use crate::game::dungeon::{DungeonFactory, PolicyFactory};
 use crate::game::GameType;
 use crate::http::DEFAULT_MAX_MESSAGE_BYTES;
 use crate::metrics::Metrics;
-use crate::protocol::messages::{MatchResultAck, MatchResultReport, Record};
+use crate::protocol::messages::{GameStatus, MatchResultAck, MatchResultReport, Record};
 use crate::protocol::{is_valid_id, Sender};
 use crate::rate_limit::RateLimiter;
 use crate::ratings::BtConfig;
@@ -255,6 +259,9 @@ struct Tally {
     done: HashSet<String>,
     outcomes: Vec<(u32, GameOutcome)>,
     records: HashMap<String, Record>,
+    /// Each recorded match's result (the read API pages the schedule from
+    /// memory for a live league).
+    result_of: HashMap<String, (GameStatus, Option<String>)>,
 }
 
 impl Tally {
@@ -265,6 +272,14 @@ impl Tally {
             .map(|(i, m)| (m.match_id.clone(), i))
             .collect();
         self.schedule = schedule;
+    }
+
+    /// Records `match_id`'s outcome.
+    fn record(&mut self, match_id: &str, round: u32, o: GameOutcome) {
+        self.done.insert(match_id.to_owned());
+        self.result_of
+            .insert(match_id.to_owned(), (o.status, o.winner.clone()));
+        self.add(round, o);
     }
 
     fn add(&mut self, round: u32, o: GameOutcome) {
@@ -296,6 +311,10 @@ struct Inner {
     completed: AtomicBool,
     last_registration: Mutex<Option<Instant>>,
     events: Arc<EventLog>,
+    /// A `standings_changed` is scheduled.
+    standings_pending: AtomicBool,
+    /// Glicko-2 ratings after the last completed round.
+    glicko: Mutex<Option<(u32, BTreeMap<String, skillratings::glicko2::Glicko2Rating>)>>,
     playing: Mutex<HashSet<String>>,
     remotes: Arc<referees::RemotePool>,
     awaiting: referees::Awaiting,
@@ -487,8 +506,7 @@ impl Manager {
         let mut tally = Tally::default();
         tally.set_schedule(store.matches(&league.id)?);
         for r in store.results(&league.id)? {
-            tally.done.insert(r.match_id.clone());
-            tally.add(r.round, GameOutcome::from_row(&r));
+            tally.record(&r.match_id, r.round, GameOutcome::from_row(&r));
         }
         let limiter = RateLimiter::new(cfg.rate_per_s, cfg.rate_burst, 4096);
         let event_capacity = cfg.event_capacity;
@@ -509,6 +527,8 @@ impl Manager {
                 start_requested: AtomicBool::new(false),
                 last_registration: Mutex::new(None),
                 events: Arc::new(EventLog::new(event_capacity)),
+                standings_pending: AtomicBool::new(false),
+                glicko: Mutex::new(None),
                 playing: Mutex::new(HashSet::new()),
                 remotes: Arc::new(referees::RemotePool::default()),
                 awaiting: Mutex::new(HashMap::new()),
@@ -534,6 +554,29 @@ impl Manager {
         &self.inner.metrics
     }
 
+    /// The league's stored row, from memory (the status as this process
+    /// knows it).
+    pub fn league_row(&self) -> LeagueRow {
+        let status = if self.is_completed() {
+            LeagueStatus::Completed
+        } else if self
+            .inner
+            .tally
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .schedule
+            .is_empty()
+        {
+            self.inner.league.status
+        } else {
+            LeagueStatus::Running
+        };
+        LeagueRow {
+            status,
+            ..self.inner.league.clone()
+        }
+    }
+
     /// The league's live events.
     pub fn events(&self) -> &Arc<EventLog> {
         &self.inner.events
@@ -551,6 +594,57 @@ impl Manager {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(match_id)
+    }
+
+    /// One page of the schedule with results, from memory (what
+    /// [`Store::match_page`] reads from the database), and how many matches
+    /// pass the filters.
+    pub fn match_page(
+        &self,
+        round: Option<u32>,
+        player: Option<&str>,
+        state: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> (u32, Vec<crate::store::ScheduledMatch>) {
+        let playing = self
+            .inner
+            .playing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let t = self.inner.tally.lock().unwrap_or_else(|e| e.into_inner());
+        let mut total = 0u32;
+        let mut page = Vec::with_capacity(limit.min(1024));
+        for m in &t.schedule {
+            if round.is_some_and(|r| r != m.round)
+                || player.is_some_and(|p| p != m.player_a && p != m.player_b)
+            {
+                continue;
+            }
+            let result = t.result_of.get(&m.match_id);
+            let st = match (result, playing.contains(&m.match_id)) {
+                (Some(_), _) => "finished",
+                (None, true) => "playing",
+                (None, false) => "scheduled",
+            };
+            if state.is_some_and(|s| s != st) {
+                continue;
+            }
+            if (total as usize) >= offset && page.len() < limit {
+                page.push(crate::store::ScheduledMatch {
+                    match_id: m.match_id.clone(),
+                    round: m.round,
+                    player_a: m.player_a.clone(),
+                    player_b: m.player_b.clone(),
+                    referee_id: m.referee_id.clone(),
+                    status: result.map(|r| r.0),
+                    winner: result.and_then(|r| r.1.clone()),
+                });
+            }
+            total += 1;
+        }
+        (total, page)
     }
 
     /// The matches being played now.
@@ -839,7 +933,11 @@ impl Manager {
                 self.live_match_started(&m);
                 match self.play_remote(&m, &spec, slot).await {
                     Ok(()) => break,
-                    Err(e) => {
+                    Err(referees::RemoteFailure::Busy) => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    Err(referees::RemoteFailure::Failed(e)) => {
                         tracing::warn!("referee {id} failed match {}: {e}", m.match_id);
                         inner.remotes.mark_dead(&id);
                         if inner
@@ -945,8 +1043,7 @@ impl Manager {
             Recorded::Inserted => {
                 {
                     let mut t = inner.tally.lock().unwrap_or_else(|e| e.into_inner());
-                    t.done.insert(m.match_id.clone());
-                    t.add(m.round, outcome.clone());
+                    t.record(&m.match_id, m.round, outcome.clone());
                 }
                 self.live_match_recorded(&m, &outcome);
                 self.report_arrived(&m.match_id, record_status);
@@ -982,7 +1079,24 @@ impl Manager {
         let ids: Vec<String> = names.iter().map(|(id, _)| id.clone()).collect();
         let plain: Vec<GameOutcome> = games.iter().map(|(_, g)| g.clone()).collect();
         let table = standings::compute(&names, &plain, inner.cfg.settings.points);
-        let ratings = report::glicko_after(&ids, &games, round);
+        // Carried from the previous round when it is the one before (one
+        // rating period more); replayed from the start otherwise (resumed).
+        let ratings = {
+            let mut carried = inner.glicko.lock().unwrap_or_else(|e| e.into_inner());
+            let next = match carried.as_ref() {
+                Some((r, prev)) if *r + 1 == round && prev.len() == ids.len() => {
+                    let this: Vec<GameOutcome> = games
+                        .iter()
+                        .filter(|(r, _)| *r == round)
+                        .map(|(_, g)| g.clone())
+                        .collect();
+                    crate::ratings::glicko::period(prev, &this)
+                }
+                _ => report::glicko_after(&ids, &games, round),
+            };
+            *carried = Some((round, next.clone()));
+            next
+        };
         let snapshots: Vec<StandingSnapshot> = table
             .iter()
             .map(|s| StandingSnapshot {
@@ -1015,7 +1129,7 @@ impl Manager {
             .await?;
         }
         self.announce_round_completed(round, next, &table, matches_in_round, &games);
-        self.live_round_completed(round, next, &ratings);
+        self.live_round_completed(round, next, &ratings, &table, games.len() as u32);
         Ok(())
     }
 }

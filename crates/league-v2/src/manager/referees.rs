@@ -19,9 +19,9 @@ use tokio::sync::{oneshot, Notify};
 
 use super::Manager;
 use crate::auth::AuthToken;
-use crate::client::CallKind;
+use crate::client::{CallError, CallKind};
 use crate::error::{ErrorCode, ProtocolError};
-use crate::protocol::jsonrpc::message;
+use crate::protocol::jsonrpc::{message, ReplyError};
 use crate::protocol::messages::{
     types, AssignedSeat, GameStatus, MatchAssignment, MatchResultReport,
 };
@@ -32,6 +32,15 @@ use crate::store::{MatchRecord, MatchRow};
 /// Most remote referees a league keeps.
 pub(super) const MAX_REMOTE_REFEREES: usize = 1024;
 
+/// How long a referee that failed a match is left out of rotation.
+pub(super) const REST: Duration = Duration::from_secs(5);
+
+impl RemoteReferee {
+    fn is_up(&self, now: Instant) -> bool {
+        self.resting_until.is_none_or(|t| t <= now)
+    }
+}
+
 /// A registered remote referee.
 pub(super) struct RemoteReferee {
     pub(super) id: String,
@@ -39,7 +48,8 @@ pub(super) struct RemoteReferee {
     pub(super) token: AuthToken,
     pub(super) capacity: usize,
     in_flight: usize,
-    alive: bool,
+    /// Out of rotation until then (it failed a match).
+    resting_until: Option<Instant>,
     /// Which registration this is (a re-registered referee's old slots
     /// must not release the new one's).
     generation: u32,
@@ -124,7 +134,7 @@ impl RemotePool {
             token: token.clone(),
             capacity,
             in_flight: 0,
-            alive: true,
+            resting_until: None,
         });
         drop(list);
         self.changed.notify_waiters();
@@ -134,9 +144,10 @@ impl RemotePool {
     /// A free slot on the least loaded live referee, if any.
     pub(super) fn try_take(self: &Arc<Self>) -> Option<Slot> {
         let mut list = self.list();
+        let now = Instant::now();
         let r = list
             .iter_mut()
-            .filter(|r| r.alive && r.in_flight < r.capacity)
+            .filter(|r| r.is_up(now) && r.in_flight < r.capacity)
             .min_by(|a, b| {
                 // least loaded relative to capacity
                 (a.in_flight * b.capacity).cmp(&(b.in_flight * a.capacity))
@@ -151,20 +162,25 @@ impl RemotePool {
         })
     }
 
-    /// Whether any referee is registered and alive.
+    /// Whether any referee is registered and in rotation.
     pub(super) fn any_alive(&self) -> bool {
-        self.list().iter().any(|r| r.alive)
+        let now = Instant::now();
+        self.list().iter().any(|r| r.is_up(now))
     }
 
-    /// How many are alive.
+    /// How many are in rotation.
     pub(super) fn alive_count(&self) -> usize {
-        self.list().iter().filter(|r| r.alive).count()
+        let now = Instant::now();
+        self.list().iter().filter(|r| r.is_up(now)).count()
     }
 
-    /// Takes `id` out of rotation.
+    /// Takes `id` out of rotation for [`REST`] (it failed a match); it is
+    /// tried again after that, so a referee that was only slow or briefly
+    /// unreachable comes back, and one that is gone costs one deadline per
+    /// rest.
     pub(super) fn mark_dead(&self, id: &str) {
         if let Some(r) = self.list().iter_mut().find(|r| r.id == id) {
-            r.alive = false;
+            r.resting_until = Some(Instant::now() + REST);
         }
     }
 
@@ -180,11 +196,10 @@ impl RemotePool {
             .any(|r| r.id == id && r.token.verify(token.unwrap_or("")))
     }
 
-    /// Every live referee's endpoint and token (for notices).
+    /// Every registered referee's endpoint and token (for notices).
     pub(super) fn contacts(&self) -> Vec<(String, String, String)> {
         self.list()
             .iter()
-            .filter(|r| r.alive)
             .map(|r| {
                 (
                     r.id.clone(),
@@ -254,7 +269,7 @@ impl Manager {
         m: &MatchRow,
         spec: &MatchSpec,
         slot: Slot,
-    ) -> Result<(), String> {
+    ) -> Result<(), RemoteFailure> {
         let inner = &self.inner;
         let s = &inner.cfg.settings;
         let (tx, rx) = oneshot::channel();
@@ -299,10 +314,16 @@ impl Manager {
             )
             .await;
         let outcome = match assigned {
-            Err(e) => Err(format!("assignment: {e}")),
-            Ok(v) if v.get("status").and_then(Value::as_str) != Some("accepted") => {
-                Err(format!("assignment not accepted: {v}"))
-            }
+            // It has no room now (it still holds a finished match): not a
+            // failure of the referee.
+            Err(CallError::Reply(ReplyError::Rpc {
+                league_code: Some(code),
+                ..
+            })) if code == "E011" => Err(RemoteFailure::Busy),
+            Err(e) => Err(RemoteFailure::Failed(format!("assignment: {e}"))),
+            Ok(v) if v.get("status").and_then(Value::as_str) != Some("accepted") => Err(
+                RemoteFailure::Failed(format!("assignment not accepted: {v}")),
+            ),
             Ok(_) => match tokio::time::timeout(inner.cfg.referee_deadline, rx).await {
                 Ok(Ok(status)) => {
                     inner.metrics.match_finished(
@@ -312,8 +333,11 @@ impl Manager {
                     );
                     Ok(())
                 }
-                Ok(Err(_)) => Err("report channel closed".into()),
-                Err(_) => Err(format!("no report within {:?}", inner.cfg.referee_deadline)),
+                Ok(Err(_)) => Err(RemoteFailure::Failed("report channel closed".into())),
+                Err(_) => Err(RemoteFailure::Failed(format!(
+                    "no report within {:?}",
+                    inner.cfg.referee_deadline
+                ))),
             },
         };
         inner
@@ -366,6 +390,15 @@ impl Manager {
         n.as_mut().enable();
         let _ = tokio::time::timeout(max, n).await;
     }
+}
+
+/// Why a remote referee did not play a match.
+#[derive(Debug)]
+pub(super) enum RemoteFailure {
+    /// It refused for want of room: try again (it is not dropped).
+    Busy,
+    /// It failed: drop it for a while and play the match elsewhere.
+    Failed(String),
 }
 
 /// Pending report waits, by match.

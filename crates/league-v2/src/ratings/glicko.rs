@@ -29,39 +29,45 @@ pub struct GlickoRow {
 /// games, one rating period). Games without a winner or a draw (double
 /// technical losses) say nothing about strength and are skipped.
 pub fn replay(players: &[String], rounds: &[Vec<GameOutcome>]) -> BTreeMap<String, Glicko2Rating> {
-    let cfg = Glicko2Config::new();
-    let mut ratings: BTreeMap<String, Glicko2Rating> = players
+    let ratings: BTreeMap<String, Glicko2Rating> = players
         .iter()
         .map(|p| (p.clone(), Glicko2Rating::new()))
         .collect();
-    for games in rounds {
-        let mut results: BTreeMap<&str, Vec<(Glicko2Rating, Outcomes)>> = BTreeMap::new();
-        for g in games {
-            let (Some(score_a), Some(&ra), Some(&rb)) =
-                (g.score_a(), ratings.get(&g.a), ratings.get(&g.b))
-            else {
-                continue;
-            };
-            let (oa, ob) = if score_a > 0.75 {
-                (Outcomes::WIN, Outcomes::LOSS)
-            } else if score_a < 0.25 {
-                (Outcomes::LOSS, Outcomes::WIN)
-            } else {
-                (Outcomes::DRAW, Outcomes::DRAW)
-            };
-            results.entry(g.a.as_str()).or_default().push((rb, oa));
-            results.entry(g.b.as_str()).or_default().push((ra, ob));
-        }
-        let next: BTreeMap<String, Glicko2Rating> = ratings
-            .iter()
-            .map(|(p, r)| {
-                let games = results.get(p.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-                (p.clone(), glicko2_rating_period(r, games, &cfg))
-            })
-            .collect();
-        ratings = next;
+    rounds.iter().fold(ratings, |r, games| period(&r, games))
+}
+
+/// The ratings after one more rating period (a round's `games`): what
+/// [`replay`] does for each round, so that a league can carry its ratings
+/// from round to round instead of replaying them all.
+pub fn period(
+    ratings: &BTreeMap<String, Glicko2Rating>,
+    games: &[GameOutcome],
+) -> BTreeMap<String, Glicko2Rating> {
+    let cfg = Glicko2Config::new();
+    let mut results: BTreeMap<&str, Vec<(Glicko2Rating, Outcomes)>> = BTreeMap::new();
+    for g in games {
+        let (Some(score_a), Some(&ra), Some(&rb)) =
+            (g.score_a(), ratings.get(&g.a), ratings.get(&g.b))
+        else {
+            continue;
+        };
+        let (oa, ob) = if score_a > 0.75 {
+            (Outcomes::WIN, Outcomes::LOSS)
+        } else if score_a < 0.25 {
+            (Outcomes::LOSS, Outcomes::WIN)
+        } else {
+            (Outcomes::DRAW, Outcomes::DRAW)
+        };
+        results.entry(g.a.as_str()).or_default().push((rb, oa));
+        results.entry(g.b.as_str()).or_default().push((ra, ob));
     }
     ratings
+        .iter()
+        .map(|(p, r)| {
+            let games = results.get(p.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            (p.clone(), glicko2_rating_period(r, games, &cfg))
+        })
+        .collect()
 }
 
 /// Rows with 95% intervals, best rating first.

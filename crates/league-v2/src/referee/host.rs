@@ -411,9 +411,13 @@ impl RefereeHost {
             })?;
         let (host, reg, report_to) = (self.clone(), reg.clone(), a.report_to.clone());
         tokio::spawn(async move {
-            let _permit = permit;
+            // The permit covers the match, not its report: the manager
+            // frees our slot as soon as it records the result, and may
+            // assign the next match before the report's answer reaches us.
+            let mut permit = Some(permit);
             let played = referee
                 .run(spec, |report, record| {
+                    permit.take();
                     host.report(report, record, &reg, &report_to)
                 })
                 .await;
@@ -462,6 +466,14 @@ impl RefereeHost {
                     return serde_json::from_value::<MatchResultAck>(v).map_err(|e| {
                         ProtocolError::new(ErrorCode::E004, format!("MATCH_RESULT_ACK: {e}"))
                     })
+                }
+                // Throttled: wait and send it again.
+                Err(CallError::Reply(ReplyError::Rpc {
+                    league_code: Some(code),
+                    ..
+                })) if code == "E011" && Instant::now() < give_up => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(CallError::Reply(ReplyError::Rpc {
                     message,
