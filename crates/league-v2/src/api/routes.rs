@@ -695,30 +695,32 @@ async fn match_detail(
     }
 }
 
-/// The `player` parameter: any text (one that did not play the match is
-/// a 404, like any other match it did not play).
-fn player_param(q: &HashMap<String, String>) -> Result<Option<String>, Refusal> {
-    Ok(q.get("player").cloned())
-}
-
-/// A pmd_dungeon match's players; 404 for other games and unknown matches.
-async fn dungeon_match(
+/// The pmd_dungeon match a `…/matches/{match_id}/…` request names, and
+/// whose run it asks for (`?player=`, default player A); 404 for another
+/// game, an unknown match, or a player who did not play it.
+async fn dungeon_run(
     s: &LeagueService,
-    id: &str,
-    match_id: &str,
-) -> Result<(LeagueRow, ScheduledMatch), Refusal> {
-    let l = league_row(s, id).await?;
+    ids: Result<Path<(String, String)>, PathRejection>,
+    q: Option<String>,
+) -> Result<(LeagueRow, ScheduledMatch, String), Refusal> {
+    let (id, match_id) = path_param(ids)?;
+    let wanted = query_map(q)?.remove("player");
+    let l = league_row(s, &id).await?;
     if l.game != GameType::PmdDungeon {
         return Err(not_found(format!(
             "league {id} plays {}: no frames",
             l.game.as_str()
         )));
     }
-    let (key, mid) = (l.id.clone(), match_id.to_owned());
+    let (key, mid) = (l.id.clone(), match_id.clone());
     let (m, _, _) = read(s, move |st| st.match_detail(&key, &mid))
         .await?
         .ok_or_else(|| not_found(format!("no match {match_id} in league {id}")))?;
-    Ok((l, m))
+    let player = wanted.unwrap_or_else(|| m.player_a.clone());
+    if player != m.player_a && player != m.player_b {
+        return Err(not_found(format!("{player} did not play {match_id}")));
+    }
+    Ok((l, m, player))
 }
 
 /// A finished pmd_dungeon match re-simulated from its recorded actions,
@@ -740,10 +742,7 @@ async fn replay_gif(
     RawQuery(q): RawQuery,
 ) -> Response {
     let out = async {
-        let (id, match_id) = path_param(ids)?;
-        let q = query_map(q)?;
-        let wanted = player_param(&q)?;
-        let (l, m) = dungeon_match(&s, &id, &match_id).await?;
+        let (l, m, player) = dungeon_run(&s, ids, q).await?;
         let media = s
             .inner
             .cfg
@@ -751,11 +750,7 @@ async fn replay_gif(
             .clone()
             .ok_or_else(|| not_found("this service renders no replays"))?;
         if m.status.is_none() {
-            return Err(not_found(format!("{match_id} has not finished")));
-        }
-        let player = wanted.unwrap_or_else(|| m.player_a.clone());
-        if player != m.player_a && player != m.player_b {
-            return Err(not_found(format!("{player} did not play {match_id}")));
+            return Err(not_found(format!("{} has not finished", m.match_id)));
         }
         let key = format!("{}/{}/{player}", l.id, m.match_id);
         if let Some(gif) = s.cached_gif(&key) {
@@ -808,19 +803,13 @@ async fn live_frames(
     RawQuery(q): RawQuery,
 ) -> Response {
     let out = async {
-        let (id, match_id) = path_param(ids)?;
-        let q = query_map(q)?;
-        let wanted = player_param(&q)?;
-        let (l, m) = dungeon_match(&s, &id, &match_id).await?;
-        let player = wanted.unwrap_or_else(|| m.player_a.clone());
-        if player != m.player_a && player != m.player_b {
-            return Err(not_found(format!("{player} did not play {match_id}")));
-        }
+        let (l, m, player) = dungeon_run(&s, ids, q).await?;
         s.manager(&l.id)
             .and_then(|mgr| mgr.frames().and_then(|f| f.watch(&m.match_id, &player)))
             .ok_or_else(|| {
                 not_found(format!(
-                    "{player}'s run in {match_id} is not being played here"
+                    "{player}'s run in {} is not being played here",
+                    m.match_id
                 ))
             })
     };

@@ -275,6 +275,35 @@ impl RpcClient {
         result
     }
 
+    /// [`call_once`](Self::call_once) again while the peer cannot be
+    /// reached (refused connection, timeout), pausing 0.1 s doubling to
+    /// 1.6 s, for up to `window`: how an agent registers with a manager that
+    /// may not be listening yet. `params` makes each attempt's message (a
+    /// fresh timestamp).
+    pub async fn call_until_reached(
+        &self,
+        url: &str,
+        method: &str,
+        mut params: impl FnMut() -> Value,
+        kind: CallKind,
+        window: Duration,
+    ) -> Result<Value, CallError> {
+        let give_up = Instant::now() + window;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.call_once(url, method, params(), kind).await {
+                Err(CallError::Connect(_) | CallError::Timeout) if Instant::now() < give_up => {
+                    tokio::time::sleep(
+                        pause.min(give_up.saturating_duration_since(Instant::now())),
+                    )
+                    .await;
+                    pause = (pause * 2).min(Duration::from_millis(1600));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// One attempt at `method` at `url`, past the circuit breaker and
     /// without retries: for a caller that waits for a peer to come up
     /// (registration) and paces its own tries. A breaker opened by the

@@ -22,7 +22,7 @@ mod handlers;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,7 +30,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::client::{normalize_endpoint, CallError, CallKind, ClientConfig, RpcClient};
+use crate::client::{normalize_endpoint, CallKind, ClientConfig, RpcClient};
 use crate::game::dungeon::{DungeonFactory, DungeonSim, NativePolicy, PolicyFactory};
 use crate::http::DEFAULT_MAX_MESSAGE_BYTES;
 use crate::metrics::Metrics;
@@ -260,40 +260,30 @@ impl Player {
                 contact_endpoint: contact_endpoint.to_owned(),
             },
         };
-        let give_up = Instant::now() + cfg.register_for;
-        let mut attempt = 0u32;
-        loop {
-            let env = Envelope::new(
+        let envelope = || {
+            Envelope::new(
                 types::LEAGUE_REGISTER_REQUEST,
                 &Sender::player(&cfg.id),
                 &format!("register/{}", cfg.id),
                 None,
-            );
-            // Past the breaker: a manager not listening yet must be waited
-            // for over the whole window, not given up on after a few
-            // refused connections.
-            let reply = self
-                .inner
-                .client
-                .call_once(
-                    &cfg.manager_url,
-                    "register_player",
-                    message(&env, &body),
-                    CallKind::Other,
-                )
-                .await;
-            match reply {
-                Ok(v) => return self.accept_registration(&v),
-                Err(CallError::Connect(_) | CallError::Timeout) if Instant::now() < give_up => {
-                    let pause = REGISTER_BACKOFF
-                        .saturating_mul(1 << attempt.min(4))
-                        .min(give_up.saturating_duration_since(Instant::now()));
-                    attempt += 1;
-                    tokio::time::sleep(pause).await;
-                }
-                Err(e) => return Err(PlayerError::Registration(e.to_string())),
-            }
-        }
+            )
+        };
+        // Past the breaker: a manager not listening yet must be waited for
+        // over the whole window, not given up on after a few refused
+        // connections.
+        let reply = self
+            .inner
+            .client
+            .call_until_reached(
+                &cfg.manager_url,
+                "register_player",
+                || message(&envelope(), &body),
+                CallKind::Other,
+                cfg.register_for,
+            )
+            .await
+            .map_err(|e| PlayerError::Registration(e.to_string()))?;
+        self.accept_registration(&reply)
     }
 
     fn accept_registration(&self, v: &Value) -> Result<Registration, PlayerError> {
@@ -346,10 +336,6 @@ impl Player {
         self.inner.finished.notify_waiters();
     }
 }
-
-/// The first pause between registration tries while the manager cannot be
-/// reached; it doubles up to 16 times this (1.6 s), within `register_for`.
-const REGISTER_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves a player on `listener`, registers it, plays until the league is
 /// over, answers for `linger` more, and returns its registration.

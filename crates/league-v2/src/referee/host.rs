@@ -242,37 +242,27 @@ impl RefereeHost {
                 max_concurrent_matches: cfg.capacity as u32,
             },
         };
-        let give_up = Instant::now() + cfg.register_for;
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let env = Envelope::new(
+        let envelope = || {
+            Envelope::new(
                 types::REFEREE_REGISTER_REQUEST,
                 &Sender::referee(&cfg.id),
                 &format!("register/{}", cfg.id),
                 None,
-            );
-            let reply = self
-                .inner
-                .client
-                .call_once(
-                    &cfg.manager_url,
-                    "register_referee",
-                    message(&env, &body),
-                    CallKind::Other,
-                )
-                .await;
-            match reply {
-                Ok(v) => return self.accept_registration(&v),
-                Err(CallError::Connect(_) | CallError::Timeout) if Instant::now() < give_up => {
-                    tokio::time::sleep(
-                        pause.min(give_up.saturating_duration_since(Instant::now())),
-                    )
-                    .await;
-                    pause = (pause * 2).min(Duration::from_millis(1600));
-                }
-                Err(e) => return Err(RefereeHostError::Registration(e.to_string())),
-            }
-        }
+            )
+        };
+        let reply = self
+            .inner
+            .client
+            .call_until_reached(
+                &cfg.manager_url,
+                "register_referee",
+                || message(&envelope(), &body),
+                CallKind::Other,
+                cfg.register_for,
+            )
+            .await
+            .map_err(|e| RefereeHostError::Registration(e.to_string()))?;
+        self.accept_registration(&reply)
     }
 
     fn accept_registration(&self, v: &Value) -> Result<RefereeRegistration, RefereeHostError> {

@@ -65,6 +65,24 @@ pub struct StoredRating {
     pub deviation: f64,
 }
 
+/// Columns 0–6 of a schedule row joined with its result (`match_id,
+/// round_no, player_a, player_b, referee_id, status, winner`); the status
+/// comes back raw, for [`status_of`].
+fn scheduled(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ScheduledMatch, Option<String>)> {
+    Ok((
+        ScheduledMatch {
+            match_id: r.get(0)?,
+            round: r.get(1)?,
+            player_a: r.get(2)?,
+            player_b: r.get(3)?,
+            referee_id: r.get(4)?,
+            status: None,
+            winner: r.get(6)?,
+        },
+        r.get(5)?,
+    ))
+}
+
 fn status_of(s: Option<String>) -> Result<Option<GameStatus>, StoreError> {
     s.map(|s| GameStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("status {s:?}"))))
         .transpose()
@@ -153,20 +171,7 @@ impl Store {
                 limit,
                 offset as i64
             ],
-            |r| {
-                Ok((
-                    ScheduledMatch {
-                        match_id: r.get(0)?,
-                        round: r.get(1)?,
-                        player_a: r.get(2)?,
-                        player_b: r.get(3)?,
-                        referee_id: r.get(4)?,
-                        status: None,
-                        winner: r.get(6)?,
-                    },
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            },
+            scheduled,
         )?;
         let page = rows
             .map(|row| {
@@ -197,19 +202,8 @@ impl Store {
                  WHERE m.league_id = ?1 AND m.match_id = ?2",
                 [league_id, match_id],
                 |r| {
-                    Ok((
-                        ScheduledMatch {
-                            match_id: r.get(0)?,
-                            round: r.get(1)?,
-                            player_a: r.get(2)?,
-                            player_b: r.get(3)?,
-                            referee_id: r.get(4)?,
-                            status: None,
-                            winner: r.get(6)?,
-                        },
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, Option<String>>(7)?,
-                    ))
+                    let (m, status) = scheduled(r)?;
+                    Ok((m, status, r.get::<_, Option<String>>(7)?))
                 },
             )
             .optional()?;
