@@ -146,15 +146,8 @@ struct ServeArgs {
     /// Exit once the league is completed.
     #[arg(long)]
     once: bool,
-    /// Invitation answer deadline, ms.
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
-    join_timeout_ms: u64,
-    /// Move deadline, ms.
-    #[arg(long, default_value_t = 30_000, value_name = "MS")]
-    move_timeout_ms: u64,
-    /// Other calls' deadline, ms.
-    #[arg(long, default_value_t = 10_000, value_name = "MS")]
-    timeout_ms: u64,
+    #[command(flatten)]
+    deadlines: Deadlines,
     /// Restarted on a database whose league was started with other
     /// settings, resume it with the stored ones (logged) instead of
     /// refusing.
@@ -232,6 +225,15 @@ struct RefereeArgs {
     /// The game it referees.
     #[arg(long, default_value = "even_odd", value_name = "GAME")]
     game: GameType,
+    #[command(flatten)]
+    deadlines: Deadlines,
+    #[command(flatten)]
+    dungeon: DungeonArgs,
+}
+
+/// The deadlines of calls to players (manager and referees alike).
+#[derive(Debug, Args)]
+struct Deadlines {
     /// Invitation answer deadline, ms.
     #[arg(long, default_value_t = 5000, value_name = "MS")]
     join_timeout_ms: u64,
@@ -241,8 +243,20 @@ struct RefereeArgs {
     /// Other calls' deadline, ms.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     timeout_ms: u64,
-    #[command(flatten)]
-    dungeon: DungeonArgs,
+}
+
+impl Deadlines {
+    /// The HTTP client with these deadlines.
+    fn client(&self) -> ClientConfig {
+        ClientConfig {
+            timeouts: Timeouts {
+                join: Duration::from_millis(self.join_timeout_ms),
+                moves: Duration::from_millis(self.move_timeout_ms),
+                other: Duration::from_millis(self.timeout_ms),
+            },
+            ..ClientConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -494,14 +508,7 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     cfg.allow_remote_endpoints = a.allow_remote_endpoints;
     cfg.endpoint_allow = a.allow_endpoint.clone();
     cfg.public_url = Some(format!("http://{local}/mcp"));
-    cfg.client = ClientConfig {
-        timeouts: Timeouts {
-            join: Duration::from_millis(a.join_timeout_ms),
-            moves: Duration::from_millis(a.move_timeout_ms),
-            other: Duration::from_millis(a.timeout_ms),
-        },
-        ..ClientConfig::default()
-    };
+    cfg.client = a.deadlines.client();
     let metrics = Arc::new(Metrics::new());
     cfg.metrics = Some(metrics.clone());
     let template = cfg.settings.clone();
@@ -626,14 +633,7 @@ async fn referee(a: RefereeArgs) -> Result<(), Failure> {
     let mut cfg = RefereeHostConfig::new(&id, &a.manager);
     cfg.capacity = a.capacity;
     cfg.game_types = vec![a.game];
-    cfg.client = ClientConfig {
-        timeouts: Timeouts {
-            join: Duration::from_millis(a.join_timeout_ms),
-            moves: Duration::from_millis(a.move_timeout_ms),
-            other: Duration::from_millis(a.timeout_ms),
-        },
-        ..ClientConfig::default()
-    };
+    cfg.client = a.deadlines.client();
     let reg = host_referee(cfg, policies(), dungeons, listener, shutdown_signal())
         .await
         .map_err(|e| match e {

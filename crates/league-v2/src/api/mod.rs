@@ -81,7 +81,7 @@ pub struct ServiceConfig {
     pub opener: Option<LeagueOpener>,
     /// Settings new leagues start from (the request overrides some).
     pub template: Option<LeagueSettings>,
-    /// Most leagues live at once.
+    /// Most leagues playing at once (completed ones do not count).
     pub max_live: usize,
     /// Bradley–Terry settings for the standings.
     pub bt: BtConfig,
@@ -277,6 +277,18 @@ impl LeagueService {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .len()
+    }
+
+    /// Live leagues not completed yet (what `ServiceConfig::max_live`
+    /// limits: a finished league stays readable and costs no referee).
+    fn running_count(&self) -> usize {
+        self.inner
+            .live
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|m| !m.is_completed())
+            .count()
     }
 
     /// The OpenAPI document of the read API.

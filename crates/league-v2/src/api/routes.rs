@@ -202,7 +202,7 @@ async fn list_leagues(State(s): State<LeagueService>) -> Response {
         (status = 201, description = "Created; it waits for its players", body = LeagueSummary),
         (status = 400, description = "Bad settings", body = ApiError),
         (status = 401, description = "No or wrong admin token", body = ApiError),
-        (status = 409, description = "Too many live leagues", body = ApiError),
+        (status = 409, description = "Too many leagues playing", body = ApiError),
         (status = 422, description = "Settings the league refuses", body = ApiError),
         (status = 503, description = "This service cannot create leagues", body = ApiError),
     ))]
@@ -240,11 +240,11 @@ async fn create_league(
         )
         .into_response();
     };
-    if s.live_count() >= cfg.max_live {
+    if s.running_count() >= cfg.max_live {
         return error(
             StatusCode::CONFLICT,
             "conflict",
-            &format!("{} leagues are live already", cfg.max_live),
+            &format!("{} leagues are playing already", cfg.max_live),
         );
     }
     if !cfg.api_games.contains(&req.game) {

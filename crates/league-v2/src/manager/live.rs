@@ -90,19 +90,16 @@ pub(crate) fn summary(m: &MatchRow, state: &str) -> MatchSummary {
 
 impl Manager {
     pub(super) fn live_round_started(&self, round: u32, matches: &[MatchRow]) {
-        let matches = matches
-            .iter()
-            .map(|m| {
-                let done = self
-                    .inner
-                    .tally
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .done
-                    .contains(&m.match_id);
-                summary(m, if done { "finished" } else { "scheduled" })
-            })
-            .collect();
+        let matches = {
+            let t = self.inner.tally.lock().unwrap_or_else(|e| e.into_inner());
+            matches
+                .iter()
+                .map(|m| {
+                    let done = t.done.contains(&m.match_id);
+                    summary(m, if done { "finished" } else { "scheduled" })
+                })
+                .collect()
+        };
         self.inner
             .events
             .publish("round_started", &RoundStarted { round, matches });
