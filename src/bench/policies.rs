@@ -4,6 +4,12 @@
 //! the same path a run takes (the runner's batch-policy seam on a
 //! `VecEnv`), so any policy spec, batched or not, is measured alike. The
 //! seed picks the seed range: tune on one, judge on another.
+//!
+//! Each mean comes with a 95% interval (percentile bootstrap over
+//! episodes, [`BOOTSTRAP_RESAMPLES`] resamples), and every pair of
+//! policies with the paired difference of their means on the same
+//! episodes and its interval: the episodes differ far more from each other
+//! than the policies do, so pairing is what resolves a small difference.
 
 use std::time::Instant;
 
@@ -13,6 +19,7 @@ use super::BenchError;
 use crate::emu::Rom;
 use crate::env::{EndReason, EnvConfig};
 use crate::policy::{BuildOptions, PolicySpec};
+use crate::rng::Rng;
 use crate::rollout::{VecEnv, VecEnvConfig};
 
 /// One policy's results.
@@ -20,8 +27,13 @@ use crate::rollout::{VecEnv, VecEnvConfig};
 pub struct PolicyResult {
     /// Policy spec.
     pub policy: String,
+    /// Greedy (most probable legal action) or sampled, for torch policies;
+    /// `None` for the others.
+    pub mode: Option<&'static str>,
     /// Mean over episodes of the deepest floor reached.
     pub mean_max_floor: f64,
+    /// 95% bootstrap interval of that mean.
+    pub ci95: [f64; 2],
     /// Episodes that ended with the leader fainting.
     pub fainted: usize,
     /// Episodes that cleared the dungeon.
@@ -47,10 +59,80 @@ pub struct PoliciesReport {
     pub seed: u64,
     /// Results, in the order asked for.
     pub results: Vec<PolicyResult>,
+    /// Every pair of results (`b` after `a` in `results`): the mean over
+    /// episodes of `b`'s deepest floor minus `a`'s, on the same episodes.
+    pub paired: Vec<PairedDifference>,
+}
+
+/// Resamples of each bootstrap.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// One pair's difference, episode by episode.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairedDifference {
+    /// Index in `results` of the first policy.
+    pub a: usize,
+    /// Index of the second.
+    pub b: usize,
+    /// Mean of `b − a` over episodes.
+    pub mean: f64,
+    /// 95% bootstrap interval of that mean.
+    pub ci95: [f64; 2],
+    /// Episodes where `b` went deeper, where `a` did, and ties.
+    pub wins_losses_ties: [usize; 3],
+}
+
+/// Mean of `values` and its 95% percentile-bootstrap interval (resampling
+/// the values with replacement; `seed` fixes the resamples).
+pub fn bootstrap_mean(values: &[f64], seed: u64) -> (f64, [f64; 2]) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, [f64::NAN, f64::NAN]);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let mut rng = Rng::new(seed, 0x600d);
+    let bound = u32::try_from(n).unwrap_or(u32::MAX);
+    let mut means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| {
+            (0..n)
+                .map(|_| values[rng.below(bound) as usize])
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
+    (mean, [at(0.025), at(0.975)])
+}
+
+fn paired(results: &[PolicyResult], seed: u64) -> Vec<PairedDifference> {
+    let mut out = Vec::new();
+    for a in 0..results.len() {
+        for b in a + 1..results.len() {
+            let (fa, fb) = (&results[a].max_floors, &results[b].max_floors);
+            let diffs: Vec<f64> = fa
+                .iter()
+                .zip(fb)
+                .map(|(&x, &y)| f64::from(y) - f64::from(x))
+                .collect();
+            let (mean, ci95) = bootstrap_mean(&diffs, seed);
+            let count = |f: fn(f64) -> bool| diffs.iter().filter(|&&d| f(d)).count();
+            out.push(PairedDifference {
+                a,
+                b,
+                mean,
+                ci95,
+                wins_losses_ties: [count(|d| d > 0.0), count(|d| d < 0.0), count(|d| d == 0.0)],
+            });
+        }
+    }
+    out
 }
 
 /// Plays `episodes` episodes with each policy in `specs`, built with
-/// `options` (a torch policy's device, greedy or sampled actions).
+/// `options` (a torch policy's device); torch policies play once in each
+/// of `modes` (`false`: sampled, `true`: greedy; empty: `options.greedy`).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     rom: &Rom,
     specs: &[PolicySpec],
@@ -59,10 +141,29 @@ pub fn run(
     seed: u64,
     threads: Option<usize>,
     options: &BuildOptions,
+    modes: &[bool],
 ) -> Result<PoliciesReport, BenchError> {
-    let mut results = Vec::with_capacity(specs.len());
+    let default_mode = [options.greedy];
+    let modes = if modes.is_empty() {
+        &default_mode[..]
+    } else {
+        modes
+    };
+    let mut runs = Vec::new();
     for spec in specs {
-        let mut policy = spec.build_with(options)?;
+        if matches!(spec, PolicySpec::Torch(_)) {
+            runs.extend(modes.iter().map(|&greedy| (spec, Some(greedy))));
+        } else {
+            runs.push((spec, None));
+        }
+    }
+    let mut results = Vec::with_capacity(runs.len());
+    for (spec, greedy) in runs {
+        let options = BuildOptions {
+            greedy: greedy.unwrap_or(options.greedy),
+            ..options.clone()
+        };
+        let mut policy = spec.build_with(&options)?;
         let config = VecEnvConfig {
             envs: episodes.max(1),
             seed,
@@ -120,9 +221,13 @@ pub fn run(
         }
         let seconds = started.elapsed().as_secs_f64();
         let steps = v.stats().steps;
+        let floors: Vec<f64> = max_floor.iter().map(|&f| f64::from(f)).collect();
+        let (mean_max_floor, ci95) = bootstrap_mean(&floors, seed);
         results.push(PolicyResult {
             policy: spec.to_string(),
-            mean_max_floor: max_floor.iter().map(|&f| f64::from(f)).sum::<f64>() / n as f64,
+            mode: greedy.map(|g| if g { "greedy" } else { "sampled" }),
+            mean_max_floor,
+            ci95,
             fainted: ended
                 .iter()
                 .filter(|r| **r == Some(EndReason::Fainted))
@@ -144,10 +249,60 @@ pub fn run(
             max_floors: max_floor,
         });
     }
+    let paired = paired(&results, seed);
     Ok(PoliciesReport {
         episodes,
         max_steps,
         seed,
         results,
+        paired,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bootstrap_interval_holds_the_mean_and_narrows_with_episodes() {
+        let few: Vec<f64> = (0..20).map(|i| f64::from(i % 5)).collect();
+        let many: Vec<f64> = (0..2000).map(|i| f64::from(i % 5)).collect();
+        let (m, [lo, hi]) = bootstrap_mean(&few, 1);
+        assert!((m - 2.0).abs() < 1e-12);
+        assert!(lo < m && m < hi, "{lo} {m} {hi}");
+        let (_, [lo2, hi2]) = bootstrap_mean(&many, 1);
+        assert!(
+            hi2 - lo2 < (hi - lo) / 5.0,
+            "{lo2}..{hi2} against {lo}..{hi}"
+        );
+        let constant = bootstrap_mean(&[3.0; 10], 1);
+        assert_eq!(constant, (3.0, [3.0, 3.0]));
+    }
+
+    #[test]
+    fn paired_differences_see_what_unpaired_intervals_miss() {
+        // b is a's floors plus one on every fourth episode: the policies'
+        // intervals overlap, the paired difference excludes zero.
+        let a: Vec<u8> = (0..100).map(|i| 1 + (i % 7) as u8).collect();
+        let b: Vec<u8> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| f + u8::from(i % 4 == 0))
+            .collect();
+        let result = |floors: Vec<u8>| PolicyResult {
+            policy: String::new(),
+            mode: None,
+            mean_max_floor: 0.0,
+            ci95: [0.0; 2],
+            fainted: 0,
+            cleared: 0,
+            steps_per_s: 0.0,
+            revealed_per_step: 0.0,
+            max_floors: floors,
+        };
+        let d = &paired(&[result(a), result(b)], 3)[0];
+        assert!((d.mean - 0.25).abs() < 1e-12);
+        assert!(d.ci95[0] > 0.0 && d.ci95[1] > d.ci95[0], "{:?}", d.ci95);
+        assert_eq!(d.wins_losses_ties, [25, 0, 75]);
+    }
 }

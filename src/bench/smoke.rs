@@ -42,6 +42,7 @@ pub fn run(rom: &Rom, threads: usize, seed: u64) -> Result<SmokeReport, BenchErr
         seed,
         Some(threads),
         &BuildOptions::default(),
+        &[],
     )?;
     Ok(SmokeReport { overhead, policies })
 }

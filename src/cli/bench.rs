@@ -192,8 +192,12 @@ pub struct PoliciesArgs {
     pub device: Option<crate::policy::DeviceChoice>,
     /// Torch policies take their most probable legal action instead of
     /// sampling (the others are unaffected).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "modes")]
     pub greedy: bool,
+    /// Play each torch policy in each of these modes (sampled, greedy), on
+    /// the same episodes, so their paired difference is reported too.
+    #[arg(long, value_delimiter = ',', value_parser = ["sampled", "greedy"], value_name = "MODE[,MODE]")]
+    pub modes: Vec<String>,
 }
 
 /// `bench index`.
@@ -524,6 +528,7 @@ fn policies_suite(args: &PoliciesArgs) -> Result<(), Failure> {
             device: args.device.unwrap_or_default(),
             ..Default::default()
         },
+        &args.modes.iter().map(|m| m == "greedy").collect::<Vec<_>>(),
     )
     .map_err(|e| match e {
         crate::bench::BenchError::Policy(p) => Failure::bad_input(p.to_string()),
@@ -531,14 +536,32 @@ fn policies_suite(args: &PoliciesArgs) -> Result<(), Failure> {
     })?;
     emit(&args.common, "policies", &r, |r| {
         println!(
-            "policies: {} episodes each (seed range {}), at most {} steps",
+            "policies: {} episodes each (seed range {}), at most {} steps; [95% bootstrap interval]",
             r.episodes, r.seed, r.max_steps
         );
+        let name = |p: &policies::PolicyResult| match p.mode {
+            Some(mode) => format!("{} ({mode})", p.policy),
+            None => p.policy.clone(),
+        };
         for p in &r.results {
             println!(
-                    "  {:<12} mean max floor {:>6.2}   fainted {:>3}   cleared {:>3}   {:>5.2} tiles revealed/step   {:>7.0} steps/s",
-                    p.policy, p.mean_max_floor, p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
-                );
+                "  {:<12} mean max floor {:>6.2} [{:.2}, {:.2}]   fainted {:>3}   cleared {:>3}   {:>5.2} tiles revealed/step   {:>7.0} steps/s",
+                name(p), p.mean_max_floor, p.ci95[0], p.ci95[1], p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
+            );
+        }
+        if !r.paired.is_empty() {
+            println!("paired differences (second minus first, same episodes):");
+        }
+        for d in &r.paired {
+            let [w, l, t] = d.wins_losses_ties;
+            println!(
+                "  {} − {}: {:+.2} [{:+.2}, {:+.2}]   deeper {w}, shallower {l}, tied {t}",
+                name(&r.results[d.b]),
+                name(&r.results[d.a]),
+                d.mean,
+                d.ci95[0],
+                d.ci95[1]
+            );
         }
     })
 }

@@ -171,7 +171,8 @@ pub fn main(torch: Option<&dyn TorchCommands>) -> i32 {
 
 /// Whether the command needs libtorch: `train`, `bench inference` and
 /// `bench e2e` always; any other command when one of its arguments names a
-/// `torch:PATH` policy (alone, in a comma-separated list, or after `=`).
+/// `torch:PATH` policy (alone, in a comma-separated list, or after `=`) or
+/// a guided search (`search:…guide=PATH`, whose guide is a model file).
 /// A false positive costs only libtorch's start-up: the other executable
 /// runs this same command line.
 fn needs_torch(cli: &Cli) -> bool {
@@ -189,9 +190,14 @@ fn needs_torch(cli: &Cli) -> bool {
         _ => {}
     }
     std::env::args_os().skip(1).any(|arg| {
-        arg.to_string_lossy()
-            .split([',', '='])
-            .any(|part| part.trim_start().starts_with("torch:"))
+        let arg = arg.to_string_lossy();
+        let guided = arg
+            .split(',')
+            .any(|part| part.contains("search:") && part.contains("guide="));
+        guided
+            || arg
+                .split([',', '='])
+                .any(|part| part.trim_start().starts_with("torch:"))
     })
 }
 

@@ -22,8 +22,9 @@ pub enum TrainCommand {
     Bc(BcArgs),
     /// Proximal policy optimisation on the environments.
     Ppo(PpoArgs),
-    /// DAgger: the network plays, an expert (the heuristic) labels every
-    /// state it reaches, and it is cloned again on all labelled states.
+    /// DAgger / expert iteration: the network plays, an expert (rules or
+    /// the search) labels every state it reaches, and it is cloned again
+    /// on all labelled states.
     Dagger(DaggerArgs),
 }
 
@@ -66,10 +67,26 @@ pub struct DaggerArgs {
 
     /// The expert that labels the states: `player-view` (the heuristic's
     /// rules on what the player sees, so every label can be learnt from the
-    /// observation) or `heuristic` (the rules as the heuristic policy runs
-    /// them, which also avoid wild monsters the player cannot see).
-    #[arg(long, default_value = "player-view", value_parser = ["player-view", "heuristic"])]
+    /// observation), `heuristic` (the rules as the heuristic policy runs
+    /// them, which also avoid wild monsters the player cannot see), or a
+    /// search spec, `search[:horizon=H:branches=B:commit=C][:guide=PATH]`
+    /// (lookahead on savestates from every state the network reaches; its
+    /// chosen branch's return is the value target; with `guide=` a
+    /// model's network guides it).
+    #[arg(long, default_value = "player-view", value_name = "EXPERT")]
     pub expert: String,
+
+    /// Rounds at the start in which the expert plays (its own
+    /// trajectories are labelled); the network plays the rest. Default: 1
+    /// for a fresh network without `--data`, else 0.
+    #[arg(long, value_name = "N")]
+    pub expert_rounds: Option<usize>,
+
+    /// Weight of the value head's loss, on rows with a value target (the
+    /// search expert's returns, or recordings' returns-to-go from --data);
+    /// 0 leaves the value head alone.
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    pub value_coef: f64,
 
     /// Environments stepped in lockstep.
     #[arg(long, default_value_t = 8, value_name = "N")]
@@ -255,6 +272,17 @@ pub struct PpoArgs {
     /// Write the model every N updates as well as at the end.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub save_every: usize,
+
+    /// A vector memory of the states reached, in DIR (created, or mapped
+    /// if an earlier run left one there): each step's reward gets the
+    /// episodic memory's novelty bonus. Without it, no bonus.
+    #[arg(long, value_name = "DIR")]
+    pub memory: Option<PathBuf>,
+
+    /// With --memory: weight of the novelty bonus (a state unlike every
+    /// remembered one earns B; a floor is worth 1).
+    #[arg(long, default_value_t = 0.05, value_name = "B", requires = "memory")]
+    pub novelty_beta: f32,
 
     /// Worker threads for the environments; libtorch gets as many.
     #[arg(long, value_name = "N")]

@@ -26,7 +26,30 @@ pub const ROUND: Duration = Duration::from_millis(5);
 /// Timing rounds per batch size.
 pub const ROUNDS: usize = 40;
 
-/// What `bench inference --json` prints.
+/// The first layer the native network is run with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstLayer {
+    /// The product over the features that are on (`embedding_bag`), the
+    /// default on the CPU. PyTorch's counterpart in
+    /// benches/torch/eager_bench.py is `--first-layer sparse`.
+    Sparse,
+    /// The whole product (`addmm`); always so on CUDA. PyTorch's
+    /// counterpart is `nn.Linear` (`--first-layer dense`).
+    Dense,
+}
+
+impl FirstLayer {
+    /// Its name (as eager_bench.py's `--first-layer` spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            FirstLayer::Sparse => "sparse",
+            FirstLayer::Dense => "dense",
+        }
+    }
+}
+
+/// What `bench inference --json` prints (its three keys are pinned by
+/// tests/cli_torch.rs; benches/torch/run.sh records which first layer ran).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InferenceReport {
     /// Batch sizes.
@@ -116,12 +139,14 @@ pub fn observation_sample(
     Ok(sample)
 }
 
-/// Benchmarks `actor` on batches cut from `sample`: `rounds` rounds of
-/// about `round` each per batch size; uniforms for sampling come from a
-/// fixed stream.
+/// Benchmarks `actor` with `first_layer` on batches cut from `sample`:
+/// `rounds` rounds of about `round` each per batch size; uniforms for
+/// sampling come from a fixed stream. (The actor takes the sparse layer
+/// only on the CPU: on CUDA pass [`FirstLayer::Dense`].)
 pub fn bench_actor(
     actor: &mut Actor,
     sample: &Sample,
+    first_layer: FirstLayer,
     batches: &[usize],
     round: Duration,
     rounds: usize,
@@ -129,6 +154,7 @@ pub fn bench_actor(
     if sample.rows() == 0 {
         return Err(InferError::EmptyBatch);
     }
+    actor.set_sparse_input(first_layer == FirstLayer::Sparse);
     let mut report = InferenceReport {
         batch: Vec::new(),
         us_per_batch: Vec::new(),
@@ -205,7 +231,15 @@ mod tests {
         assert_eq!(sample.rows(), 6);
         let density = sample.density();
         assert!(density > 0.01 && density < 0.5, "density {density}");
-        let r = bench_actor(&mut actor, &sample, &[1, 4], Duration::from_millis(1), 3).unwrap();
+        let r = bench_actor(
+            &mut actor,
+            &sample,
+            FirstLayer::Dense,
+            &[1, 4],
+            Duration::from_millis(1),
+            3,
+        )
+        .unwrap();
         assert_eq!(r.batch, [1, 4]);
         assert_eq!(r.us_per_batch.len(), 2);
         assert!((r.us_per_sample[1] * 4.0 - r.us_per_batch[1]).abs() < 1e-9);
@@ -217,6 +251,25 @@ mod tests {
             json.starts_with(r#"{"batch":[1,4],"us_per_batch":["#),
             "{json}"
         );
-        assert!(bench_actor(&mut actor, &sample, &[0], Duration::from_millis(1), 1).is_err());
+        let sparse = bench_actor(
+            &mut actor,
+            &sample,
+            FirstLayer::Sparse,
+            &[2],
+            Duration::from_millis(1),
+            1,
+        )
+        .unwrap();
+        assert_eq!(sparse.batch, [2]);
+        assert_eq!(FirstLayer::Sparse.name(), "sparse");
+        assert!(bench_actor(
+            &mut actor,
+            &sample,
+            FirstLayer::Sparse,
+            &[0],
+            Duration::from_millis(1),
+            1
+        )
+        .is_err());
     }
 }

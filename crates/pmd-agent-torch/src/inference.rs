@@ -6,10 +6,12 @@ use pmd_agent::cli::Failure;
 use pmd_agent::emu::Rom;
 
 /// `bench inference`: the model's act step at each batch size, on real
-/// observations, with `--threads` libtorch threads (default 1).
+/// observations, with `--threads` libtorch threads (default 1). The first
+/// layer is sparse on the CPU unless `--dense`, dense on CUDA (the only
+/// one the actor runs there).
 pub fn inference(args: &InferenceArgs, rom: &Rom) -> Result<(), Failure> {
     {
-        use crate::bench_inference::{bench_actor, observation_sample, ROUND, ROUNDS};
+        use crate::bench_inference::{bench_actor, observation_sample, FirstLayer, ROUND, ROUNDS};
         use pmd_agent::policy::DeviceChoice;
         use pmd_torch::infer::{threads, Actor, Selection};
 
@@ -17,26 +19,34 @@ pub fn inference(args: &InferenceArgs, rom: &Rom) -> Result<(), Failure> {
             return Err(Failure::bad_input("--batches must be sizes of at least 1"));
         }
         let intra = threads::set_intra_op_threads(args.threads.max(1));
-        let mut actor = Actor::load(
-            &args.model,
-            args.device.unwrap_or(DeviceChoice::Cpu),
-            Selection::Sample,
-        )
-        .map_err(|e| Failure::bad_input(e.to_string()))?;
-        actor.set_sparse_input(!args.dense);
+        let device = args.device.unwrap_or(DeviceChoice::Cpu);
+        let mut actor = Actor::load(&args.model, device, Selection::Sample)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+        let first_layer = if args.dense || device != DeviceChoice::Cpu {
+            FirstLayer::Dense
+        } else {
+            FirstLayer::Sparse
+        };
         // 1,024 real rows: 8 environments of the heuristic, 128 rounds.
         let sample = observation_sample(rom, 8, 128, args.game.seed)
             .map_err(|e| Failure::other(e.to_string()))?;
         if let Some(dir) = &args.export {
             export_sample(dir, &sample)?;
         }
-        let r = bench_actor(&mut actor, &sample, &args.batches, ROUND, ROUNDS)
-            .map_err(|e| Failure::other(e.to_string()))?;
+        let r = bench_actor(
+            &mut actor,
+            &sample,
+            first_layer,
+            &args.batches,
+            ROUND,
+            ROUNDS,
+        )
+        .map_err(|e| Failure::other(e.to_string()))?;
         emit(&args.common, "inference", &r, |r| {
             println!(
-                "inference: {} ({} first layer), {intra} libtorch thread(s), {} real observation rows ({:.1}% of features on)",
+                "inference: {} ({} first layer, {device}), {intra} libtorch thread(s), {} real observation rows ({:.1}% of features on)",
                 args.model.display(),
-                if args.dense { "dense" } else { "sparse" },
+                first_layer.name(),
                 sample.rows(),
                 100.0 * sample.density()
             );

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use pmd_agent::env::EnvConfig;
 use pmd_agent::memory::trajectories::trajectory_files;
+use pmd_agent::memory::{EpisodicMemory, MemoryConfig};
 use pmd_agent::rollout::{VecEnv, VecEnvConfig};
 use pmd_torch::infer::{model_file, threads, NetConfig, PolicyNet};
 use pmd_torch::train::log::MetricsLog;
 use pmd_torch::train::plot::plot_training;
 use pmd_torch::train::{
-    load_recordings, train_bc, train_dagger, train_ppo, BcConfig, BcDataset, DaggerConfig, Ppo,
-    PpoConfig, RolloutEnv, TrainError,
+    load_recordings, train_bc, train_dagger, train_ppo, BcConfig, BcDataset, DaggerConfig, Expert,
+    Ppo, PpoConfig, RolloutEnv, RulesExpert, SearchExpert, TrainError,
 };
 use serde::Serialize;
 use tch::Device;
@@ -222,6 +223,10 @@ struct PpoReport {
     seconds: f64,
     last_mean_return: Option<f64>,
     last_mean_floor: Option<f64>,
+    /// States in the memory at the end (with --memory).
+    memory_points: Option<u64>,
+    /// Mean novelty bonus per step (with --memory).
+    mean_novelty_bonus: Option<f64>,
 }
 
 /// `train ppo`.
@@ -255,6 +260,21 @@ fn ppo(args: &PpoArgs) -> Result<(), Failure> {
     let mut ppo = Ppo::new(net, config).map_err(fail)?;
     let frames = ppo.net().config().frames;
     let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, frames)?;
+    if let Some(dir) = &args.memory {
+        if !(args.novelty_beta.is_finite() && args.novelty_beta >= 0.0) {
+            return Err(Failure::bad_input("--novelty-beta must be a number >= 0"));
+        }
+        let memory = EpisodicMemory::open(
+            dir,
+            &format!("ppo-seed-{}", args.seed),
+            MemoryConfig {
+                beta: args.novelty_beta,
+                ..MemoryConfig::default()
+            },
+        )
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", dir.display())))?;
+        env = env.with_memory(memory);
+    }
     let log_path = args
         .log
         .clone()
@@ -305,6 +325,7 @@ fn ppo(args: &PpoArgs) -> Result<(), Failure> {
         return Err(f);
     }
     let reports = reports.map_err(fail)?;
+    let memory = env.finish_memory().map_err(fail)?;
     save(ppo.net(), &args.out)?;
     plot_training(&reports, &plot_path).map_err(fail)?;
     let last = reports.last();
@@ -318,6 +339,8 @@ fn ppo(args: &PpoArgs) -> Result<(), Failure> {
         seconds: last.map_or(0.0, |r| r.seconds),
         last_mean_return: last.and_then(|r| finite(r.mean_return)),
         last_mean_floor: last.and_then(|r| finite(r.mean_progress)),
+        memory_points: memory.as_ref().map(|m| m.points_at_end),
+        mean_novelty_bonus: memory.as_ref().map(|m| m.mean_bonus),
     };
     if json {
         println!(
@@ -333,6 +356,9 @@ fn ppo(args: &PpoArgs) -> Result<(), Failure> {
             report.log.display(),
             report.plot.display()
         );
+        if let (Some(points), Some(bonus)) = (report.memory_points, report.mean_novelty_bonus) {
+            println!("memory: {points} states at the end, mean novelty bonus {bonus:.4} per step");
+        }
     }
     Ok(())
 }
@@ -356,6 +382,35 @@ struct DaggerLine {
     mean_floor: Option<f64>,
     train_accuracy: f64,
     val_accuracy: Option<f64>,
+    val_value_error: Option<f64>,
+    valued_rows: usize,
+    label_seconds: f64,
+    labels_per_s: f64,
+}
+
+/// The expert `--expert` names: rules, or a (possibly guided) search spec.
+fn expert(name: &str) -> Result<Box<dyn Expert>, Failure> {
+    use pmd_agent::policy::{Heuristic, PolicySpec, Search};
+    match name {
+        "heuristic" => return Ok(Box::new(RulesExpert::new(Heuristic::default()))),
+        "player-view" => return Ok(Box::new(RulesExpert::new(Heuristic::player_view()))),
+        _ => {}
+    }
+    let bad = || {
+        Failure::bad_input(format!(
+            "--expert {name:?}: expected player-view, heuristic or search[:horizon=H:branches=B:commit=C][:guide=PATH]"
+        ))
+    };
+    let Ok(PolicySpec::Search(p)) = name.parse::<PolicySpec>() else {
+        return Err(bad());
+    };
+    let mut search = Search::new(p.horizon, p.branches, p.commit);
+    if let Some(path) = &p.guide {
+        let guide = pmd_torch::infer::guide::load_guide(path)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+        search = search.with_guide(guide);
+    }
+    Ok(Box::new(SearchExpert(search)))
 }
 
 /// `train dagger`.
@@ -378,17 +433,14 @@ fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
     let initial_rows = data.len();
     let mut net = network(args.init.as_deref(), &args.hidden, args.seed)?;
     let mut env = training_envs(args.envs, args.seed, pool, args.max_episode_steps, false)?;
-    let heuristic = if args.expert == "heuristic" {
-        pmd_agent::policy::Heuristic::default()
-    } else {
-        pmd_agent::policy::Heuristic::player_view()
-    };
-    let mut expert = |s: &pmd_agent::game::DungeonState, mask| heuristic.decide(s, mask);
+    let mut expert = expert(&args.expert)?;
     let config = DaggerConfig {
         rounds: args.rounds,
         steps_per_round: args.steps_per_round,
-        expert_first: args.init.is_none() && initial_rows == 0,
-        bc: fit_config(&args.fit, args.epochs, 0.0, args.seed),
+        expert_rounds: args
+            .expert_rounds
+            .unwrap_or(usize::from(args.init.is_none() && initial_rows == 0)),
+        bc: fit_config(&args.fit, args.epochs, args.value_coef, args.seed),
         seed: args.seed,
     };
     let mut progress = DelayedProgress::new(args.rounds as u64, "rounds");
@@ -397,7 +449,7 @@ fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
     let rounds = train_dagger(
         &mut net,
         &mut env,
-        &mut expert,
+        &mut *expert,
         &mut data,
         &config,
         |r, net| {
@@ -408,7 +460,7 @@ fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
             ));
             if !args.json {
                 eprintln!(
-                    "round {:>3}: {} acted, {} new rows ({} in all), agreement {:.3}, {} episodes, mean deepest floor {:.2}, validation accuracy {:.3}",
+                    "round {:>3}: {} acted, {} new rows ({} in all), agreement {:.3}, {} episodes, mean deepest floor {:.2}, validation accuracy {:.3}, value error {:.4}, {:.0} labels/s",
                     r.round,
                     if r.expert_acted { "the expert" } else { "the network" },
                     r.new_rows,
@@ -416,7 +468,9 @@ fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
                     r.agreement,
                     r.episodes,
                     r.mean_floor,
-                    r.last_epoch.val_accuracy
+                    r.last_epoch.val_accuracy,
+                    r.last_epoch.val_value_error,
+                    r.labels_per_s()
                 );
             }
             let mut outs = vec![args.out.clone()];
@@ -453,6 +507,10 @@ fn dagger(args: &DaggerArgs) -> Result<(), Failure> {
                 mean_floor: finite(r.mean_floor),
                 train_accuracy: r.last_epoch.train_accuracy,
                 val_accuracy: finite(r.last_epoch.val_accuracy),
+                val_value_error: finite(r.last_epoch.val_value_error),
+                valued_rows: r.valued_rows,
+                label_seconds: r.label_time.as_secs_f64(),
+                labels_per_s: r.labels_per_s(),
             })
             .collect(),
     };

@@ -1,9 +1,11 @@
 //! The command line's neural-policy paths end to end (`pmd-agent-torch`,
 //! and `pmd-agent` handing torch commands to it): models our own code saved and traced run with
 //! `--policy torch:PATH` in lockstep and asynchronously, `train bc` learns
-//! from a recording, `train dagger` labels the network's own states,
-//! `train ppo` writes its model, log and plot, `bench
-//! inference` prints its JSON.
+//! from a recording, `train dagger` labels the network's own states (by
+//! rules, or by the search with value targets), `train ppo` writes its
+//! model, log and plot (and with `--memory` earns the novelty bonus), a
+//! network guides the search, `bench policies` reports intervals and
+//! paired differences, `bench inference` prints its JSON.
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
@@ -223,6 +225,139 @@ fn dagger_labels_the_networks_own_states_and_writes_each_round() {
         "run", "--policy", &spec, "--envs", "2", "--steps", "40", "--json",
     ]);
     assert_eq!(run["steps"], 40);
+}
+
+#[test]
+fn the_search_labels_the_networks_states_and_its_model_guides_a_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("ei.pt");
+    let v = one_json_object(&[
+        "train",
+        "dagger",
+        "--expert",
+        "search:horizon=12:branches=3:commit=4",
+        "--envs",
+        "2",
+        "--expert-rounds",
+        "1",
+        "--rounds",
+        "2",
+        "--steps-per-round",
+        "60",
+        "--epochs",
+        "2",
+        "--hidden",
+        "32",
+        "--max-episode-steps",
+        "40",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    let rounds = v["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2, "{v}");
+    assert_eq!(rounds[0]["expert_acted"], true);
+    assert_eq!(rounds[1]["expert_acted"], false);
+    for r in rounds {
+        assert_eq!(r["new_rows"], 60, "{r}");
+        // The search planned most states (the rest: stairs in sight), and
+        // its returns trained the value head.
+        let valued = r["valued_rows"].as_u64().unwrap();
+        assert!(valued > 0 && valued <= 60, "{r}");
+        assert!(r["val_value_error"].as_f64().is_some(), "{r}");
+        assert!(r["labels_per_s"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // The model guides a search (handed from pmd-agent to the torch
+    // executable), and the bench reports intervals and paired differences.
+    let guided = format!(
+        "search:horizon=12:branches=4:commit=4:guide={}",
+        model.display()
+    );
+    let v = one_json_object(&[
+        "bench",
+        "policies",
+        "--policies",
+        &format!("search:horizon=12:branches=4:commit=4,{guided}"),
+        "--episodes",
+        "3",
+        "--max-steps",
+        "30",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{v}");
+    assert_eq!(results[1]["policy"], guided.as_str());
+    for r in results {
+        let (mean, lo, hi) = (
+            r["mean_max_floor"].as_f64().unwrap(),
+            r["ci95"][0].as_f64().unwrap(),
+            r["ci95"][1].as_f64().unwrap(),
+        );
+        assert!(lo <= mean && mean <= hi, "{r}");
+    }
+    let pair = &v["paired"][0];
+    assert_eq!((pair["a"].as_u64(), pair["b"].as_u64()), (Some(0), Some(1)));
+    let [w, l, t] = [0, 1, 2].map(|k| pair["wins_losses_ties"][k].as_u64().unwrap());
+    assert_eq!(w + l + t, 3, "{pair}");
+    // A guide that is no model file is refused in one line.
+    let out = pmd_agent(&[
+        "bench",
+        "policies",
+        "--policies",
+        "search:guide=/nonexistent/guide.pt",
+        "--episodes",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/guide.pt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ppo_with_a_memory_earns_the_novelty_bonus() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = dir.path().join("memory");
+    let run = |out: &str| {
+        one_json_object(&[
+            "train",
+            "ppo",
+            "--envs",
+            "2",
+            "--steps",
+            "64",
+            "--n-steps",
+            "32",
+            "--minibatch",
+            "32",
+            "--hidden",
+            "16",
+            "--max-episode-steps",
+            "20",
+            "--memory",
+            memory.to_str().unwrap(),
+            "--out",
+            dir.path().join(out).to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let v = run("a.pt");
+    assert_eq!(
+        v["memory_points"], 64,
+        "every state reached is remembered: {v}"
+    );
+    let first = v["mean_novelty_bonus"].as_f64().unwrap();
+    assert!(first > 0.0 && first <= 0.05, "{v}");
+    // A second run maps the first's states: the same episodes are less
+    // novel now.
+    let v = run("b.pt");
+    assert_eq!(v["memory_points"], 128, "{v}");
+    let second = v["mean_novelty_bonus"].as_f64().unwrap();
+    assert!(second < first, "{second} against {first}");
 }
 
 #[test]

@@ -21,9 +21,11 @@ pub mod train;
 
 pub use policy::TorchPolicy;
 
-/// Lets `PolicySpec::Torch` specs build a [`TorchPolicy`] in this process.
+/// Lets `PolicySpec::Torch` specs build a [`TorchPolicy`] in this process,
+/// and `search:…:guide=PATH` specs their guide ([`infer::NetGuide`]).
 pub fn install() {
     pmd_rollout::policy::install_torch_loader(|path, options| {
         Ok(Box::new(TorchPolicy::load(path, options)?))
     });
+    pmd_rollout::policy::install_guide_loader(infer::guide::load_guide);
 }

@@ -30,10 +30,10 @@ pub mod threads;
 pub use heuristic::Heuristic;
 pub use random::RandomPolicy;
 pub use rows::{InferenceMetrics, Lockstep, RowBatch, RowPolicy};
-pub use search::Search;
+pub use search::{Guide, PlannedReturn, Search, PRUNE_PRIOR, RETURN_GAMMA};
 pub use spec::{
-    install_torch_loader, BuildOptions, PolicySpec, PolicySpecError, SearchParams, TorchLoader,
-    TORCH_FEATURE_NEEDED,
+    install_guide_loader, install_torch_loader, BuildOptions, GuideLoader, PolicySpec,
+    PolicySpecError, SearchParams, TorchLoader, TORCH_FEATURE_NEEDED,
 };
 
 pub use crate::EnvContext as PolicyContext;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use super::{
-    BatchPolicy, DeviceChoice, Heuristic, InferenceMetrics, Lockstep, PerEnv, PolicyError,
+    BatchPolicy, DeviceChoice, Guide, Heuristic, InferenceMetrics, Lockstep, PerEnv, PolicyError,
     RandomPolicy, RowPolicy, Search,
 };
 
@@ -19,14 +19,15 @@ pub enum PolicySpec {
     /// Map-reading rules: fight, heal, stairs, explore.
     Heuristic,
     /// Planning with savestates (`search`, or
-    /// `search:horizon=H:branches=B:commit=C`, any of the three).
+    /// `search:horizon=H:branches=B:commit=C`, any of the three, and
+    /// last `:guide=PATH`, a model file whose network guides it).
     Search(SearchParams),
     /// A TorchScript module (`torch:PATH`).
     Torch(PathBuf),
 }
 
 /// The search policy's parameters (see [`Search`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchParams {
     /// Steps each branch may play.
     pub horizon: u32,
@@ -34,6 +35,9 @@ pub struct SearchParams {
     pub branches: usize,
     /// Planned steps executed before planning again.
     pub commit: u32,
+    /// A model file whose network guides the search (see
+    /// [`Search::with_guide`]).
+    pub guide: Option<PathBuf>,
 }
 
 impl Default for SearchParams {
@@ -43,18 +47,38 @@ impl Default for SearchParams {
             horizon: s.horizon,
             branches: s.branches,
             commit: s.commit,
+            guide: None,
         }
     }
 }
 
 /// A policy spec that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown policy {0:?} (expected random, heuristic, search[:horizon=H:branches=B:commit=C] or torch:PATH)")]
+#[error("unknown policy {0:?} (expected random, heuristic, search[:horizon=H:branches=B:commit=C][:guide=PATH] or torch:PATH)")]
 pub struct PolicySpecError(pub String);
 
 fn parse_search(s: &str, params: &str) -> Result<SearchParams, PolicySpecError> {
     let mut p = SearchParams::default();
     let bad = || PolicySpecError(s.to_string());
+    // The guide's path is the rest of the spec (it may hold ':').
+    let params = match params.find("guide=") {
+        Some(at) if at == 0 || params[..at].ends_with(':') => {
+            let path = &params[at + "guide=".len()..];
+            if path.is_empty() {
+                return Err(bad());
+            }
+            p.guide = Some(PathBuf::from(path));
+            let rest = params[..at].strip_suffix(':').unwrap_or(&params[..at]);
+            if at > 0 && (rest.is_empty() || rest.ends_with(':')) {
+                return Err(bad());
+            }
+            rest
+        }
+        _ => params,
+    };
+    if params.is_empty() && p.guide.is_some() {
+        return Ok(p);
+    }
     for pair in params.split(':') {
         let (key, value) = pair.split_once('=').ok_or_else(bad)?;
         let value: u32 = value.trim().parse().map_err(|_| bad())?;
@@ -100,11 +124,17 @@ impl fmt::Display for PolicySpec {
             PolicySpec::Random => f.write_str("random"),
             PolicySpec::Heuristic => f.write_str("heuristic"),
             PolicySpec::Search(p) if *p == SearchParams::default() => f.write_str("search"),
-            PolicySpec::Search(p) => write!(
-                f,
-                "search:horizon={}:branches={}:commit={}",
-                p.horizon, p.branches, p.commit
-            ),
+            PolicySpec::Search(p) => {
+                write!(
+                    f,
+                    "search:horizon={}:branches={}:commit={}",
+                    p.horizon, p.branches, p.commit
+                )?;
+                match &p.guide {
+                    Some(path) => write!(f, ":guide={}", path.display()),
+                    None => Ok(()),
+                }
+            }
             PolicySpec::Torch(path) => write!(f, "torch:{}", path.display()),
         }
     }
@@ -145,6 +175,18 @@ pub type TorchLoader = fn(&Path, &BuildOptions) -> Result<Box<dyn RowPolicy>, Po
 
 static TORCH_LOADER: OnceLock<TorchLoader> = OnceLock::new();
 
+/// Loads the network that guides a `search:…:guide=PATH` (pmd-torch's
+/// `install` provides it, beside the [`TorchLoader`]).
+pub type GuideLoader = fn(&Path) -> Result<Arc<dyn Guide>, PolicyError>;
+
+static GUIDE_LOADER: OnceLock<GuideLoader> = OnceLock::new();
+
+/// Makes guided searches buildable in this process; as
+/// [`install_torch_loader`].
+pub fn install_guide_loader(load: GuideLoader) {
+    let _ = GUIDE_LOADER.set(load);
+}
+
 /// Makes `torch:PATH` specs buildable in this process (pmd-torch's
 /// `install` calls this). Until then building one is
 /// [`PolicyError::Unavailable`] with [`TORCH_FEATURE_NEEDED`]. The first
@@ -164,7 +206,19 @@ impl PolicySpec {
         match self {
             PolicySpec::Random => Ok(Box::new(PerEnv(RandomPolicy))),
             PolicySpec::Heuristic => Ok(Box::new(PerEnv(Heuristic::default()))),
-            PolicySpec::Search(p) => Ok(Box::new(Search::new(p.horizon, p.branches, p.commit))),
+            PolicySpec::Search(p) => {
+                let search = Search::new(p.horizon, p.branches, p.commit);
+                match &p.guide {
+                    None => Ok(Box::new(search)),
+                    Some(path) => match GUIDE_LOADER.get() {
+                        Some(load) => Ok(Box::new(search.with_guide(load(path)?))),
+                        None => Err(PolicyError::Unavailable {
+                            policy: self.to_string(),
+                            reason: TORCH_FEATURE_NEEDED.into(),
+                        }),
+                    },
+                }
+            }
             PolicySpec::Torch(_) => {
                 let mut lockstep = Lockstep::new(self.build_rows(options)?);
                 if let Some(m) = &options.metrics {
@@ -207,6 +261,7 @@ mod tests {
             "heuristic",
             "search",
             "search:horizon=60:branches=7:commit=10",
+            "search:horizon=30:branches=8:commit=20:guide=models/a:b.pt",
             "torch:models/a.pt",
         ] {
             let spec: PolicySpec = text.parse().unwrap();
@@ -219,6 +274,20 @@ mod tests {
         assert!("torch:".parse::<PolicySpec>().is_err());
         assert!("search:horizon=0".parse::<PolicySpec>().is_err());
         assert!("search:depth=3".parse::<PolicySpec>().is_err());
+        assert!("search:guide=".parse::<PolicySpec>().is_err());
+        assert!("search:horizon=3:guide=".parse::<PolicySpec>().is_err());
+        assert!("search::guide=m.pt".parse::<PolicySpec>().is_err());
+        assert!("search:horizon=3::guide=m.pt"
+            .parse::<PolicySpec>()
+            .is_err());
+        assert!("search:xguide=1".parse::<PolicySpec>().is_err());
+        assert_eq!(
+            "search:guide=m.pt".parse::<PolicySpec>(),
+            Ok(PolicySpec::Search(SearchParams {
+                guide: Some(PathBuf::from("m.pt")),
+                ..SearchParams::default()
+            }))
+        );
         assert_eq!(
             "search:branches=3".parse::<PolicySpec>(),
             Ok(PolicySpec::Search(SearchParams {

@@ -12,6 +12,8 @@
 //! - [`actor`]: one forward pass over a batch of rows, zero-copy over the
 //!   caller's memory, with a sparse first layer ([`sparse`]); actions
 //!   chosen in Rust.
+//! - [`guide`]: a network as a guided search's prior and value
+//!   ([`NetGuide`]), evaluated in plain Rust from copied weights.
 //! - [`threads`]: sets libtorch's thread count (the rules:
 //!   [`pmd_rollout::policy::threads`]).
 //!
@@ -22,6 +24,7 @@ pub mod actor;
 pub mod contract;
 pub mod device;
 mod error;
+pub mod guide;
 pub mod model_file;
 pub mod net;
 pub mod script;
@@ -32,5 +35,6 @@ pub use actor::{Actor, BatchInput, BatchOutput, Selection};
 pub use contract::{MASKED_LOGIT, N_ACTIONS, OBS_DIM};
 pub use device::{cuda_available, resolve};
 pub use error::InferError;
+pub use guide::NetGuide;
 pub use model_file::Model;
 pub use net::{Activation, NetConfig, PolicyNet};

@@ -185,9 +185,15 @@ impl BcDataset {
         Ok(true)
     }
 
-    /// Whether every row has a return-to-go (the value head is trained).
+    /// Whether every row has a return-to-go.
     pub fn has_returns(&self) -> bool {
         !self.returns.is_empty() && self.returns.iter().all(|r| r.is_finite())
+    }
+
+    /// Rows with a value target (the value head learns from these; rows
+    /// without one teach only the policy).
+    pub fn rows_with_returns(&self) -> usize {
+        self.returns.iter().filter(|r| r.is_finite()).count()
     }
 
     /// How often each action was taken.
@@ -319,13 +325,25 @@ pub fn train_bc(
         .f_to_device(device)?;
     let actions: Vec<i64> = data.actions.iter().map(|&a| i64::from(a)).collect();
     let actions = Tensor::f_from_slice(&actions)?.f_to_device(device)?;
-    let value_coef = if data.has_returns() {
+    let value_coef = if data.rows_with_returns() > 0 {
         config.value_coef
     } else {
         0.0
     };
+    // Rows without a target weigh 0 in the value loss.
+    let known: Vec<f32> = data
+        .returns
+        .iter()
+        .map(|r| f32::from(u8::from(r.is_finite())))
+        .collect();
+    let known = Tensor::f_from_slice(&known)?.f_to_device(device)?;
+    let partial: Vec<f32> = data
+        .returns
+        .iter()
+        .map(|&r| if r.is_finite() { r } else { 0.0 })
+        .collect();
     let targets = Targets {
-        partial: Tensor::f_from_slice(&data.returns)?.f_to_device(device)?,
+        partial: Tensor::f_from_slice(&partial)?.f_to_device(device)?,
         tails: Tensor::f_from_slice(&data.tails)?.f_to_device(device)?,
         states: Tensor::f_from_slice(&data.tail_states)?.f_to_device(device)?,
         bootstrap: if data.bootstrap_obs.is_empty() {
@@ -360,9 +378,11 @@ pub fn train_bc(
                 .f_log_softmax(-1, Kind::Float)?
                 .f_nll_loss::<Tensor>(&target, None, tch::Reduction::Mean, -100)?;
             let total = if value_coef > 0.0 {
-                let value_loss = (&values - returns.f_index_select(0, &idx)?)
-                    .f_square()?
-                    .f_mean(Kind::Float)?;
+                let weight = known.f_index_select(0, &idx)?;
+                let value_loss = ((&values - returns.f_index_select(0, &idx)?).f_square()?
+                    * &weight)
+                    .f_sum(Kind::Float)?
+                    / weight.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
                 &loss + value_loss * value_coef
             } else {
                 loss.shallow_clone()
@@ -389,7 +409,7 @@ pub fn train_bc(
                 obs: &obs,
                 masks: &masks,
                 actions: &actions,
-                returns: (value_coef > 0.0).then_some(&returns),
+                returns: (value_coef > 0.0).then_some((&returns, &known)),
             };
             evaluate(net, &tensors, val_rows, config.batch_size)?
         };
@@ -448,7 +468,8 @@ struct Rows<'a> {
     obs: &'a Tensor,
     masks: &'a Tensor,
     actions: &'a Tensor,
-    returns: Option<&'a Tensor>,
+    /// The value targets and which rows have one (1) or not (0).
+    returns: Option<(&'a Tensor, &'a Tensor)>,
 }
 
 /// Loss, accuracy and value error over `rows`.
@@ -459,7 +480,7 @@ fn evaluate(
     batch: usize,
 ) -> Result<(f64, f64, f64), TrainError> {
     let _no_grad = tch::no_grad_guard();
-    let (mut loss_sum, mut correct, mut value_sum) = (0.0, 0.0, 0.0);
+    let (mut loss_sum, mut correct, mut value_sum, mut value_rows) = (0.0, 0.0, 0.0, 0.0);
     for chunk in rows.chunks(batch) {
         let idx = Tensor::f_from_slice(chunk)?.f_to_device(data.obs.device())?;
         let target = data.actions.f_index_select(0, &idx)?;
@@ -474,16 +495,17 @@ fn evaluate(
             .f_double_value(&[])?
             * chunk.len() as f64;
         correct += hits(&logits, &target)?;
-        if let Some(returns) = data.returns {
-            value_sum += (&values - returns.f_index_select(0, &idx)?)
-                .f_square()?
+        if let Some((returns, known)) = data.returns {
+            let weight = known.f_index_select(0, &idx)?;
+            value_sum += ((&values - returns.f_index_select(0, &idx)?).f_square()? * &weight)
                 .f_sum(Kind::Float)?
                 .f_double_value(&[])?;
+            value_rows += weight.f_sum(Kind::Float)?.f_double_value(&[])?;
         }
     }
     let n = rows.len() as f64;
-    let value_error = if data.returns.is_some() {
-        value_sum / n
+    let value_error = if data.returns.is_some() && value_rows > 0.0 {
+        value_sum / value_rows
     } else {
         f64::NAN
     };

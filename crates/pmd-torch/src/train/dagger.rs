@@ -7,19 +7,28 @@
 //! compound. DAgger closes that gap: every round the current network plays
 //! (sampling from its masked policy), the expert labels every state the
 //! network visits, the labelled rows join all earlier ones, and the network
-//! is trained further on the whole aggregate. The expert is any function
-//! of the decoded state (for the CLI: the heuristic policy), so it may use
-//! what the observation does not show; what the learner cannot see it
-//! cannot learn, which is why the observation carries a coarse map of the
-//! floor (`rollout::obs`).
+//! is trained further on the whole aggregate. The expert is an [`Expert`]:
+//! rules on the decoded state ([`RulesExpert`]), or the search
+//! ([`SearchExpert`]), which branches on in-memory savestates from every
+//! state the network reaches — expert iteration: the network learns to do
+//! in one forward pass what the search finds by lookahead. Labelling runs
+//! on the rollout's pool, every environment at once; it is the expensive
+//! part, and each round reports its throughput. The search's labels carry
+//! the return its chosen branch expects from the state (bootstrapped from
+//! the branch's end), the value head's target. The expert may use what
+//! the observation does not show; what the learner cannot see it cannot
+//! learn, which is why the observation carries a coarse map of the floor
+//! (`rollout::obs`).
 //!
-//! Without a network trained beforehand (`round 1` with an untrained net),
-//! the first round lets the expert act, so the first rows are the
-//! expert's own trajectory (DAgger's β = 1 in round 1, 0 after).
+//! Without a network trained beforehand, the first rounds
+//! ([`DaggerConfig::expert_rounds`]) let the expert act, so the first rows
+//! are the expert's own trajectories (DAgger's β = 1 there, 0 after).
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
 
-use super::bc::{train_bc, BcConfig, BcDataset, BcEpoch};
+use super::bc::{train_bc, BcConfig, BcDataset, BcEpoch, ValueTarget};
 use super::env::RolloutEnv;
 use super::env::VecEnvironment;
 use super::TrainError;
@@ -28,7 +37,9 @@ use crate::infer::contract::{N_ACTIONS, OBS_DIM};
 use crate::infer::sparse::SparseRows;
 use crate::infer::PolicyNet;
 use pmd_game::env::Action;
-use pmd_game::{ActionMask, DungeonState};
+use pmd_game::ActionMask;
+use pmd_rollout::policy::{BatchPolicy, Heuristic, PerEnv, PlannedReturn, Search};
+use pmd_rollout::PolicyInput;
 use pmd_util::rng::Rng;
 
 /// DAgger's schedule.
@@ -39,9 +50,11 @@ pub struct DaggerConfig {
     /// Environment steps played per round, over all environments (rounded
     /// up to whole lockstep steps).
     pub steps_per_round: usize,
-    /// Let the expert act in the first round (for a network that has not
-    /// learnt anything yet).
-    pub expert_first: bool,
+    /// Rounds at the start in which the expert acts (DAgger's β = 1): for
+    /// a network that has not learnt anything yet, the expert's own
+    /// trajectories, which are also the cheapest to label (a search's
+    /// plan stands while it is followed).
+    pub expert_rounds: usize,
     /// Training after each round (its `epochs` are per round).
     pub bc: BcConfig,
     /// Seed of the learner's action sampling.
@@ -53,7 +66,7 @@ impl Default for DaggerConfig {
         Self {
             rounds: 6,
             steps_per_round: 8_000,
-            expert_first: false,
+            expert_rounds: 0,
             bc: BcConfig {
                 epochs: 4,
                 ..BcConfig::default()
@@ -81,12 +94,74 @@ pub struct DaggerRound {
     pub episodes: usize,
     /// Mean deepest floor of those episodes (NaN when none ended).
     pub mean_floor: f64,
+    /// Rows of this round with a value target from the expert.
+    pub valued_rows: usize,
+    /// Time the expert spent labelling this round's states.
+    pub label_time: Duration,
     /// The last training epoch of the round.
     pub last_epoch: BcEpoch,
 }
 
-/// An expert: the action it takes in a decoded state, given what is legal.
-pub type Expert<'a> = dyn FnMut(&DungeonState, ActionMask) -> Action + 'a;
+impl DaggerRound {
+    /// States the expert labelled per second this round.
+    pub fn labels_per_s(&self) -> f64 {
+        self.new_rows as f64 / self.label_time.as_secs_f64().max(1e-9)
+    }
+}
+
+/// What labels the states the learner reaches.
+pub trait Expert {
+    /// Writes the expert's action for every environment into `actions`.
+    /// It may branch on the environments but leaves each where it found
+    /// it.
+    fn label(&mut self, input: PolicyInput<'_>, actions: &mut [Action]) -> Result<(), TrainError>;
+
+    /// The value target of environment `i`'s state just labelled, where
+    /// the expert has one.
+    fn value_target(&self, _i: usize) -> Option<PlannedReturn<'_>> {
+        None
+    }
+}
+
+/// Rules on the decoded state (the heuristic's, or the player-view's) as
+/// the expert; no value targets.
+#[derive(Debug, Clone)]
+pub struct RulesExpert(pub PerEnv<Heuristic>);
+
+impl RulesExpert {
+    /// An expert following `rules`.
+    pub fn new(rules: Heuristic) -> RulesExpert {
+        RulesExpert(PerEnv(rules))
+    }
+}
+
+impl Expert for RulesExpert {
+    fn label(&mut self, input: PolicyInput<'_>, actions: &mut [Action]) -> Result<(), TrainError> {
+        self.0
+            .act(input, actions)
+            .map_err(|e| TrainError::Env(e.to_string()))
+    }
+}
+
+/// The search as the expert: each state gets the search's action and the
+/// return of its chosen branch from there, bootstrapped from the branch's
+/// end where the episode went on ([`Search::planned_return`]).
+/// While the learner follows the search's plan the plan stands, so the
+/// better the learner, the cheaper the labels.
+#[derive(Debug, Clone)]
+pub struct SearchExpert(pub Search);
+
+impl Expert for SearchExpert {
+    fn label(&mut self, input: PolicyInput<'_>, actions: &mut [Action]) -> Result<(), TrainError> {
+        self.0
+            .act(input, actions)
+            .map_err(|e| TrainError::Env(e.to_string()))
+    }
+
+    fn value_target(&self, i: usize) -> Option<PlannedReturn<'_>> {
+        self.0.planned_return(i)
+    }
+}
 
 /// Runs DAgger on `env`, training `net` on `data` (which may already hold
 /// rows, e.g. recorded expert play) plus every state `net` reaches;
@@ -94,7 +169,7 @@ pub type Expert<'a> = dyn FnMut(&DungeonState, ActionMask) -> Action + 'a;
 pub fn train_dagger(
     net: &mut PolicyNet,
     env: &mut RolloutEnv,
-    expert: &mut Expert<'_>,
+    expert: &mut dyn Expert,
     data: &mut BcDataset,
     config: &DaggerConfig,
     mut on_round: impl FnMut(&DaggerRound, &PolicyNet) -> ControlFlow<()>,
@@ -118,21 +193,24 @@ pub fn train_dagger(
     let mut out = BatchOutput::default();
     let mut deepest: Vec<u8> = (0..n).map(|i| env.vec_env().env(i).state().floor).collect();
     let mut labels = vec![Action::Wait; n];
+    // Each plan's end state is added once: (environment, plan) → index.
+    let mut bootstraps: HashMap<(usize, u64), u32> = HashMap::new();
     let mut actions = vec![0u8; n];
     let mut rounds = Vec::with_capacity(config.rounds);
     for round in 1..=config.rounds {
-        let expert_acts = round == 1 && config.expert_first;
+        let expert_acts = round <= config.expert_rounds;
         let (mut agreed, mut new_rows, mut floors, mut episodes) = (0usize, 0usize, 0u64, 0usize);
+        let (mut valued_rows, mut label_time) = (0usize, Duration::ZERO);
         for _ in 0..lockstep_steps {
+            let started = Instant::now();
+            expert.label(env.policy_input(), &mut labels)?;
+            label_time += started.elapsed();
             {
                 let input = env.observe();
                 let vec_env = env.vec_env();
                 for (i, label) in labels.iter_mut().enumerate() {
                     let legal = ActionMask::from_row(&input.mask[i * N_ACTIONS..][..N_ACTIONS]);
-                    *label = pmd_rollout::policy::legal_or_fallback(
-                        legal,
-                        expert(vec_env.env(i).state(), legal),
-                    );
+                    *label = pmd_rollout::policy::legal_or_fallback(legal, *label);
                 }
                 if expert_acts {
                     for (a, l) in actions.iter_mut().zip(&labels) {
@@ -163,8 +241,35 @@ pub fn train_dagger(
                     }
                     let obs = &input.obs[i * OBS_DIM..][..OBS_DIM];
                     let mask = &input.mask[i * N_ACTIONS..][..N_ACTIONS];
-                    if data.push(obs, mask, label.index() as u8, false)? {
+                    let target = match expert.value_target(i) {
+                        None => ValueTarget {
+                            ret: f32::NAN,
+                            tail: 0.0,
+                            state: None,
+                        },
+                        Some(planned) => {
+                            let state = match planned.end {
+                                None => None,
+                                Some(end) => Some(match bootstraps.get(&(i, planned.plan)) {
+                                    Some(&index) => index,
+                                    None => {
+                                        let index = data.add_bootstrap_state(end)?;
+                                        bootstraps.insert((i, planned.plan), index);
+                                        index
+                                    }
+                                }),
+                            };
+                            ValueTarget {
+                                ret: planned.ret,
+                                tail: planned.tail,
+                                state,
+                            }
+                        }
+                    };
+                    let valued = target.ret.is_finite();
+                    if data.push_with_target(obs, mask, label.index() as u8, false, target)? {
                         new_rows += 1;
+                        valued_rows += usize::from(valued);
                     }
                 }
             }
@@ -202,6 +307,8 @@ pub fn train_dagger(
             } else {
                 floors as f64 / episodes as f64
             },
+            valued_rows,
+            label_time,
             last_epoch,
         };
         let flow = on_round(&report, net);

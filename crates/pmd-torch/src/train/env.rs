@@ -1,11 +1,14 @@
 //! The environment seam of training: [`VecEnvironment`] (N environments
 //! stepped together, what PPO and DAgger drive) and the project's
 //! [`VecEnv`] as one ([`RolloutEnv`]): same-step auto-reset, terminal
-//! observations in the final rows, the floor as each episode's progress.
+//! observations in the final rows, the floor as each episode's progress,
+//! and optionally the episodic memory's novelty bonus added to each
+//! step's reward ([`RolloutEnv::with_memory`]).
 
 use super::TrainError;
 use crate::infer::BatchInput;
 use pmd_game::env::{Action, ACTION_COUNT};
+use pmd_rollout::memory::{EpisodicMemory, MemoryReport};
 use pmd_rollout::VecEnv;
 
 /// What a vectorised environment returns from a step. Slices have one
@@ -50,9 +53,9 @@ pub trait VecEnvironment {
 /// `rollout`) and a quarantined environment's row reach PPO marked
 /// [`excluded`](StepOutcome::excluded): they are not transitions. A failed
 /// step that ends the episode (given up) is a truncation like any other.
-#[derive(Debug)]
 pub struct RolloutEnv {
     vec_env: VecEnv,
+    memory: Option<EpisodicMemory>,
     actions: Vec<Action>,
     /// The vector's masks, with waiting made legal for quarantined
     /// environments (whose actions are ignored) so every row has one.
@@ -67,6 +70,7 @@ impl RolloutEnv {
         let n = vec_env.len();
         let mut env = RolloutEnv {
             vec_env,
+            memory: None,
             actions: vec![Action::Wait; n],
             masks: vec![false; n * ACTION_COUNT],
             progress: vec![0.0; n],
@@ -76,9 +80,34 @@ impl RolloutEnv {
         env
     }
 
+    /// Gives every step's reward the memory's novelty bonus (see
+    /// [`EpisodicMemory`]): the states reached are remembered, and a state
+    /// far from all remembered ones earns up to the memory's `beta`.
+    pub fn with_memory(mut self, memory: EpisodicMemory) -> RolloutEnv {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Folds the memory's new states into its base and reports on it
+    /// (`None` without a memory).
+    pub fn finish_memory(&mut self) -> Result<Option<MemoryReport>, TrainError> {
+        self.memory
+            .take()
+            .map(EpisodicMemory::finish)
+            .transpose()
+            .map_err(|e| TrainError::Env(format!("vector memory: {e}")))
+    }
+
     /// The environments.
     pub fn vec_env(&self) -> &VecEnv {
         &self.vec_env
+    }
+
+    /// The batch and the environments as a batch policy sees them (an
+    /// expert labelling states): a policy that branches must leave every
+    /// environment where it found it.
+    pub fn policy_input(&mut self) -> pmd_rollout::PolicyInput<'_> {
+        self.vec_env.policy_input()
     }
 
     fn refresh_masks(&mut self) {
@@ -88,6 +117,15 @@ impl RolloutEnv {
                 row[Action::Wait.index()] = true;
             }
         }
+    }
+}
+
+impl std::fmt::Debug for RolloutEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RolloutEnv")
+            .field("vec_env", &self.vec_env)
+            .field("memory", &self.memory.as_ref().map(|m| m.index().len()))
+            .finish()
     }
 }
 
@@ -120,6 +158,12 @@ impl VecEnvironment for RolloutEnv {
         self.vec_env
             .step(&self.actions)
             .map_err(|e| TrainError::Env(e.to_string()))?;
+        if let Some(memory) = self.memory.as_mut() {
+            let bonus = memory
+                .observe(&self.vec_env.batch(), self.vec_env.infos())
+                .map_err(|e| TrainError::Env(format!("vector memory: {e}")))?;
+            self.vec_env.add_rewards(bonus);
+        }
         if self.vec_env.quarantined().count() == self.vec_env.len() {
             return Err(TrainError::Env(
                 "every environment is quarantined (their resets kept failing)".into(),

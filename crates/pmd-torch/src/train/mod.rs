@@ -27,7 +27,7 @@ pub mod ppo;
 
 pub use bc::{train_bc, BcConfig, BcDataset, BcEpoch};
 pub use buffer::{RolloutBuffer, StepRecord};
-pub use dagger::{train_dagger, DaggerConfig, DaggerRound, Expert};
+pub use dagger::{train_dagger, DaggerConfig, DaggerRound, Expert, RulesExpert, SearchExpert};
 pub use data::{load_recordings, LoadReport};
 pub use driver::{train_ppo, UpdateReport};
 pub use env::{RolloutEnv, StepOutcome, VecEnvironment};
