@@ -25,20 +25,48 @@ pub fn write_with(
 
 /// Creates `path` atomically from what `fill` writes to the temporary
 /// file's path (for writers that only take a path, such as libtorch's
-/// `save`; they must write that file in place, not replace it).
+/// `save`; they must write that file in place, not replace it). The
+/// temporary file has `path`'s own name, inside a temporary directory
+/// beside it: a writer that records its file's name in what it writes
+/// (libtorch names the archive's folder after it) writes the same bytes
+/// every time.
 pub fn write_via_path(path: &Path, fill: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
-    let (dir, tmp) = temporary_beside(path)?;
-    fill(tmp.path())?;
-    persist(tmp, path, dir)
+    let dir = directory_of(path);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        )
+    })?;
+    // Removed with whatever is left in it when this returns.
+    let staging = tempfile::Builder::new()
+        .prefix(".pmd-agent-")
+        .tempdir_in(dir)?;
+    let tmp = staging.path().join(name);
+    fill(&tmp)?;
+    let file = std::fs::File::open(&tmp)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// The directory `path` is in.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// An empty temporary file in `path`'s directory, readable by all (as
 /// the written artefact will be), and that directory.
 fn temporary_beside(path: &Path) -> io::Result<(&Path, tempfile::NamedTempFile)> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = directory_of(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".pmd-agent-").suffix(".tmp");
     #[cfg(unix)]
@@ -108,6 +136,20 @@ mod tests {
             1,
             "no temporary left"
         );
+    }
+
+    #[test]
+    fn a_writer_that_takes_a_path_sees_the_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.pt");
+        let mut seen = None;
+        super::write_via_path(&path, |tmp| {
+            seen = tmp.file_name().map(|n| n.to_owned());
+            std::fs::write(tmp, b"x")
+        })
+        .unwrap();
+        assert_eq!(seen.as_deref(), Some(std::ffi::OsStr::new("model.pt")));
+        assert!(super::write_via_path(dir.path().join("..").as_path(), |_| Ok(())).is_err());
     }
 
     #[test]
