@@ -29,10 +29,12 @@
 //! ([`Guide`]) join the plan. One branch follows the network's most
 //! probable legal action; exploration targets whose first move the network
 //! gives less than [`PRUNE_PRIOR`] are not played (their budget is saved);
-//! and a branch that ends undecided (no floor change, no faint) is scored
-//! by the network's value of the state it reached instead of by what it
-//! revealed, so branches can be cut short (a smaller `horizon`) and more of
-//! them played for the same simulated steps.
+//! and a branch that ends undecided (no floor change, no faint, no stairs
+//! seen) is scored by its discounted reward plus the discounted network
+//! value of the state it reached, instead of by what it revealed, so
+//! branches can be cut short (a smaller `horizon`) and more of them played
+//! for the same simulated steps. (On the cartridge this lost to the plain
+//! search: BENCHMARKS.md.)
 //!
 //! **Returns** ([`Search::planned_return`]): the discounted return (the
 //! environment's reward, [`RETURN_GAMMA`]) of the chosen branch from each
