@@ -521,8 +521,11 @@ impl Search {
             // Nothing was played: the heuristic decides instead.
             return Ok(());
         };
-        // The guide's input, and the chosen branch's end state.
-        let mut features = vec![0f32; obs::FEATURES];
+        // The guide's input (only a guided search reads it).
+        let mut features = match self.guide {
+            Some(_) => vec![0f32; obs::FEATURES],
+            None => Vec::new(),
+        };
         let mut branches = vec![Branch::Rules];
         let mut goals = Vec::with_capacity(self.branches);
         match &self.guide {

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 
 use super::contract::{N_ACTIONS, OBS_DIM};
 use super::net::{Activation, PolicyNet};
@@ -52,20 +52,11 @@ pub struct NetGuide {
     activation: Activation,
 }
 
-fn values(t: &Tensor) -> Result<Vec<f32>, InferError> {
-    let t = t
-        .f_to_device(Device::Cpu)?
-        .f_to_kind(Kind::Float)?
-        .f_contiguous()?;
-    let n = t.numel();
-    let mut out = vec![0f32; n];
-    t.f_copy_data(&mut out, n)?;
-    Ok(out)
-}
-
 impl NetGuide {
     /// Copies `net`'s weights (networks that read frames are refused: a
-    /// search has no frames to give).
+    /// search has no frames to give): one flat copy
+    /// ([`PolicyNet::flat_params`]) cut in the canonical order and shapes
+    /// of [`NetConfig::param_specs`](super::net::NetConfig::param_specs).
     pub fn from_net(net: &PolicyNet) -> Result<NetGuide, InferError> {
         let config = net.config();
         if config.frames {
@@ -73,50 +64,46 @@ impl NetGuide {
                 "a network that reads frames cannot guide a search".into(),
             ));
         }
-        let params = net.params();
-        let mut p = params.iter();
-        let mut next = || -> Result<Vec<f32>, InferError> {
-            values(
-                p.next()
-                    .ok_or_else(|| InferError::BadConfig("missing parameter".into()))?,
-            )
-        };
-        let (first, first_bias) = (next()?, next()?);
-        let mut width = first_bias.len();
-        if first.len() != OBS_DIM * width {
-            return Err(InferError::BadConfig(format!(
-                "the first layer has {} weights, not {OBS_DIM} x {width}",
-                first.len()
-            )));
+        let flat = net.flat_params()?;
+        let n = flat.numel();
+        let mut all = vec![0f32; n];
+        flat.f_copy_data(&mut all, n)?;
+        if all.len() != config.num_params() {
+            return Err(InferError::Shape {
+                what: "parameters",
+                expected: config.num_params(),
+                got: all.len(),
+            });
         }
-        let mut dense = |inputs: usize| -> Result<Dense, InferError> {
-            let (weight, bias) = (next()?, next()?);
-            if weight.len() != bias.len() * inputs {
-                return Err(InferError::BadConfig(format!(
-                    "a layer of {} outputs has {} weights for {inputs} inputs",
-                    bias.len(),
-                    weight.len()
-                )));
-            }
+        let specs = config.param_specs();
+        let mut rest = &all[..];
+        let mut parts = specs.iter().map(|spec| {
+            let (part, tail) = rest.split_at(spec.numel().min(rest.len()));
+            rest = tail;
+            (part.to_vec(), spec.shape.last().map_or(0, |&d| d as usize))
+        });
+        let mut next = || {
+            parts
+                .next()
+                .ok_or_else(|| InferError::BadConfig("missing parameter".into()))
+        };
+        // The first weight is input-major ([in, out]); the others [out, in].
+        let (first, _) = next()?;
+        let (first_bias, _) = next()?;
+        let mut dense = || -> Result<Dense, InferError> {
+            let (weight, inputs) = next()?;
+            let (bias, _) = next()?;
             Ok(Dense {
                 weight,
                 bias,
                 inputs,
             })
         };
-        let mut trunk = Vec::new();
-        for _ in 1..config.hidden.len() {
-            let layer = dense(width)?;
-            width = layer.bias.len();
-            trunk.push(layer);
-        }
-        let policy = dense(width)?;
-        let value = dense(width)?;
-        if policy.bias.len() != N_ACTIONS || value.bias.len() != 1 {
-            return Err(InferError::BadConfig(
-                "the heads are not 19 logits and one value".into(),
-            ));
-        }
+        let trunk = (1..config.hidden.len())
+            .map(|_| dense())
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = dense()?;
+        let value = dense()?;
         Ok(NetGuide {
             first,
             first_bias,
@@ -183,6 +170,15 @@ pub fn load_guide(path: &Path) -> Result<Arc<dyn Guide>, PolicyError> {
 mod tests {
     use super::*;
     use crate::infer::net::NetConfig;
+    use tch::{Kind, Tensor};
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        let t = t.to_kind(Kind::Float).contiguous();
+        let n = t.numel();
+        let mut out = vec![0f32; n];
+        t.copy_data(&mut out, n);
+        out
+    }
 
     #[test]
     fn the_plain_forward_matches_libtorch() {
@@ -200,8 +196,8 @@ mod tests {
             .collect();
         let x = Tensor::from_slice(&obs).view([rows as i64, OBS_DIM as i64]);
         let (logits, value) = net.forward_unmasked(&x, None).unwrap();
-        let logits = values(&logits).unwrap();
-        let value = values(&value).unwrap();
+        let logits = values(&logits);
+        let value = values(&value);
         for r in 0..rows {
             let mut l = [0f32; N_ACTIONS];
             let v = guide.forward(&obs[r * OBS_DIM..][..OBS_DIM], &mut l);
