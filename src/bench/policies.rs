@@ -10,6 +10,13 @@
 //! policies with the paired difference of their means on the same
 //! episodes and its interval: the episodes differ far more from each other
 //! than the policies do, so pairing is what resolves a small difference.
+//!
+//! Each policy also has the steps it took to leave the first floor, and
+//! the report has, for the same first floors read whole from RAM, the
+//! shortest walk to the stairs and the lower bound for any policy on the
+//! player's view (`pmd_game::stairs_bound`); each policy's paired
+//! difference from that bound says whether it finds the stairs faster
+//! than a player could.
 
 use std::time::Instant;
 
@@ -18,6 +25,7 @@ use serde::Serialize;
 use super::BenchError;
 use crate::emu::Rom;
 use crate::env::{EndReason, EnvConfig};
+use crate::game::stairs_bound::{stairs_bound, StairsBound};
 use crate::policy::{BuildOptions, PolicySpec};
 use crate::rng::Rng;
 use crate::rollout::{VecEnv, VecEnvConfig};
@@ -45,6 +53,51 @@ pub struct PolicyResult {
     pub revealed_per_step: f64,
     /// Deepest floor of each episode, in seed order.
     pub max_floors: Vec<u8>,
+    /// Steps each episode took to leave its first floor (`None`: it did
+    /// not, within the cap or before it ended), in seed order.
+    pub first_floor_steps: Vec<Option<u32>>,
+    /// Mean of those steps, an episode that did not leave counted as the
+    /// step cap, and its 95% bootstrap interval.
+    pub first_floor_mean: f64,
+    /// 95% bootstrap interval of `first_floor_mean`.
+    pub first_floor_ci95: [f64; 2],
+    /// Episodes that did not leave their first floor.
+    pub first_floor_unfinished: usize,
+    /// The steps to leave the first floor (counted as above) minus the
+    /// player-view bound, paired over the episodes that have one: below
+    /// zero, faster than any policy on the player's view can be in
+    /// expectation.
+    pub minus_player_bound: Option<BoundDifference>,
+}
+
+/// A policy's first-floor steps minus a bound, on the same floors.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundDifference {
+    /// Mean difference, in steps.
+    pub mean: f64,
+    /// Its 95% bootstrap interval.
+    pub ci95: [f64; 2],
+    /// Floors it is taken over.
+    pub floors: usize,
+}
+
+/// The first floors' stairs bounds (`pmd_game::stairs_bound`), over the
+/// episodes whose floor has one.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstFloorBounds {
+    /// Episodes whose first floor has the bounds.
+    pub floors: usize,
+    /// Mean shortest walk to the stairs (plus the step onto the next
+    /// floor) and its 95% bootstrap interval.
+    pub oracle_mean: f64,
+    /// Interval of `oracle_mean`.
+    pub oracle_ci95: [f64; 2],
+    /// Mean lower bound for a policy on the player's view, and interval.
+    pub player_mean: f64,
+    /// Interval of `player_mean`.
+    pub player_ci95: [f64; 2],
+    /// Per episode in seed order: `[oracle, player]`, or `None`.
+    pub per_episode: Vec<Option<[f64; 2]>>,
 }
 
 /// The `policies` report.
@@ -62,6 +115,9 @@ pub struct PoliciesReport {
     /// Every pair of results (`b` after `a` in `results`): the mean over
     /// episodes of `b`'s deepest floor minus `a`'s, on the same episodes.
     pub paired: Vec<PairedDifference>,
+    /// What finding the first floor's stairs costs: the shortest walk and
+    /// the player-view bound (`None` when no episode's floor has them).
+    pub first_floor_bounds: Option<FirstFloorBounds>,
 }
 
 /// Resamples of each bootstrap.
@@ -103,6 +159,28 @@ pub fn bootstrap_mean(values: &[f64], seed: u64) -> (f64, [f64; 2]) {
     means.sort_by(f64::total_cmp);
     let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
     (mean, [at(0.025), at(0.975)])
+}
+
+fn first_floor_bounds(bounds: &[Option<StairsBound>], seed: u64) -> Option<FirstFloorBounds> {
+    let known: Vec<_> = bounds.iter().flatten().collect();
+    if known.is_empty() {
+        return None;
+    }
+    let oracle: Vec<f64> = known.iter().map(|b| f64::from(b.oracle)).collect();
+    let player: Vec<f64> = known.iter().map(|b| b.player).collect();
+    let (oracle_mean, oracle_ci95) = bootstrap_mean(&oracle, seed);
+    let (player_mean, player_ci95) = bootstrap_mean(&player, seed);
+    Some(FirstFloorBounds {
+        floors: known.len(),
+        oracle_mean,
+        oracle_ci95,
+        player_mean,
+        player_ci95,
+        per_episode: bounds
+            .iter()
+            .map(|b| b.map(|b| [f64::from(b.oracle), b.player]))
+            .collect(),
+    })
 }
 
 fn paired(results: &[PolicyResult], seed: u64) -> Vec<PairedDifference> {
@@ -149,6 +227,9 @@ pub fn run(
     } else {
         modes
     };
+    // The first floors' bounds, read from the first run's environments
+    // before they step (every run starts from the same floors).
+    let mut bounds: Vec<Option<StairsBound>> = Vec::new();
     let mut runs = Vec::new();
     for spec in specs {
         if matches!(spec, PolicySpec::Torch(_)) {
@@ -187,6 +268,11 @@ pub fn run(
         let mut explored: Vec<(u64, u64, u8, u64)> = (0..n)
             .map(|i| (0, revealed(v.env(i).state()), v.env(i).state().floor, 0))
             .collect();
+        if bounds.is_empty() {
+            bounds = (0..n).map(|i| stairs_bound(v.env(i).state())).collect();
+        }
+        let first_floor: Vec<u8> = (0..n).map(|i| v.env(i).state().floor).collect();
+        let mut left_first: Vec<Option<u32>> = vec![None; n];
         let mut actions = vec![crate::env::Action::Wait; n];
         let started = Instant::now();
         while finished.iter().any(|f| !f) {
@@ -209,6 +295,9 @@ pub fn run(
                 }
                 e.1 = revealed(state);
                 e.3 += 1;
+                if left_first[i].is_none() && info.state.floor != first_floor[i] {
+                    left_first[i] = u32::try_from(e.3).ok();
+                }
                 if info.done() {
                     ended[i] = info.reason;
                     finished[i] = true;
@@ -223,6 +312,24 @@ pub fn run(
         let steps = v.stats().steps;
         let floors: Vec<f64> = max_floor.iter().map(|&f| f64::from(f)).collect();
         let (mean_max_floor, ci95) = bootstrap_mean(&floors, seed);
+        let capped: Vec<f64> = left_first
+            .iter()
+            .map(|s| f64::from(s.unwrap_or(max_steps)))
+            .collect();
+        let (first_floor_mean, first_floor_ci95) = bootstrap_mean(&capped, seed);
+        let minus_bound: Vec<f64> = capped
+            .iter()
+            .zip(&bounds)
+            .filter_map(|(&steps, b)| b.map(|b| steps - b.player))
+            .collect();
+        let minus_player_bound = (!minus_bound.is_empty()).then(|| {
+            let (mean, ci95) = bootstrap_mean(&minus_bound, seed);
+            BoundDifference {
+                mean,
+                ci95,
+                floors: minus_bound.len(),
+            }
+        });
         results.push(PolicyResult {
             policy: spec.to_string(),
             mode: greedy.map(|g| if g { "greedy" } else { "sampled" }),
@@ -247,6 +354,11 @@ pub fn run(
                 .sum::<f64>()
                 / n as f64,
             max_floors: max_floor,
+            first_floor_unfinished: left_first.iter().filter(|s| s.is_none()).count(),
+            first_floor_steps: left_first,
+            first_floor_mean,
+            first_floor_ci95,
+            minus_player_bound,
         });
     }
     let paired = paired(&results, seed);
@@ -256,6 +368,7 @@ pub fn run(
         seed,
         results,
         paired,
+        first_floor_bounds: first_floor_bounds(&bounds, seed),
     })
 }
 
@@ -299,10 +412,59 @@ mod tests {
             steps_per_s: 0.0,
             revealed_per_step: 0.0,
             max_floors: floors,
+            first_floor_steps: Vec::new(),
+            first_floor_mean: 0.0,
+            first_floor_ci95: [0.0; 2],
+            first_floor_unfinished: 0,
+            minus_player_bound: None,
         };
         let d = &paired(&[result(a), result(b)], 3)[0];
         assert!((d.mean - 0.25).abs() < 1e-12);
         assert!(d.ci95[0] > 0.0 && d.ci95[1] > d.ci95[0], "{:?}", d.ci95);
         assert_eq!(d.wins_losses_ties, [25, 0, 75]);
+    }
+
+    #[test]
+    fn no_policy_leaves_the_first_floor_faster_than_the_shortest_walk() {
+        // The bench reads the bounds from the same floors the policies
+        // play: a policy that left its first floor took at least the
+        // shortest walk to the stairs (and the step onto them).
+        let rom = crate::cartridge::rom().unwrap();
+        let specs: Vec<PolicySpec> = vec!["heuristic".parse().unwrap()];
+        let r = run(
+            &rom,
+            &specs,
+            6,
+            200,
+            11,
+            Some(1),
+            &BuildOptions::default(),
+            &[],
+        )
+        .unwrap();
+        let b = r
+            .first_floor_bounds
+            .as_ref()
+            .expect("cartridge floors have bounds");
+        assert_eq!((b.floors, b.per_episode.len()), (6, 6));
+        let p = &r.results[0];
+        assert_eq!(p.first_floor_steps.len(), 6);
+        let mut left = 0;
+        for (steps, bound) in p.first_floor_steps.iter().zip(&b.per_episode) {
+            let [oracle, player] = bound.unwrap();
+            assert!(oracle >= 2.0 && player >= 2.0, "{oracle} {player}");
+            if let Some(steps) = steps {
+                assert!(
+                    f64::from(*steps) >= oracle,
+                    "{steps} steps, shortest walk {oracle}"
+                );
+                left += 1;
+            }
+        }
+        assert!(left > 0, "the heuristic left no first floor in 200 steps");
+        assert_eq!(p.first_floor_unfinished, 6 - left);
+        let d = p.minus_player_bound.as_ref().unwrap();
+        assert_eq!(d.floors, 6);
+        assert!(d.ci95[0] <= d.mean && d.mean <= d.ci95[1]);
     }
 }

@@ -549,6 +549,28 @@ fn policies_suite(args: &PoliciesArgs) -> Result<(), Failure> {
                 name(p), p.mean_max_floor, p.ci95[0], p.ci95[1], p.fainted, p.cleared, p.revealed_per_step, p.steps_per_s
             );
         }
+        if let Some(b) = &r.first_floor_bounds {
+            println!(
+                "first floor: steps to leave it (not left: counted as {}); stairs on {} floors: shortest walk {:.1} [{:.1}, {:.1}], player-view bound {:.1} [{:.1}, {:.1}]",
+                r.max_steps, b.floors, b.oracle_mean, b.oracle_ci95[0], b.oracle_ci95[1], b.player_mean, b.player_ci95[0], b.player_ci95[1]
+            );
+        }
+        for p in &r.results {
+            let bound = p.minus_player_bound.as_ref().map_or(String::new(), |d| {
+                format!(
+                    "   minus the player-view bound {:+.1} [{:+.1}, {:+.1}]",
+                    d.mean, d.ci95[0], d.ci95[1]
+                )
+            });
+            println!(
+                "  {:<12} first floor {:>6.1} steps [{:.1}, {:.1}]   not left {:>3}{bound}",
+                name(p),
+                p.first_floor_mean,
+                p.first_floor_ci95[0],
+                p.first_floor_ci95[1],
+                p.first_floor_unfinished
+            );
+        }
         if !r.paired.is_empty() {
             println!("paired differences (second minus first, same episodes):");
         }

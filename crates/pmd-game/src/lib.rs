@@ -30,6 +30,7 @@ pub mod path;
 pub mod pmd_red;
 mod profile;
 pub mod ram_map;
+pub mod stairs_bound;
 mod state;
 mod state_json;
 mod view;

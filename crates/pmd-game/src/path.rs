@@ -27,6 +27,42 @@ pub fn can_step(
     ok(x + dx, y + dy) && (dx == 0 || dy == 0 || (ok(x + dx, y) && ok(x, y + dy)))
 }
 
+/// Steps from the nearest of `sources` to every cell (row-major, `CELLS`
+/// long; `u32::MAX` where no path leads), moving as [`first_step`] does
+/// through the tiles `passable` allows.
+pub fn distances(
+    sources: impl IntoIterator<Item = (u8, u8)>,
+    passable: impl Fn(usize, usize) -> bool,
+) -> Vec<u32> {
+    let mut dist = vec![u32::MAX; CELLS];
+    let mut queue = std::collections::VecDeque::new();
+    for (x, y) in sources {
+        if let Some(cell) = index(i32::from(x), i32::from(y)) {
+            if dist[cell] != 0 {
+                dist[cell] = 0;
+                queue.push_back(cell);
+            }
+        }
+    }
+    while let Some(cell) = queue.pop_front() {
+        let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
+        for dir in Direction::ALL {
+            let (dx, dy) = dir.delta();
+            let (dx, dy) = (i32::from(dx), i32::from(dy));
+            if !can_step(&passable, x, y, dx, dy) {
+                continue;
+            }
+            if let Some(next) = index(x + dx, y + dy) {
+                if dist[next] == u32::MAX {
+                    dist[next] = dist[cell] + 1;
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    dist
+}
+
 /// The first step (PMD direction index 0..8) of a shortest path from
 /// `from` to any tile where `goal(x, y)` holds, moving only through tiles
 /// where `passable(x, y)` holds; with the path length. `None` when no goal

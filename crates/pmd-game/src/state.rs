@@ -274,6 +274,17 @@ impl DungeonState {
         self.tiles[y * MAP_WIDTH + x] = Tile::from_raw(TERRAIN_FLOOR, vis, 0);
     }
 
+    /// Sets the tile at (x, y): terrain flags, revealed or not, and room
+    /// (`None`: corridor) (unit tests).
+    #[cfg(any(test, feature = "test-support"))]
+    #[doc(hidden)]
+    pub fn set_tile_for_test(&mut self, x: usize, y: usize, terrain: u16, room: Option<u8>) {
+        use super::ram_map::tile::{ROOM_CORRIDOR, VIS_REVEALED};
+        let vis = self.tiles[y * MAP_WIDTH + x].visibility() & VIS_REVEALED;
+        let room = room.unwrap_or(ROOM_CORRIDOR);
+        self.tiles[y * MAP_WIDTH + x] = Tile::from_raw(terrain, vis, room);
+    }
+
     /// Decodes the whole dungeon from `view`, reusing this storage. On error
     /// the contents are unspecified (but valid).
     pub fn decode(&mut self, view: &DungeonView<'_>) -> Result<(), DecodeError> {

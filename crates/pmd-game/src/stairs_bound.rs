@@ -1,0 +1,199 @@
+//! What finding the stairs costs, read off a whole floor in RAM: the
+//! shortest walk for a policy that knows where they are (the search finds
+//! out by trying branches on savestates), and a lower bound for any policy
+//! that sees only what the player sees.
+//!
+//! The bound assumes the floor is laid out as the bundled cartridge lays
+//! it out (`native/cartridge/game.c`): rooms joined by corridors, the
+//! stairs on a floor tile of a room other than the leader's, every such
+//! room equally likely, and a room's tiles (stairs included) shown only
+//! once the leader stands in it. It gives the player everything else — the
+//! whole map but the stairs — and lets it walk from room to room along the
+//! shortest room-to-room path; it then takes the order of rooms with the
+//! least expected time to enter the stairs' room (an exact dynamic
+//! programme over the orders, as for a travelling salesman), and adds the
+//! shortest walk from the stairs' room's doorways to the stairs and the
+//! step that takes them. Monsters, fights and detours are left out: they
+//! only add steps. So no policy on the player's view finds the stairs
+//! faster in expectation over where they lie; one that does — the search —
+//! uses what the player cannot see.
+
+use crate::path::{distances, CELLS};
+use crate::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+use crate::DungeonState;
+
+/// Rooms besides the leader's the bound orders at most (the programme is
+/// `2^n n^2`); a floor with more has no bound.
+pub const MAX_ROOMS: usize = 16;
+
+/// The two figures for one floor, in steps (moves plus the step that
+/// takes the stairs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StairsBound {
+    /// The shortest walk from the leader to the stairs, plus one.
+    pub oracle: u32,
+    /// The least expected steps to the stairs for a policy that does not
+    /// know which room holds them (see the module doc).
+    pub player: f64,
+}
+
+/// The bounds of the floor in `state` (read whole: unrevealed tiles
+/// included), or `None` where the floor is not laid out as the bound
+/// assumes: no leader or stairs, the leader or the stairs outside a room,
+/// the stairs out of reach, or more than [`MAX_ROOMS`] other rooms.
+pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
+    let leader = state.leader()?;
+    let (lx, ly) = (usize::from(leader.x), usize::from(leader.y));
+    let tiles = state.tiles();
+    let stairs = tiles.iter().position(|t| t.is_stairs())?;
+    let start_room = state.tile(lx, ly)?.room()?;
+    let stairs_room = tiles[stairs].room()?;
+    let walk = |x: usize, y: usize| state.tile(x, y).is_some_and(|t| t.is_floor());
+    let at = |cell: usize| ((cell % MAP_WIDTH) as u8, (cell / MAP_WIDTH) as u8);
+    let cells_of = |room: u8| {
+        (0..CELLS).filter(move |&c| tiles[c].is_floor() && tiles[c].room() == Some(room))
+    };
+    let nearest = |dist: &[u32], room: u8| cells_of(room).map(|c| dist[c]).min();
+
+    let from_leader = distances([(leader.x, leader.y)], walk);
+    // u32::MAX (out of reach) overflows: no bound
+    let oracle = from_leader[stairs].checked_add(1)?;
+    // The rooms the stairs may be in: every other room the leader can reach.
+    let mut rooms: Vec<u8> = tiles.iter().filter_map(|t| t.room()).collect();
+    rooms.sort_unstable();
+    rooms.dedup();
+    let others: Vec<(u8, u64)> = rooms
+        .into_iter()
+        .filter(|&r| r != start_room)
+        .filter_map(|r| {
+            let d = nearest(&from_leader, r)?;
+            (d != u32::MAX).then_some((r, u64::from(d)))
+        })
+        .collect();
+    let n = others.len();
+    if n == 0 || n > MAX_ROOMS || !others.iter().any(|&(r, _)| r == stairs_room) {
+        return None;
+    }
+    let between: Vec<Vec<u64>> = others
+        .iter()
+        .map(|&(a, _)| {
+            let d = distances(cells_of(a).map(at), walk);
+            others
+                .iter()
+                .map(|&(b, _)| nearest(&d, b).map_or(u64::MAX / 4, u64::from))
+                .collect()
+        })
+        .collect();
+    // best[set][last]: the least sum, over the rooms in `set` entered so
+    // far, of the weighted walks, `last` entered last. Entering the k-th
+    // room adds its walk to the time of every room from the k-th on:
+    // weight n - k + 1; the expected time is the full sum over n.
+    let full = (1usize << n) - 1;
+    let mut best = vec![u64::MAX; (full + 1) * n];
+    for (r, &(_, d)) in others.iter().enumerate() {
+        best[(1 << r) * n + r] = d * n as u64;
+    }
+    for set in 1..=full {
+        let weight = (n - set.count_ones() as usize) as u64;
+        for last in 0..n {
+            let here = best[set * n + last];
+            if here == u64::MAX {
+                continue;
+            }
+            for next in (0..n).filter(|&r| set & (1 << r) == 0) {
+                let slot = &mut best[(set | 1 << next) * n + next];
+                *slot = (*slot).min(here + between[last][next] * weight);
+            }
+        }
+    }
+    let order = (0..n).map(|last| best[full * n + last]).min()?;
+    // The stairs' room's doorways: its floor next to a corridor tile.
+    let from_stairs = distances([at(stairs)], walk);
+    let corridor = |x: i32, y: i32| {
+        (0..MAP_WIDTH as i32).contains(&x)
+            && (0..MAP_HEIGHT as i32).contains(&y)
+            && state
+                .tile(x as usize, y as usize)
+                .is_some_and(|t| t.is_floor() && t.room().is_none())
+    };
+    let inside = cells_of(stairs_room)
+        .filter(|&c| {
+            let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
+            (-1..=1).any(|dy| (-1..=1).any(|dx| corridor(x + dx, y + dy)))
+        })
+        .map(|c| from_stairs[c])
+        .min()
+        .unwrap_or(0);
+    Some(StairsBound {
+        oracle,
+        player: order as f64 / n as f64 + f64::from(inside) + 1.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ram_map::tile::{FLAG_STAIRS, TERRAIN_FLOOR, TERRAIN_WALL};
+    use crate::Monster;
+
+    /// A floor of walls with three rooms of one tile in a row at y = 5:
+    /// x = 10 (room 0), `left` (room 1) and `right` (room 2), joined by a
+    /// corridor along y = 5; the leader in room 0, the stairs in `stairs`.
+    fn floor(left: usize, right: usize, stairs: u8) -> DungeonState {
+        let leader = Monster {
+            x: 10,
+            y: 5,
+            is_leader: true,
+            visible: true,
+            ..Monster::default()
+        };
+        let mut s = DungeonState::for_test(false, &[leader], &[]);
+        for y in 0..MAP_HEIGHT {
+            for x in 0..MAP_WIDTH {
+                s.set_tile_for_test(x, y, TERRAIN_WALL, None);
+            }
+        }
+        for x in left..=right {
+            s.set_tile_for_test(x, 5, TERRAIN_FLOOR, None);
+        }
+        for (room, x) in [(0u8, 10), (1, left), (2, right)] {
+            let flags = if room == stairs {
+                TERRAIN_FLOOR | FLAG_STAIRS
+            } else {
+                TERRAIN_FLOOR
+            };
+            s.set_tile_for_test(x, 5, flags, Some(room));
+        }
+        s
+    }
+
+    #[test]
+    fn the_bound_takes_the_best_order_and_the_oracle_the_shortest_walk() {
+        // Room 1 is 2 steps left, room 2 is 20 steps right. Left first:
+        // rooms entered at 2 and 2 + 22 = 24, mean 13; right first: 20
+        // and 42, mean 31. Each room is one tile: no walk inside.
+        let s = floor(8, 30, 2);
+        let b = stairs_bound(&s).unwrap();
+        assert_eq!(b.oracle, 21);
+        assert_eq!(b.player, 13.0 + 1.0);
+        // where the stairs are does not move the bound (only the walk
+        // inside their room would), only the oracle
+        let b = stairs_bound(&floor(8, 30, 1)).unwrap();
+        assert_eq!((b.oracle, b.player), (3, 14.0));
+    }
+
+    #[test]
+    fn floors_the_bound_does_not_model_have_none() {
+        // stairs in the leader's room
+        assert_eq!(stairs_bound(&floor(8, 30, 0)), None);
+        // no stairs at all
+        assert_eq!(stairs_bound(&floor(8, 30, 9)), None);
+        // the stairs' room cut off by a wall
+        let mut s = floor(8, 30, 2);
+        s.set_tile_for_test(20, 5, TERRAIN_WALL, None);
+        assert_eq!(stairs_bound(&s), None);
+        // no leader
+        let empty = DungeonState::for_test(false, &[], &[]);
+        assert_eq!(stairs_bound(&empty), None);
+    }
+}
