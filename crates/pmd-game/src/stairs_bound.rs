@@ -6,17 +6,21 @@
 //! The bound assumes the floor is laid out as the bundled cartridge lays
 //! it out (`native/cartridge/game.c`): rooms joined by corridors, the
 //! stairs on a floor tile of a room other than the leader's, every such
-//! room equally likely, and a room's tiles (stairs included) shown only
-//! once the leader stands in it. It gives the player everything else — the
-//! whole map but the stairs — and lets it walk from room to room along the
-//! shortest room-to-room path; it then takes the order of rooms with the
-//! least expected time to enter the stairs' room (an exact dynamic
-//! programme over the orders, as for a travelling salesman), and adds the
-//! shortest walk from the stairs' room's doorways to the stairs and the
-//! step that takes them. Monsters, fights and detours are left out: they
-//! only add steps. So no policy on the player's view finds the stairs
-//! faster in expectation over where they lie; one that does — the search —
-//! uses what the player cannot see.
+//! room equally likely, and a room's tiles shown only to a leader standing
+//! in it or next to it (the cartridge shows a whole room from inside, the
+//! eight tiles around the leader from a corridor). The player is given
+//! more than that: the whole map but the stairs, and all of a room — where
+//! the stairs are or that they are not there — as soon as it reaches the
+//! room's *zone* (its floor and the floor next to it). Then the only thing
+//! a policy decides is the order in which it reaches the zones, so the
+//! bound takes the order with the least expected time to reach the
+//! stairs' room's zone (an exact dynamic programme over the orders, as for
+//! a travelling salesman), each walk from zone to zone at its shortest,
+//! and adds the shortest walk from that zone to the stairs and the step
+//! that takes them. Monsters, fights and detours are left out: they only
+//! add steps. So no policy on the player's view finds the stairs faster in
+//! expectation over where they lie; one that does — the search — uses what
+//! the player cannot see.
 
 use crate::path::{distances, CELLS};
 use crate::ram_map::{MAP_HEIGHT, MAP_WIDTH};
@@ -32,8 +36,8 @@ pub const MAX_ROOMS: usize = 16;
 pub struct StairsBound {
     /// The shortest walk from the leader to the stairs, plus one.
     pub oracle: u32,
-    /// The least expected steps to the stairs for a policy that does not
-    /// know which room holds them (see the module doc).
+    /// A lower bound on the expected steps to the stairs for a policy that
+    /// does not know which room holds them (see the module doc).
     pub player: f64,
 }
 
@@ -50,10 +54,22 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     let stairs_room = tiles[stairs].room()?;
     let walk = |x: usize, y: usize| state.tile(x, y).is_some_and(|t| t.is_floor());
     let at = |cell: usize| ((cell % MAP_WIDTH) as u8, (cell / MAP_WIDTH) as u8);
-    let cells_of = |room: u8| {
-        (0..CELLS).filter(move |&c| tiles[c].is_floor() && tiles[c].room() == Some(room))
+    // A room's zone: its floor and the floor next to it (8 ways).
+    let zone_of = |room: u8| {
+        (0..CELLS).filter(move |&c| {
+            let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
+            tiles[c].is_floor()
+                && (-1..=1).any(|dy| {
+                    (-1..=1).any(|dx| {
+                        let (nx, ny) = (x + dx, y + dy);
+                        (0..MAP_WIDTH as i32).contains(&nx)
+                            && (0..MAP_HEIGHT as i32).contains(&ny)
+                            && tiles[ny as usize * MAP_WIDTH + nx as usize].room() == Some(room)
+                    })
+                })
+        })
     };
-    let nearest = |dist: &[u32], room: u8| cells_of(room).map(|c| dist[c]).min();
+    let nearest = |dist: &[u32], room: u8| zone_of(room).map(|c| dist[c]).min();
 
     let from_leader = distances([(leader.x, leader.y)], walk);
     // u32::MAX (out of reach) overflows: no bound
@@ -77,16 +93,16 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     let between: Vec<Vec<u64>> = others
         .iter()
         .map(|&(a, _)| {
-            let d = distances(cells_of(a).map(at), walk);
+            let d = distances(zone_of(a).map(at), walk);
             others
                 .iter()
                 .map(|&(b, _)| nearest(&d, b).map_or(u64::MAX / 4, u64::from))
                 .collect()
         })
         .collect();
-    // best[set][last]: the least sum, over the rooms in `set` entered so
-    // far, of the weighted walks, `last` entered last. Entering the k-th
-    // room adds its walk to the time of every room from the k-th on:
+    // best[set][last]: the least sum, over the zones in `set` reached so
+    // far, of the weighted walks, `last` reached last. Reaching the k-th
+    // zone adds its walk to the time of every zone from the k-th on:
     // weight n - k + 1; the expected time is the full sum over n.
     let full = (1usize << n) - 1;
     let mut best = vec![u64::MAX; (full + 1) * n];
@@ -102,26 +118,33 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
             }
             for next in (0..n).filter(|&r| set & (1 << r) == 0) {
                 let slot = &mut best[(set | 1 << next) * n + next];
-                *slot = (*slot).min(here + between[last][next] * weight);
+                let walk = between[last][next].saturating_mul(weight);
+                *slot = (*slot).min(here.saturating_add(walk));
             }
         }
     }
     let order = (0..n).map(|last| best[full * n + last]).min()?;
-    // The stairs' room's doorways: its floor next to a corridor tile.
-    let from_stairs = distances([at(stairs)], walk);
-    let corridor = |x: i32, y: i32| {
-        (0..MAP_WIDTH as i32).contains(&x)
-            && (0..MAP_HEIGHT as i32).contains(&y)
-            && state
-                .tile(x as usize, y as usize)
-                .is_some_and(|t| t.is_floor() && t.room().is_none())
-    };
-    let inside = cells_of(stairs_room)
-        .filter(|&c| {
-            let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
-            (-1..=1).any(|dy| (-1..=1).any(|dx| corridor(x + dx, y + dy)))
+    // Into the stairs' room: a walk from outside first reaches its zone on
+    // a tile next to floor outside it.
+    let zone: Vec<usize> = zone_of(stairs_room).collect();
+    let outside = |c: usize| {
+        let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
+        (-1..=1).any(|dy| {
+            (-1..=1).any(|dx| {
+                let (nx, ny) = (x + dx, y + dy);
+                if !(0..MAP_WIDTH as i32).contains(&nx) || !(0..MAP_HEIGHT as i32).contains(&ny) {
+                    return false;
+                }
+                let n = ny as usize * MAP_WIDTH + nx as usize;
+                tiles[n].is_floor() && !zone.contains(&n)
+            })
         })
-        .map(|c| from_stairs[c])
+    };
+    let from_stairs = distances([at(stairs)], walk);
+    let inside = zone
+        .iter()
+        .filter(|&&c| outside(c))
+        .map(|&c| from_stairs[c])
         .min()
         .unwrap_or(0);
     Some(StairsBound {
@@ -136,10 +159,11 @@ mod tests {
     use crate::ram_map::tile::{FLAG_STAIRS, TERRAIN_FLOOR, TERRAIN_WALL};
     use crate::Monster;
 
-    /// A floor of walls with three rooms of one tile in a row at y = 5:
-    /// x = 10 (room 0), `left` (room 1) and `right` (room 2), joined by a
-    /// corridor along y = 5; the leader in room 0, the stairs in `stairs`.
-    fn floor(left: usize, right: usize, stairs: u8) -> DungeonState {
+    /// A floor of walls with three rooms in a row at y = 5, joined by a
+    /// corridor along y = 5: room 0 at x = 10 (the leader's), room 1 at
+    /// `left`, room 2 from `right` to `right + wide`; the stairs in room
+    /// `stairs` (room 2: at its far end).
+    fn floor(left: usize, right: usize, wide: usize, stairs: u8) -> DungeonState {
         let leader = Monster {
             x: 10,
             y: 5,
@@ -156,8 +180,11 @@ mod tests {
         for x in left..=right {
             s.set_tile_for_test(x, 5, TERRAIN_FLOOR, None);
         }
-        for (room, x) in [(0u8, 10), (1, left), (2, right)] {
-            let flags = if room == stairs {
+        let mut rooms = vec![(0u8, 10), (1, left)];
+        rooms.extend((right..=right + wide).map(|x| (2, x)));
+        for (room, x) in rooms {
+            let here = room == stairs && (room != 2 || x == right + wide);
+            let flags = if here {
                 TERRAIN_FLOOR | FLAG_STAIRS
             } else {
                 TERRAIN_FLOOR
@@ -169,27 +196,32 @@ mod tests {
 
     #[test]
     fn the_bound_takes_the_best_order_and_the_oracle_the_shortest_walk() {
-        // Room 1 is 2 steps left, room 2 is 20 steps right. Left first:
-        // rooms entered at 2 and 2 + 22 = 24, mean 13; right first: 20
-        // and 42, mean 31. Each room is one tile: no walk inside.
-        let s = floor(8, 30, 2);
-        let b = stairs_bound(&s).unwrap();
+        // A room is known from the tile next to it: room 1's zone is 1
+        // step left (x = 9), room 2's 19 right (x = 29), 20 apart. Left
+        // first: zones reached at 1 and 21, mean 11; right first: 19 and
+        // 39, mean 29. Then one step in from the zone's first tile, and
+        // the step that takes the stairs.
+        let b = stairs_bound(&floor(8, 30, 0, 2)).unwrap();
         assert_eq!(b.oracle, 21);
-        assert_eq!(b.player, 13.0 + 1.0);
-        // where the stairs are does not move the bound (only the walk
-        // inside their room would), only the oracle
-        let b = stairs_bound(&floor(8, 30, 1)).unwrap();
-        assert_eq!((b.oracle, b.player), (3, 14.0));
+        assert_eq!(b.player, 11.0 + 1.0 + 1.0);
+        // where the stairs lie changes the oracle, and the bound only by
+        // the walk in from the zone
+        let b = stairs_bound(&floor(8, 30, 0, 1)).unwrap();
+        assert_eq!((b.oracle, b.player), (3, 13.0));
+        // room 2 three tiles wide, the stairs at its far end (x = 33):
+        // the walk in from the zone's first tile (x = 29) is 4 steps
+        let b = stairs_bound(&floor(8, 30, 3, 2)).unwrap();
+        assert_eq!((b.oracle, b.player), (24, 11.0 + 4.0 + 1.0));
     }
 
     #[test]
     fn floors_the_bound_does_not_model_have_none() {
         // stairs in the leader's room
-        assert_eq!(stairs_bound(&floor(8, 30, 0)), None);
+        assert_eq!(stairs_bound(&floor(8, 30, 0, 0)), None);
         // no stairs at all
-        assert_eq!(stairs_bound(&floor(8, 30, 9)), None);
+        assert_eq!(stairs_bound(&floor(8, 30, 0, 9)), None);
         // the stairs' room cut off by a wall
-        let mut s = floor(8, 30, 2);
+        let mut s = floor(8, 30, 0, 2);
         s.set_tile_for_test(20, 5, TERRAIN_WALL, None);
         assert_eq!(stairs_bound(&s), None);
         // no leader
