@@ -65,8 +65,9 @@ pub struct PolicyResult {
     pub first_floor_unfinished: usize,
     /// The steps to leave the first floor (counted as above) minus the
     /// player-view bound, paired over the episodes that have one: below
-    /// zero, faster than any policy on the player's view can be in
-    /// expectation.
+    /// zero (with every episode leaving its first floor: an episode cut
+    /// short counts as the cap, less than it would have taken), faster in
+    /// the mean than any policy on the player's view can be.
     pub minus_player_bound: Option<BoundDifference>,
 }
 
@@ -116,7 +117,9 @@ pub struct PoliciesReport {
     /// episodes of `b`'s deepest floor minus `a`'s, on the same episodes.
     pub paired: Vec<PairedDifference>,
     /// What finding the first floor's stairs costs: the shortest walk and
-    /// the player-view bound (`None` when no episode's floor has them).
+    /// the player-view bound (`None` when no episode's floor has them, and
+    /// for any game but the bundled cartridge, whose layout the bound
+    /// assumes).
     pub first_floor_bounds: Option<FirstFloorBounds>,
 }
 
@@ -268,7 +271,8 @@ pub fn run(
         let mut explored: Vec<(u64, u64, u8, u64)> = (0..n)
             .map(|i| (0, revealed(v.env(i).state()), v.env(i).state().floor, 0))
             .collect();
-        if bounds.is_empty() {
+        // Only the cartridge's floors are laid out as the bound assumes.
+        if bounds.is_empty() && rom.game_code() == crate::cartridge::GAME_CODE {
             bounds = (0..n).map(|i| stairs_bound(v.env(i).state())).collect();
         }
         let first_floor: Vec<u8> = (0..n).map(|i| v.env(i).state().floor).collect();
@@ -279,7 +283,16 @@ pub fn run(
             policy.act(v.policy_input(), &mut actions)?;
             v.step(&actions)?;
             for (i, info) in v.infos().iter().enumerate() {
-                if finished[i] || info.episode != 0 || info.rolled_back {
+                if finished[i] || info.episode != 0 {
+                    continue;
+                }
+                if info.rolled_back {
+                    // A failed step changed nothing, unless the runner gave
+                    // up on the episode (then it resets to the next one).
+                    if info.done() {
+                        ended[i] = info.reason;
+                        finished[i] = true;
+                    }
                     continue;
                 }
                 max_floor[i] = max_floor[i].max(info.state.floor);

@@ -115,3 +115,25 @@ pub fn first_step(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_do_not_cut_corners_and_start_from_the_nearest_source() {
+        // Open: (1,1), (2,1), (2,2), (5,5). The diagonal (1,1) -> (2,2)
+        // cuts the wall at (1,2): two steps, not one.
+        let open = |x: usize, y: usize| matches!((x, y), (1, 1) | (2, 1) | (2, 2) | (5, 5));
+        let at = |x: usize, y: usize| y * MAP_WIDTH + x;
+        let d = distances([(1, 1)], open);
+        assert_eq!((d[at(1, 1)], d[at(2, 1)], d[at(2, 2)]), (0, 1, 2));
+        assert_eq!(d[at(5, 5)], u32::MAX);
+        let d = distances([(1, 1), (2, 2)], open);
+        assert_eq!(d[at(2, 1)], 1);
+        assert_eq!(d[at(2, 2)], 0);
+        // an off-map source is ignored
+        let d = distances([(200, 200)], open);
+        assert!(d.iter().all(|&x| x == u32::MAX));
+    }
+}

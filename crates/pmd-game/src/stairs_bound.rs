@@ -14,13 +14,19 @@
 //! room's *zone* (its floor and the floor next to it). Then the only thing
 //! a policy decides is the order in which it reaches the zones, so the
 //! bound takes the order with the least expected time to reach the
-//! stairs' room's zone (an exact dynamic programme over the orders, as for
+//! stairs' room's zone (a dynamic programme, exact over the orders, as for
 //! a travelling salesman), each walk from zone to zone at its shortest,
 //! and adds the shortest walk from that zone to the stairs and the step
 //! that takes them. Monsters, fights and detours are left out: they only
 //! add steps. So no policy on the player's view finds the stairs faster in
-//! expectation over where they lie; one that does — the search — uses what
-//! the player cannot see.
+//! expectation over where they lie — taking, as the generator intends,
+//! the stairs' room as unknown: the layout comes from one random stream,
+//! and a policy that rebuilt the stream's state from the rooms it saw could
+//! know more. (Wild monsters, shown up to two tiles away, say nothing of it.)
+//!
+//! The `player` figure of one floor is the expectation over the stairs'
+//! room plus that floor's own walk in, so it is a bound in the mean over
+//! floors, not floor by floor (one floor's shortest walk may exceed it).
 
 use crate::path::{distances, CELLS};
 use crate::ram_map::{MAP_HEIGHT, MAP_WIDTH};
@@ -227,5 +233,38 @@ mod tests {
         // no leader
         let empty = DungeonState::for_test(false, &[], &[]);
         assert_eq!(stairs_bound(&empty), None);
+    }
+
+    #[test]
+    fn the_nearest_room_first_is_not_always_the_best_order() {
+        // One row, corridor x = 9..=26; the leader's room 0 at x = 20.
+        // Room 1 at 26 (zone 25..=26, 5 steps away), rooms 2 at 12 (zone
+        // 11..=13, 7 away) and 3 at 9 (zone 9..=10, 10 away); zones 1-2
+        // 12 apart, 1-3 15, 2-3 1. Weighted 3, 2, 1: nearest first
+        // (1, 2, 3) costs 15 + 24 + 1 = 40; the best, (2, 3, 1), costs
+        // 21 + 2 + 15 = 38.
+        let leader = Monster {
+            x: 20,
+            y: 5,
+            is_leader: true,
+            visible: true,
+            ..Monster::default()
+        };
+        let mut s = DungeonState::for_test(false, &[leader], &[]);
+        for y in 0..MAP_HEIGHT {
+            for x in 0..MAP_WIDTH {
+                let floor = y == 5 && (9..=26).contains(&x);
+                let terrain = if floor { TERRAIN_FLOOR } else { TERRAIN_WALL };
+                s.set_tile_for_test(x, y, terrain, None);
+            }
+        }
+        for (room, x) in [(0u8, 20), (2, 12), (3, 9)] {
+            s.set_tile_for_test(x, 5, TERRAIN_FLOOR, Some(room));
+        }
+        s.set_tile_for_test(26, 5, TERRAIN_FLOOR | FLAG_STAIRS, Some(1));
+        let b = stairs_bound(&s).unwrap();
+        assert_eq!(b.oracle, 7);
+        // the walk in: from the zone's first tile (25) to the stairs (26)
+        assert!((b.player - (38.0 / 3.0 + 1.0 + 1.0)).abs() < 1e-9, "{b:?}");
     }
 }
