@@ -47,6 +47,17 @@ pub struct StairsBound {
     pub player: f64,
 }
 
+/// The cell `c` and the cells around it (8 ways), inside the map.
+fn around(c: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
+    (-1..=1)
+        .flat_map(move |dy| (-1..=1).map(move |dx| (x + dx, y + dy)))
+        .filter(|&(nx, ny)| {
+            (0..MAP_WIDTH as i32).contains(&nx) && (0..MAP_HEIGHT as i32).contains(&ny)
+        })
+        .map(|(nx, ny)| ny as usize * MAP_WIDTH + nx as usize)
+}
+
 /// The bounds of the floor in `state` (read whole: unrevealed tiles
 /// included), or `None` where the floor is not laid out as the bound
 /// assumes: no leader or stairs, the leader or the stairs outside a room,
@@ -63,16 +74,7 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     // A room's zone: its floor and the floor next to it (8 ways).
     let zone_of = |room: u8| {
         (0..CELLS).filter(move |&c| {
-            let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
-            tiles[c].is_floor()
-                && (-1..=1).any(|dy| {
-                    (-1..=1).any(|dx| {
-                        let (nx, ny) = (x + dx, y + dy);
-                        (0..MAP_WIDTH as i32).contains(&nx)
-                            && (0..MAP_HEIGHT as i32).contains(&ny)
-                            && tiles[ny as usize * MAP_WIDTH + nx as usize].room() == Some(room)
-                    })
-                })
+            tiles[c].is_floor() && around(c).any(|n| tiles[n].room() == Some(room))
         })
     };
     let nearest = |dist: &[u32], room: u8| zone_of(room).map(|c| dist[c]).min();
@@ -133,19 +135,7 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     // Into the stairs' room: a walk from outside first reaches its zone on
     // a tile next to floor outside it.
     let zone: Vec<usize> = zone_of(stairs_room).collect();
-    let outside = |c: usize| {
-        let (x, y) = ((c % MAP_WIDTH) as i32, (c / MAP_WIDTH) as i32);
-        (-1..=1).any(|dy| {
-            (-1..=1).any(|dx| {
-                let (nx, ny) = (x + dx, y + dy);
-                if !(0..MAP_WIDTH as i32).contains(&nx) || !(0..MAP_HEIGHT as i32).contains(&ny) {
-                    return false;
-                }
-                let n = ny as usize * MAP_WIDTH + nx as usize;
-                tiles[n].is_floor() && !zone.contains(&n)
-            })
-        })
-    };
+    let outside = |c: usize| around(c).any(|n| tiles[n].is_floor() && !zone.contains(&n));
     let from_stairs = distances([at(stairs)], walk);
     let inside = zone
         .iter()
@@ -165,13 +155,11 @@ mod tests {
     use crate::ram_map::tile::{FLAG_STAIRS, TERRAIN_FLOOR, TERRAIN_WALL};
     use crate::Monster;
 
-    /// A floor of walls with three rooms in a row at y = 5, joined by a
-    /// corridor along y = 5: room 0 at x = 10 (the leader's), room 1 at
-    /// `left`, room 2 from `right` to `right + wide`; the stairs in room
-    /// `stairs` (room 2: at its far end).
-    fn floor(left: usize, right: usize, wide: usize, stairs: u8) -> DungeonState {
+    /// A floor of walls but for a corridor along y = 5 over `floor`, the
+    /// leader at (`leader_x`, 5).
+    fn corridor(leader_x: u8, floor: std::ops::RangeInclusive<usize>) -> DungeonState {
         let leader = Monster {
-            x: 10,
+            x: leader_x,
             y: 5,
             is_leader: true,
             visible: true,
@@ -180,12 +168,23 @@ mod tests {
         let mut s = DungeonState::for_test(false, &[leader], &[]);
         for y in 0..MAP_HEIGHT {
             for x in 0..MAP_WIDTH {
-                s.set_tile_for_test(x, y, TERRAIN_WALL, None);
+                let terrain = if y == 5 && floor.contains(&x) {
+                    TERRAIN_FLOOR
+                } else {
+                    TERRAIN_WALL
+                };
+                s.set_tile_for_test(x, y, terrain, None);
             }
         }
-        for x in left..=right {
-            s.set_tile_for_test(x, 5, TERRAIN_FLOOR, None);
-        }
+        s
+    }
+
+    /// A floor of walls with three rooms in a row at y = 5, joined by a
+    /// corridor along y = 5: room 0 at x = 10 (the leader's), room 1 at
+    /// `left`, room 2 from `right` to `right + wide`; the stairs in room
+    /// `stairs` (room 2: at its far end).
+    fn floor(left: usize, right: usize, wide: usize, stairs: u8) -> DungeonState {
+        let mut s = corridor(10, left..=right);
         let mut rooms = vec![(0u8, 10), (1, left)];
         rooms.extend((right..=right + wide).map(|x| (2, x)));
         for (room, x) in rooms {
@@ -243,21 +242,7 @@ mod tests {
         // 12 apart, 1-3 15, 2-3 1. Weighted 3, 2, 1: nearest first
         // (1, 2, 3) costs 15 + 24 + 1 = 40; the best, (2, 3, 1), costs
         // 21 + 2 + 15 = 38.
-        let leader = Monster {
-            x: 20,
-            y: 5,
-            is_leader: true,
-            visible: true,
-            ..Monster::default()
-        };
-        let mut s = DungeonState::for_test(false, &[leader], &[]);
-        for y in 0..MAP_HEIGHT {
-            for x in 0..MAP_WIDTH {
-                let floor = y == 5 && (9..=26).contains(&x);
-                let terrain = if floor { TERRAIN_FLOOR } else { TERRAIN_WALL };
-                s.set_tile_for_test(x, y, terrain, None);
-            }
-        }
+        let mut s = corridor(20, 9..=26);
         for (room, x) in [(0u8, 20), (2, 12), (3, 9)] {
             s.set_tile_for_test(x, 5, TERRAIN_FLOOR, Some(room));
         }
