@@ -11,7 +11,11 @@
 //! eight tiles around the leader from a corridor). The player is given
 //! more than that: the whole map but the stairs, and all of a room — where
 //! the stairs are or that they are not there — as soon as it reaches the
-//! room's *zone* (its floor and the floor next to it). Then the only thing
+//! room's *zone* (its floor and the floor next to it; the cartridge shows
+//! no room tile to a leader that has not stood in that zone, which
+//! `pmd-rollout`'s `tests/stairs_zone.rs` checks as the rules play; from
+//! a corridor it does show room tiles before the room is entered). Then
+//! the only thing
 //! a policy decides is the order in which it reaches the zones, so the
 //! bound takes the order with the least expected time to reach the
 //! stairs' room's zone (a dynamic programme, exact over the orders, as for
