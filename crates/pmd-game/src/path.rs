@@ -27,24 +27,34 @@ pub fn can_step(
     ok(x + dx, y + dy) && (dx == 0 || dy == 0 || (ok(x + dx, y) && ok(x, y + dy)))
 }
 
-/// Steps from the nearest of `sources` to every cell (row-major, `CELLS`
-/// long; `u32::MAX` where no path leads), moving as [`first_step`] does
-/// through the tiles `passable` allows.
+/// What [`distances`] writes where no path leads.
+pub const UNREACHABLE: u16 = UNSEEN;
+
+/// Writes into `out` the steps from the nearest of `sources` to every cell
+/// (row-major; [`UNREACHABLE`] where no path leads), moving as
+/// [`first_step`] does through the tiles `passable` allows. Sources off
+/// the map are ignored.
 pub fn distances(
     sources: impl IntoIterator<Item = (u8, u8)>,
     passable: impl Fn(usize, usize) -> bool,
-) -> Vec<u32> {
-    let mut dist = vec![u32::MAX; CELLS];
-    let mut queue = std::collections::VecDeque::new();
+    out: &mut [u16; CELLS],
+) {
+    out.fill(UNSEEN);
+    // Each cell enters the queue once.
+    let mut queue = [0u16; CELLS];
+    let (mut head, mut tail) = (0usize, 0usize);
     for (x, y) in sources {
         if let Some(cell) = index(i32::from(x), i32::from(y)) {
-            if dist[cell] != 0 {
-                dist[cell] = 0;
-                queue.push_back(cell);
+            if out[cell] == UNSEEN {
+                out[cell] = 0;
+                queue[tail] = cell as u16;
+                tail += 1;
             }
         }
     }
-    while let Some(cell) = queue.pop_front() {
+    while head < tail {
+        let cell = usize::from(queue[head]);
+        head += 1;
         let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
         for dir in Direction::ALL {
             let (dx, dy) = dir.delta();
@@ -53,14 +63,14 @@ pub fn distances(
                 continue;
             }
             if let Some(next) = index(x + dx, y + dy) {
-                if dist[next] == u32::MAX {
-                    dist[next] = dist[cell] + 1;
-                    queue.push_back(next);
+                if out[next] == UNSEEN {
+                    out[next] = out[cell] + 1;
+                    queue[tail] = next as u16;
+                    tail += 1;
                 }
             }
         }
     }
-    dist
 }
 
 /// The first step (PMD direction index 0..8) of a shortest path from
@@ -126,14 +136,15 @@ mod tests {
         // cuts the wall at (1,2): two steps, not one.
         let open = |x: usize, y: usize| matches!((x, y), (1, 1) | (2, 1) | (2, 2) | (5, 5));
         let at = |x: usize, y: usize| y * MAP_WIDTH + x;
-        let d = distances([(1, 1)], open);
+        let mut d = [0u16; CELLS];
+        distances([(1, 1)], open, &mut d);
         assert_eq!((d[at(1, 1)], d[at(2, 1)], d[at(2, 2)]), (0, 1, 2));
-        assert_eq!(d[at(5, 5)], u32::MAX);
-        let d = distances([(1, 1), (2, 2)], open);
+        assert_eq!(d[at(5, 5)], UNREACHABLE);
+        distances([(1, 1), (2, 2)], open, &mut d);
         assert_eq!(d[at(2, 1)], 1);
         assert_eq!(d[at(2, 2)], 0);
         // an off-map source is ignored
-        let d = distances([(200, 200)], open);
-        assert!(d.iter().all(|&x| x == u32::MAX));
+        distances([(200, 200)], open, &mut d);
+        assert!(d.iter().all(|&x| x == UNREACHABLE));
     }
 }

@@ -32,7 +32,7 @@
 //! room plus that floor's own walk in, so it is a bound in the mean over
 //! floors, not floor by floor (one floor's shortest walk may exceed it).
 
-use crate::path::{distances, CELLS};
+use crate::path::{distances, CELLS, UNREACHABLE};
 use crate::ram_map::{MAP_HEIGHT, MAP_WIDTH};
 use crate::DungeonState;
 
@@ -81,11 +81,19 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
             tiles[c].is_floor() && around(c).any(|n| tiles[n].room() == Some(room))
         })
     };
-    let nearest = |dist: &[u32], room: u8| zone_of(room).map(|c| dist[c]).min();
+    let nearest = |dist: &[u16; CELLS], room: u8| {
+        zone_of(room)
+            .map(|c| dist[c])
+            .min()
+            .filter(|&d| d != UNREACHABLE)
+    };
 
-    let from_leader = distances([(leader.x, leader.y)], walk);
-    // u32::MAX (out of reach) overflows: no bound
-    let oracle = from_leader[stairs].checked_add(1)?;
+    let mut from_leader = [0u16; CELLS];
+    distances([(leader.x, leader.y)], walk, &mut from_leader);
+    if from_leader[stairs] == UNREACHABLE {
+        return None;
+    }
+    let oracle = u32::from(from_leader[stairs]) + 1;
     // The rooms the stairs may be in: every other room the leader can reach.
     let mut rooms: Vec<u8> = tiles.iter().filter_map(|t| t.room()).collect();
     rooms.sort_unstable();
@@ -93,19 +101,17 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     let others: Vec<(u8, u64)> = rooms
         .into_iter()
         .filter(|&r| r != start_room)
-        .filter_map(|r| {
-            let d = nearest(&from_leader, r)?;
-            (d != u32::MAX).then_some((r, u64::from(d)))
-        })
+        .filter_map(|r| Some((r, u64::from(nearest(&from_leader, r)?))))
         .collect();
     let n = others.len();
     if n == 0 || n > MAX_ROOMS || !others.iter().any(|&(r, _)| r == stairs_room) {
         return None;
     }
+    let mut d = [0u16; CELLS];
     let between: Vec<Vec<u64>> = others
         .iter()
         .map(|&(a, _)| {
-            let d = distances(zone_of(a).map(at), walk);
+            distances(zone_of(a).map(at), walk, &mut d);
             others
                 .iter()
                 .map(|&(b, _)| nearest(&d, b).map_or(u64::MAX / 4, u64::from))
@@ -140,7 +146,8 @@ pub fn stairs_bound(state: &DungeonState) -> Option<StairsBound> {
     // a tile next to floor outside it.
     let zone: Vec<usize> = zone_of(stairs_room).collect();
     let outside = |c: usize| around(c).any(|n| tiles[n].is_floor() && !zone.contains(&n));
-    let from_stairs = distances([at(stairs)], walk);
+    let mut from_stairs = [0u16; CELLS];
+    distances([at(stairs)], walk, &mut from_stairs);
     let inside = zone
         .iter()
         .filter(|&&c| outside(c))

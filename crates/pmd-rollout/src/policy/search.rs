@@ -51,8 +51,8 @@ use crate::{EnvContext, PolicyInput};
 use pmd_game::env::{
     Action, ActionMask, Direction, EndReason, Env, EnvError, EnvSnapshot, StepResult, ACTION_COUNT,
 };
-use pmd_game::path::{can_step, first_step};
-use pmd_game::ram_map::{MAP_HEIGHT, MAP_WIDTH};
+use pmd_game::path::{first_step, CELLS};
+use pmd_game::ram_map::MAP_WIDTH;
 use pmd_game::{obs, DungeonState};
 
 /// Discount of [`Search::planned_return`].
@@ -224,36 +224,10 @@ fn score(o: &Outcome) -> f64 {
     }
 }
 
-const CELLS: usize = MAP_WIDTH * MAP_HEIGHT;
-
 /// Breadth-first distances from the leader over revealed walkable tiles
 /// (`u16::MAX` where unreachable).
 fn distances(s: &DungeonState, from: (u8, u8), out: &mut [u16; CELLS]) {
-    out.fill(u16::MAX);
-    let passable = |x: usize, y: usize| s.known_walkable(x, y);
-    let start = usize::from(from.1) * MAP_WIDTH + usize::from(from.0);
-    let mut queue = [0u16; CELLS];
-    let (mut head, mut tail) = (0, 1);
-    queue[0] = start as u16;
-    out[start] = 0;
-    while head < tail {
-        let cell = usize::from(queue[head]);
-        head += 1;
-        let (x, y) = ((cell % MAP_WIDTH) as i32, (cell / MAP_WIDTH) as i32);
-        for d in Direction::ALL {
-            let (dx, dy) = d.delta();
-            let (dx, dy) = (i32::from(dx), i32::from(dy));
-            if !can_step(&passable, x, y, dx, dy) {
-                continue;
-            }
-            let next = (y + dy) as usize * MAP_WIDTH + (x + dx) as usize;
-            if out[next] == u16::MAX {
-                out[next] = out[cell] + 1;
-                queue[tail] = next as u16;
-                tail += 1;
-            }
-        }
-    }
+    pmd_game::path::distances([from], |x, y| s.known_walkable(x, y), out);
 }
 
 /// Up to `count` exploration targets within `reach` steps: the nearest
